@@ -30,6 +30,8 @@ var (
 	ErrFrameTooLarge = errors.New("codec: frame too large")
 	// ErrMalformed reports bytes that do not form a valid frame or message.
 	ErrMalformed = errors.New("codec: malformed")
+	// ErrVersion reports a handshake from an unsupported protocol version.
+	ErrVersion = errors.New("codec: unsupported protocol version")
 )
 
 // Frame is one decoded frame. Payload aliases the decoded buffer.

@@ -1,0 +1,483 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/tensorchain/transport/codec"
+	"github.com/tensorchain/transport/internal/bufpool"
+	"github.com/tensorchain/transport/tlsstate"
+)
+
+// preHelloLimit bounds frames before the handshake: a hello is at most
+// a few hundred bytes, so a larger length is refused before buffering it.
+const preHelloLimit = 512
+
+// conn is one TCP connection: its handshake, its flow-control state and the
+// lane it serves. Fields under "loop only" are touched only by the event
+// loop that owns the gnet connection.
+type conn struct {
+	t        *Transport
+	id       uint64
+	outbound bool
+	expectID string // outbound: the node id the dialer expects
+	gc       gnet.Conn
+	remote   string
+	created  time.Time
+
+	lane atomic.Pointer[lane] // outbound: set at dial; inbound: set at hello
+	peer atomic.Pointer[peer] // set when the hello binds the connection
+
+	established atomic.Bool // hello exchanged: data may flow
+	closed      atomic.Bool
+	wakePending atomic.Bool // a Wake is queued on the loop; skip another
+	stalled     atomic.Bool // the inbound ring was full; wait for Recv
+	tlsDone     atomic.Bool // the TLS handshake goroutine finished
+	goodbyeDone atomic.Bool // our goodbye was written (Close waits for it)
+	ioCheck     atomic.Bool // the ticker asks the loop to check the I/O timeout
+	tlsErr      atomic.Pointer[error]
+
+	consumedBytes atomic.Int64 // wire bytes of delivered messages the app has taken
+	consumedMsgs  atomic.Int64
+	outBuffered   atomic.Int64 // gnet outbound bytes at the last flush, for the ticker
+	creditSentA   atomic.Int64 // creditSent, published for consumed()
+
+	failMu    sync.Mutex
+	failErr   error         // why the connection is being closed; the first reason wins
+	cause     failureCause  // the failure category
+	ready     chan struct{} // closed when the handshake succeeds or the conn dies
+	readyOnce sync.Once
+	readyErr  error
+	deadline  *time.Timer // handshake deadline
+
+	// loop only
+	helloSent      bool
+	compressOut    bool
+	compressIn     bool
+	sendCredit     int64
+	sending        []byte
+	sendOff        int
+	sendMsgs       int
+	ctrl           []byte
+	sentMsgs       uint64
+	ackedMsgs      uint64
+	recvBytes      int64
+	creditSent     int64
+	creditMsgsSent int64
+	goodbyeSent    bool
+	delivered      bool // a message went into the ring this callback
+	lastOut        int
+	lastProgress   time.Time
+	tls            *tlsstate.Session
+	plain          []byte // decrypted bytes not yet decoded (TLS only)
+	cipher         []byte // scratch for ciphertext to write (TLS only)
+	batch          batchStats
+}
+
+// batchStats accumulates counters during one callback; they are published
+// to the shared atomics once per callback rather than once per message.
+type batchStats struct {
+	msgsRecv, bytesRecv, msgsSent, bytesSent uint64
+}
+
+func (t *Transport) newConn(outbound bool, l *lane, expectID string) *conn {
+	c := &conn{t: t, id: t.connSeq.Add(1), outbound: outbound, expectID: expectID, ready: make(chan struct{})}
+	if l != nil {
+		c.lane.Store(l)
+	}
+	c.created = time.Now()
+	c.lastProgress = c.created
+	return c
+}
+
+// wake asks the owning loop to run onTraffic (to flush queued frames or
+// return credit). Safe from any goroutine; redundant wakes are coalesced.
+func (c *conn) wake() {
+	if c.closed.Load() || c.gc == nil {
+		return
+	}
+	if c.wakePending.CompareAndSwap(false, true) {
+		_ = c.gc.Wake(nil)
+	}
+}
+
+// fail records why the connection must close and closes it. The first
+// reason wins. Safe from any goroutine.
+func (c *conn) fail(cause failureCause, err error) {
+	c.failMu.Lock()
+	if c.failErr == nil {
+		c.failErr, c.cause = err, cause
+	}
+	c.failMu.Unlock()
+	if c.gc != nil {
+		_ = c.gc.Close()
+	}
+}
+
+// failErrSnapshot returns the recorded failure, if any, without closing.
+func (c *conn) failErrSnapshot() error {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	return c.failErr
+}
+
+// reason returns the recorded failure, or fallback (a plain close).
+func (c *conn) reason(fallback error) (failureCause, error) {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	if c.failErr != nil {
+		return c.cause, c.failErr
+	}
+	if fallback == nil {
+		fallback = fmt.Errorf("connection to %s closed: %w", c.remote, ErrClosed)
+	}
+	return causeClosed, fallback
+}
+
+// maxIn is the largest frame payload accepted right now.
+func (c *conn) maxIn() int {
+	if !c.established.Load() {
+		return preHelloLimit
+	}
+	return c.t.cfg.MaxMessageSize
+}
+
+// onTraffic runs on the loop for new bytes and for wakes.
+func (c *conn) onTraffic() gnet.Action {
+	if c.closed.Load() {
+		return gnet.Close
+	}
+	err := c.read()
+	if err == nil {
+		err = c.flush()
+	}
+	c.publish()
+	if err != nil {
+		c.fail(classify(err), err)
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// read decodes whatever complete frames are buffered.
+func (c *conn) read() error {
+	if c.tls != nil {
+		return c.readTLS()
+	}
+	for !c.stalled.Load() {
+		avail := c.gc.InboundBuffered()
+		if avail < codec.HeaderSize {
+			return nil
+		}
+		hdr, _ := c.gc.Peek(codec.HeaderSize)
+		if _, _, err := codec.Decode(hdr, c.maxIn()); err != nil {
+			return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+		}
+		if avail < codec.PeekLength(hdr) {
+			return nil // a partial frame: peek again only when it is complete, never O(n²)
+		}
+		buf, _ := c.gc.Peek(-1)
+		used, err := c.processFrames(buf)
+		_, _ = c.gc.Discard(used)
+		if err != nil {
+			return err
+		}
+		if used == 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// processFrames handles the complete frames at the front of buf and returns
+// how many bytes it consumed. It stops early when the inbound ring is full.
+func (c *conn) processFrames(buf []byte) (int, error) {
+	off := 0
+	for off < len(buf) && !c.stalled.Load() {
+		f, n, err := codec.Decode(buf[off:], c.maxIn())
+		if err != nil {
+			return off, fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+		}
+		if n == 0 {
+			break
+		}
+		switch {
+		case !c.established.Load():
+			err = c.onHello(f)
+		case f.Control():
+			err = c.onControl(f.Payload)
+		default:
+			var ok bool
+			if ok, err = c.deliver(f, n); !ok && err == nil {
+				return off, nil
+			}
+		}
+		if err != nil {
+			return off, err
+		}
+		off += n
+	}
+	return off, nil
+}
+
+// deliver hands one data frame to the application. It returns false when
+// the inbound ring is full: the frame stays in the socket buffer and the
+// connection waits for Recv to make room.
+func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
+	t := c.t
+	if c.recvBytes+int64(wire)-c.creditSent > int64(t.cfg.ReceiveWindow)+int64(codec.FrameLen(t.cfg.MaxMessageSize)) {
+		return false, fmt.Errorf("from %s: %w: peer exceeded its flow-control window", c.remote, ErrProtocol)
+	}
+	payload, buf, err := c.payloadOf(f)
+	if err != nil {
+		return false, err
+	}
+	p := c.peer.Load()
+	if t.cfg.Handler != nil {
+		t.cfg.Handler(p.id, payload)
+		if buf != nil {
+			bufpool.Put(buf)
+		}
+		c.consumedBytes.Add(int64(wire))
+		c.consumedMsgs.Add(1)
+	} else {
+		if buf == nil {
+			buf = bufpool.Get(len(payload))
+			copy(*buf, payload)
+		}
+		m := Message{From: p.id, Payload: *buf, ConnID: c.id, buf: buf, conn: c, wire: int32(wire)}
+		if !t.ring.push(m) {
+			bufpool.Put(buf)
+			c.stalled.Store(true)
+			t.addStalled(c)
+			return false, nil
+		}
+		c.delivered = true
+	}
+	c.recvBytes += int64(wire)
+	c.batch.msgsRecv++
+	c.batch.bytesRecv += uint64(wire)
+	return true, nil
+}
+
+// payloadOf returns the frame's payload, decompressed into a pooled buffer
+// when the frame is compressed (buf is then that buffer).
+func (c *conn) payloadOf(f codec.Frame) ([]byte, *[]byte, error) {
+	if !f.Compressed() {
+		return f.Payload, nil, nil
+	}
+	if !c.compressIn {
+		return nil, nil, fmt.Errorf("from %s: %w: compressed frame on a connection without compression", c.remote, ErrProtocol)
+	}
+	n, err := codec.DecompressedLen(f.Payload, c.t.cfg.MaxMessageSize)
+	if err != nil {
+		return nil, nil, fmt.Errorf("from %s: %w: %w", c.remote, ErrCompression, err)
+	}
+	buf := bufpool.Get(n)
+	if err := codec.Decompress(*buf, f.Payload); err != nil {
+		bufpool.Put(buf)
+		return nil, nil, fmt.Errorf("from %s: %w: %w", c.remote, ErrCompression, err)
+	}
+	c.t.stats.decompressedIn.Add(uint64(n))
+	c.t.stats.compressedIn.Add(uint64(len(f.Payload)))
+	return *buf, buf, nil
+}
+
+// onControl handles a control frame after the handshake.
+func (c *conn) onControl(p []byte) error {
+	m, err := codec.DecodeControl(p)
+	if err != nil {
+		return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+	}
+	switch m.Type {
+	case codec.TypeCredit:
+		c.sendCredit += int64(m.Credit.Bytes)
+		c.ackedMsgs += uint64(m.Credit.Messages)
+		c.lastProgress = time.Now()
+	case codec.TypeGoodbye:
+		c.t.log.Debug("peer said goodbye", "peer", c.peerID(), "conn", c.id)
+	}
+	return nil
+}
+
+// flush returns credit the application has freed and writes queued frames,
+// as many per write as the send credit allows.
+func (c *conn) flush() error {
+	c.wakePending.Store(false)
+	if !c.established.Load() {
+		return c.flushHandshake()
+	}
+	c.queueCredit()
+	if len(c.ctrl) > 0 {
+		if err := c.writeWire(c.ctrl); err != nil {
+			return err
+		}
+		c.ctrl = c.ctrl[:0]
+	}
+	if err := c.flushData(); err != nil {
+		return err
+	}
+	if c.t.closing.Load() && !c.goodbyeSent && c.sendOff == len(c.sending) && c.lane.Load().Queued() == 0 {
+		c.goodbyeSent = true
+		c.goodbyeDone.Store(true)
+		if err := c.writeWire(codec.AppendGoodbye(c.ctrl[:0])); err != nil {
+			return err
+		}
+	}
+	c.trackProgress()
+	return nil
+}
+
+// flushData writes queued data frames while send credit lasts. A frame is
+// sent while any credit remains, so credit may go negative by one frame:
+// messages larger than the window still flow.
+func (c *conn) flushData() error {
+	l := c.lane.Load()
+	p := c.peer.Load()
+	for c.sendCredit > 0 {
+		if c.sendOff == len(c.sending) {
+			if cap(c.sending) > 4<<20 {
+				c.sending = nil // do not pin a burst's buffer forever
+			}
+			c.sending, c.sendMsgs = l.take(c.sending[:0])
+			c.sendOff = 0
+			if len(c.sending) == 0 {
+				return nil
+			}
+		}
+		chunk := c.sending[c.sendOff:]
+		end, n, credit := 0, 0, c.sendCredit
+		for end < len(chunk) && credit > 0 {
+			fl := codec.PeekLength(chunk[end:])
+			end += fl
+			credit -= int64(fl)
+			n++
+		}
+		if err := c.writeWire(chunk[:end]); err != nil {
+			return err
+		}
+		c.sendCredit, c.sendOff, c.sendMsgs = credit, c.sendOff+end, c.sendMsgs-n
+		c.sentMsgs += uint64(n)
+		c.batch.msgsSent += uint64(n)
+		c.batch.bytesSent += uint64(end)
+		l.queued.Add(-int64(end))
+		p.pending.Add(-int64(n))
+		p.pendBytes.Add(-int64(end))
+		p.signalSpace()
+	}
+	return nil
+}
+
+// queueCredit appends a Credit frame once the application has consumed a
+// quarter of the window since the last one.
+func (c *conn) queueCredit() {
+	consumed := c.consumedBytes.Load()
+	if delta := consumed - c.creditSent; delta > 0 && (delta >= int64(c.t.cfg.ReceiveWindow/4) || c.t.closing.Load()) {
+		msgs := c.consumedMsgs.Load()
+		c.ctrl = codec.AppendCredit(c.ctrl, codec.Credit{Bytes: uint32(delta), Messages: uint32(msgs - c.creditMsgsSent)})
+		c.creditSent, c.creditMsgsSent = consumed, msgs
+		c.creditSentA.Store(consumed)
+	}
+}
+
+// consumed records that the application took a delivered message off the
+// ring, and wakes the loop once a credit update is due. Any goroutine.
+func (c *conn) consumed(wire int32) {
+	b := c.consumedBytes.Add(int64(wire))
+	c.consumedMsgs.Add(1)
+	if b-c.creditSentA.Load() >= int64(c.t.cfg.ReceiveWindow/4) {
+		c.wake()
+	}
+}
+
+// trackProgress records when output last moved, for the I/O timeout.
+func (c *conn) trackProgress() {
+	ob := c.gc.OutboundBuffered()
+	if ob < c.lastOut || ob == 0 {
+		c.lastProgress = time.Now()
+	}
+	c.lastOut = ob
+	c.outBuffered.Store(int64(ob))
+}
+
+// checkIO fails the connection when output has waited too long without
+// progress: the peer stopped reading or stopped returning credit.
+func (c *conn) checkIO(now time.Time) error {
+	waiting := c.gc.OutboundBuffered() > 0 || (c.sendCredit <= 0 && (c.sendOff < len(c.sending) || c.lane.Load().Queued() > 0))
+	if waiting && now.Sub(c.lastProgress) > c.t.cfg.IOTimeout {
+		return fmt.Errorf("to %s: no write progress for %v: %w", c.remote, c.t.cfg.IOTimeout, ErrTimeout)
+	}
+	if !waiting {
+		c.lastProgress = now
+	}
+	return nil
+}
+
+// writeWire sends bytes on the socket, through TLS when enabled.
+func (c *conn) writeWire(b []byte) error {
+	if c.tls != nil {
+		if err := c.tls.Encrypt(b); err != nil {
+			return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
+		}
+		c.cipher = c.tls.TakeOutput(c.cipher[:0])
+		b = c.cipher
+	}
+	if _, err := c.gc.Write(b); err != nil {
+		return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
+	}
+	return nil
+}
+
+// publish adds the callback's counters to the transport and peer stats.
+func (c *conn) publish() {
+	b := c.batch
+	if b == (batchStats{}) {
+		if c.delivered {
+			c.delivered = false
+			c.t.notifyRecv()
+		}
+		return
+	}
+	c.batch = batchStats{}
+	s := &c.t.stats
+	s.msgsRecv.Add(b.msgsRecv)
+	s.bytesRecv.Add(b.bytesRecv)
+	s.msgsSent.Add(b.msgsSent)
+	s.bytesSent.Add(b.bytesSent)
+	if p := c.peer.Load(); p != nil {
+		p.stats.msgsRecv.Add(b.msgsRecv)
+		p.stats.bytesRecv.Add(b.bytesRecv)
+		p.stats.msgsSent.Add(b.msgsSent)
+		p.stats.bytesSent.Add(b.bytesSent)
+	}
+	if c.delivered {
+		c.delivered = false
+		c.t.notifyRecv()
+	}
+}
+
+func (c *conn) peerID() string {
+	if p := c.peer.Load(); p != nil {
+		return p.id
+	}
+	return c.expectID
+}
+
+// classify maps a connection error to a handshake-failure cause.
+func classify(err error) failureCause {
+	switch {
+	case errors.Is(err, ErrCompression):
+		return causeCompression
+	case errors.Is(err, ErrTimeout):
+		return causeTimeout
+	case errors.Is(err, ErrProtocol):
+		return causeProtocol
+	default:
+		return causeClosed
+	}
+}

@@ -1,0 +1,251 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/tensorchain/transport/codec"
+)
+
+// Connect opens PoolSize connections to a peer and returns once each has
+// finished its handshake or failed: nil if at least one is up. Connections
+// that fail keep retrying in the background with backoff (when
+// Reconnect.Enabled), and messages sent meanwhile wait in the queue.
+// Connecting to a peer already connected at the same address is a no-op.
+func (t *Transport) Connect(ctx context.Context, pc PeerConfig) error {
+	if err := t.checkOpen("connect " + pc.NodeID); err != nil {
+		return err
+	}
+	if err := codec.ValidateNodeID(pc.NodeID); err != nil {
+		return fmt.Errorf("connect: %w: %v", ErrInvalidConfig, err)
+	}
+	if pc.NodeID == t.cfg.NodeID {
+		return fmt.Errorf("connect %s: %w: a node cannot connect to itself", pc.NodeID, ErrInvalidConfig)
+	}
+	if _, _, err := net.SplitHostPort(pc.Address); err != nil {
+		return fmt.Errorf("connect %s: %w: address %q: %v", pc.NodeID, ErrInvalidConfig, pc.Address, err)
+	}
+	lanes, err := t.addOutboundLanes(pc)
+	if err != nil || len(lanes) == 0 {
+		return err
+	}
+	results := make(chan error, len(lanes))
+	for _, l := range lanes {
+		t.wg.Add(1)
+		go func() {
+			defer t.wg.Done()
+			err := t.dialLane(l)
+			t.afterDial(l, err)
+			results <- err
+		}()
+	}
+	var firstErr error
+	up := 0
+	for range lanes {
+		select {
+		case err := <-results:
+			if err == nil {
+				up++
+			} else if firstErr == nil {
+				firstErr = err
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("connect %s: %w: %w", pc.NodeID, ErrTimeout, ctx.Err())
+		}
+	}
+	if up > 0 {
+		return nil
+	}
+	return firstErr
+}
+
+// checkOpen fails when the transport is not running.
+func (t *Transport) checkOpen(op string) error {
+	if t.closing.Load() {
+		return fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	if !t.started.Load() {
+		return fmt.Errorf("%s: %w", op, ErrNotStarted)
+	}
+	return nil
+}
+
+// addOutboundLanes registers the peer and its outbound lanes; it returns
+// no lanes when the peer is already dialed at that address.
+func (t *Transport) addOutboundLanes(pc PeerConfig) ([]*lane, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.peer(pc.NodeID)
+	if p != nil && p.dialed {
+		if a := p.address(); a != pc.Address {
+			return nil, fmt.Errorf("connect %s: %w: already connected at %s", pc.NodeID, ErrInvalidConfig, a)
+		}
+		return nil, nil
+	}
+	if p == nil {
+		p = newPeer(pc.NodeID, t.cfg.RateLimit)
+		t.setPeerLocked(p.id, p)
+	}
+	addr := pc.Address
+	p.addr.Store(&addr)
+	p.dialed = true
+	lanes := make([]*lane, t.cfg.PoolSize)
+	for i := range lanes {
+		l := &lane{peer: p, outbound: true, index: i, dialing: true}
+		l.setState(StateConnecting)
+		p.lanes.Add(l)
+		lanes[i] = l
+	}
+	return lanes, nil
+}
+
+// dialLane makes one connection for an outbound lane and waits for its
+// handshake. The goroutine running it lives only for the dial.
+func (t *Transport) dialLane(l *lane) error {
+	p := l.peer
+	addr := p.address()
+	l.setState(StateConnecting)
+	deadline := time.Now().Add(t.cfg.ConnectTimeout)
+	ctx, cancel := context.WithDeadline(t.ctx, deadline)
+	defer cancel()
+	d := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
+		Enable: t.cfg.Keepalive, Idle: t.cfg.KeepaliveInterval, Interval: t.cfg.KeepaliveInterval, Count: 3,
+	}}
+	if !t.cfg.Keepalive {
+		d.KeepAlive = -1
+	}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			return fmt.Errorf("connect %s (%s): %w after %v: %v", p.id, addr, ErrTimeout, t.cfg.ConnectTimeout, err)
+		}
+		return fmt.Errorf("connect %s (%s): %w: %v", p.id, addr, ErrUnreachable, err)
+	}
+	c := t.newConn(true, l, p.id)
+	c.deadline = time.AfterFunc(time.Until(deadline), func() {
+		c.fail(causeTimeout, fmt.Errorf("handshake with %s (%s): %w after %v", p.id, addr, ErrTimeout, t.cfg.ConnectTimeout))
+		c.finishReady(c.failErrSnapshot())
+	})
+	l.setState(StateHandshaking)
+	ch, err := t.eng.Register(gnet.NewContext(gnet.NewNetConnContext(ctx, nc), c))
+	if err != nil {
+		c.deadline.Stop()
+		_ = nc.Close()
+		return fmt.Errorf("connect %s (%s): %w: %v", p.id, addr, ErrClosed, err)
+	}
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			c.deadline.Stop()
+			return fmt.Errorf("connect %s (%s): %w: %v", p.id, addr, ErrUnreachable, res.Err)
+		}
+	case <-ctx.Done():
+	}
+	<-c.ready
+	return c.readyErr
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// afterDial books the outcome of a dial: on failure the lane is scheduled
+// for another attempt (or fails for good after MaxAttempts).
+func (t *Transport) afterDial(l *lane, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l.dialing = false
+	if err == nil {
+		return
+	}
+	t.stats.dialFailures.Add(1)
+	if t.closing.Load() || l.peer.removed.Load() {
+		l.setState(StateClosed)
+		return
+	}
+	if l.conn.Load() == nil {
+		t.log.Info("dial failed", "peer", l.peer.id, "lane", l.index, "attempt", l.attempts, "err", err)
+		t.scheduleRedialLocked(l)
+	}
+}
+
+// scheduleRedialLocked queues the lane's next dial after its backoff, or
+// marks it Failed (dropping its queue, counted) after MaxAttempts.
+func (t *Transport) scheduleRedialLocked(l *lane) {
+	rc := t.cfg.Reconnect
+	p := l.peer
+	if !rc.Enabled || (rc.MaxAttempts > 0 && l.attempts >= rc.MaxAttempts) {
+		l.setState(StateFailed)
+		delete(t.redial, l)
+		n, b := l.drain()
+		t.dropLocked(p, n, b, "connection failed and will not be retried")
+		t.log.Warn("connection failed for good", "peer", p.id, "lane", l.index, "attempts", l.attempts)
+		return
+	}
+	d := rc.Backoff(l.attempts, rand.Float64()*2-1)
+	l.attempts++
+	l.nextDial = time.Now().Add(d)
+	l.setState(StateReconnecting)
+	t.redial[l] = struct{}{}
+	t.stats.reconnects.Add(1)
+	p.stats.reconnects.Add(1)
+}
+
+// tick is the transport's single scheduler, run by gnet's ticker: it starts
+// due reconnects and asks busy connections to check their I/O timeout. It
+// returns how long to sleep until the next tick.
+func (t *Transport) tick() time.Duration {
+	t.readyOnce.Do(func() { close(t.ready) })
+	if t.closing.Load() {
+		return 50 * time.Millisecond
+	}
+	now := time.Now()
+	next := 100 * time.Millisecond
+	t.mu.Lock()
+	for l := range t.redial {
+		if l.dialing {
+			continue
+		}
+		if wait := l.nextDial.Sub(now); wait > 0 {
+			next = min(next, wait)
+			continue
+		}
+		select {
+		case t.dialSem <- struct{}{}:
+		default:
+			continue // too many dials in flight: try next tick
+		}
+		delete(t.redial, l)
+		l.dialing = true
+		t.wg.Add(1)
+		go func() {
+			defer t.wg.Done()
+			defer func() { <-t.dialSem }()
+			t.afterDial(l, t.dialLane(l))
+		}()
+	}
+	checkIO := now.Sub(t.lastIOCheck) >= min(t.cfg.IOTimeout/4, time.Second)
+	var busy []*conn
+	if checkIO {
+		t.lastIOCheck = now
+		for c := range t.conns {
+			if l := c.lane.Load(); c.established.Load() && (c.outBuffered.Load() > 0 || (l != nil && l.Queued() > 0)) {
+				busy = append(busy, c)
+			}
+		}
+	}
+	t.mu.Unlock()
+	for _, c := range busy {
+		c.ioCheck.Store(true)
+		c.wakePending.Store(false)
+		c.wake()
+	}
+	return max(next, time.Millisecond)
+}

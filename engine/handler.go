@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+)
+
+// handler adapts gnet's callbacks to the transport. Every callback except
+// OnTick runs on the event loop that owns the connection.
+type handler struct {
+	gnet.BuiltinEventEngine
+	t *Transport
+}
+
+func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
+	t := h.t
+	t.eng = eng
+	addr, err := listenAddr(eng)
+	if err != nil {
+		t.log.Error("cannot read listen address", "err", err)
+		return gnet.Shutdown
+	}
+	t.addr = addr
+	return gnet.None
+}
+
+func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	t := h.t
+	c, _ := gc.Context().(*conn)
+	if c == nil { // accepted: inbound
+		c = t.newConn(false, nil, "")
+		gc.SetContext(c)
+		c.deadline = time.AfterFunc(t.cfg.ConnectTimeout, func() {
+			c.fail(causeTimeout, fmt.Errorf("handshake from %s: %w after %v", c.remote, ErrTimeout, t.cfg.ConnectTimeout))
+		})
+	}
+	c.gc = gc
+	c.remote = gc.RemoteAddr().String()
+	t.register(c)
+	if t.closing.Load() || c.failErrSnapshot() != nil {
+		return nil, gnet.Close
+	}
+	if t.tlsEnabled() {
+		t.startTLS(c)
+		return nil, gnet.None
+	}
+	c.helloSent = true
+	return t.hello, gnet.None
+}
+
+func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, ok := gc.Context().(*conn)
+	if !ok {
+		return gnet.Close
+	}
+	if c.ioCheck.Swap(false) {
+		if err := c.checkIO(time.Now()); err != nil {
+			c.fail(causeTimeout, err)
+			return gnet.Close
+		}
+	}
+	return c.onTraffic()
+}
+
+func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
+	if c, ok := gc.Context().(*conn); ok {
+		c.onClose(err)
+	}
+	return gnet.None
+}
+
+func (h *handler) OnTick() (time.Duration, gnet.Action) {
+	return h.t.tick(), gnet.None
+}
+
+// gnetLogger sends gnet's own log lines to slog.
+type gnetLogger struct{ l *slog.Logger }
+
+func (g gnetLogger) Debugf(f string, a ...any) { g.l.Debug(fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Infof(f string, a ...any)  { g.l.Debug(fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Warnf(f string, a ...any)  { g.l.Warn(fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Errorf(f string, a ...any) { g.l.Error(fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Fatalf(f string, a ...any) { g.l.Error(fmt.Sprintf(f, a...)) }

@@ -1,0 +1,229 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/tensorchain/transport/codec"
+	"github.com/tensorchain/transport/tlsstate"
+)
+
+// failureCause is the category of a failed handshake or connection, as
+// counted in Stats.HandshakeFailures.
+type failureCause int
+
+const (
+	causeClosed      failureCause = iota // the peer went away before finishing
+	causeTimeout                         // ConnectTimeout passed
+	causeProtocol                        // malformed or unexpected bytes
+	causeVersion                         // unsupported protocol version
+	causeTLS                             // TLS handshake refused (certificate, CA, expiry, plaintext)
+	causeNodeID                          // node id differs from the one expected or certified
+	causeSelf                            // the node dialed itself
+	causeDuplicate                       // another live node already uses this node id
+	causeCompression                     // corrupt compressed data
+	numCauses
+)
+
+var causeNames = [numCauses]string{"closed", "timeout", "protocol", "version", "tls", "node_id_mismatch", "self", "duplicate_node_id", "compression"}
+
+func (f failureCause) String() string { return causeNames[f] }
+
+// helloFrame is the handshake this transport sends on every connection.
+func (t *Transport) helloFrame() []byte {
+	var caps uint16
+	if t.cfg.Compression.Enabled {
+		caps |= codec.CapLZ4
+	}
+	return codec.AppendHello(nil, codec.Hello{
+		Version:     codec.ProtocolVersion,
+		Caps:        caps,
+		MaxMessage:  uint32(t.cfg.MaxMessageSize),
+		Window:      uint32(t.cfg.ReceiveWindow),
+		Incarnation: t.incarnation,
+		NodeID:      t.cfg.NodeID,
+	})
+}
+
+// sendHello writes our hello once, as soon as the transport layer is ready.
+func (c *conn) sendHello() error {
+	if c.helloSent {
+		return nil
+	}
+	c.helloSent = true
+	return c.writeWire(c.t.hello)
+}
+
+// flushHandshake moves TLS handshake bytes to the socket and sends our
+// hello once TLS (if any) is up.
+func (c *conn) flushHandshake() error {
+	if c.tls == nil {
+		return c.sendHello()
+	}
+	if c.tls.HasOutput() {
+		c.cipher = c.tls.TakeOutput(c.cipher[:0])
+		if _, err := c.gc.Write(c.cipher); err != nil {
+			return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
+		}
+	}
+	if c.tlsDone.Load() && c.tlsErr.Load() == nil {
+		return c.sendHello()
+	}
+	return nil
+}
+
+// handshakeError records a handshake failure of the given cause and
+// returns it wrapped in ErrHandshakeFailed.
+func (c *conn) handshakeError(cause failureCause, format string, args ...any) error {
+	err := fmt.Errorf("handshake with %s: %w: %s", c.remote, ErrHandshakeFailed, fmt.Sprintf(format, args...))
+	c.fail(cause, err)
+	return err
+}
+
+// onHello validates the peer's hello and binds the connection to its peer.
+func (c *conn) onHello(f codec.Frame) error {
+	t := c.t
+	if !f.Control() {
+		return c.handshakeError(causeProtocol, "data frame before hello")
+	}
+	h, err := codec.DecodeHello(f.Payload)
+	if errors.Is(err, codec.ErrVersion) {
+		return c.handshakeError(causeVersion, "%v", err)
+	}
+	if err != nil {
+		return c.handshakeError(causeProtocol, "%v", err)
+	}
+	if h.NodeID == t.cfg.NodeID {
+		if h.Incarnation == t.incarnation {
+			return c.handshakeError(causeSelf, "connected to itself (%s)", h.NodeID)
+		}
+		return c.handshakeError(causeDuplicate, "peer claims this node's id %q", h.NodeID)
+	}
+	if c.outbound && h.NodeID != c.expectID {
+		return c.handshakeError(causeNodeID, "expected node %q, peer says %q", c.expectID, h.NodeID)
+	}
+	if c.tls != nil && !c.outbound && t.tlsCfg != nil {
+		if err := tlsstate.VerifyNodeID(c.tls.ConnectionState(), h.NodeID, t.tlsCfg.NodeIDVerification); err != nil {
+			return c.handshakeError(causeNodeID, "%v", err)
+		}
+	}
+	if err := c.sendHello(); err != nil {
+		return err
+	}
+	if err := t.bind(c, h); err != nil {
+		return c.handshakeError(causeDuplicate, "%v", err)
+	}
+	if c.deadline != nil {
+		c.deadline.Stop()
+	}
+	c.finishReady(nil)
+	t.log.Debug("connection established", "peer", h.NodeID, "conn", c.id, "remote", c.remote,
+		"outbound", c.outbound, "compression", c.compressOut, "tls", c.tls != nil)
+	return nil
+}
+
+// finishReady releases a dialer waiting for this connection's handshake.
+func (c *conn) finishReady(err error) {
+	c.readyOnce.Do(func() {
+		c.readyErr = err
+		close(c.ready)
+	})
+}
+
+// readTLS decrypts buffered ciphertext and decodes the frames inside.
+func (c *conn) readTLS() error {
+	if !c.tlsDone.Load() {
+		if n := c.gc.InboundBuffered(); n > 0 {
+			in, _ := c.gc.Peek(-1)
+			c.tls.Feed(in)
+			_, _ = c.gc.Discard(n)
+		}
+		return nil
+	}
+	if p := c.tlsErr.Load(); p != nil {
+		c.fail(causeTLS, *p)
+		return *p
+	}
+	if err := c.sendHello(); err != nil {
+		return err
+	}
+	for !c.stalled.Load() {
+		if len(c.plain) > 0 {
+			used, err := c.processFrames(c.plain)
+			c.plain = c.plain[:copy(c.plain, c.plain[used:])]
+			if err != nil || c.stalled.Load() {
+				return err
+			}
+		}
+		avail := c.gc.InboundBuffered()
+		if avail == 0 {
+			return nil
+		}
+		in, _ := c.gc.Peek(-1)
+		before := len(c.plain)
+		var consumed int
+		var err error
+		c.plain, consumed, err = c.tls.Decrypt(c.plain, in, 256<<10)
+		_, _ = c.gc.Discard(consumed)
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("from %s: %w: peer closed the TLS session", c.remote, ErrClosed)
+		}
+		if err != nil {
+			return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+		}
+		if consumed == 0 && len(c.plain) == before {
+			return nil // a partial record: wait for more bytes
+		}
+	}
+	return nil
+}
+
+// onClose tears a connection down: requeues what it never wrote, reports
+// what it wrote but the peer never confirmed, and schedules a reconnect.
+func (c *conn) onClose(err error) {
+	t := c.t
+	c.closed.Store(true)
+	if c.deadline != nil {
+		c.deadline.Stop()
+	}
+	if c.tls != nil {
+		c.tls.Close()
+	}
+	cause, reason := c.reason(err)
+	t.unregister(c)
+	if !c.established.Load() {
+		if !t.closing.Load() {
+			t.stats.handshakeFail[cause].Add(1)
+			t.log.Info("handshake failed", "remote", c.remote, "peer", c.peerID(), "cause", cause.String(), "err", reason)
+		}
+		c.finishReady(reason)
+		return
+	}
+	l, p := c.lane.Load(), c.peer.Load()
+	l.conn.CompareAndSwap(c, nil)
+	if c.sendOff < len(c.sending) {
+		l.requeue(c.sending[c.sendOff:], c.sendMsgs)
+	}
+	c.sending, c.plain, c.cipher = nil, nil, nil
+	t.stats.connsActive.Add(-1)
+	switch cause {
+	case causeProtocol:
+		t.stats.protocolErrors.Add(1)
+	case causeCompression:
+		t.stats.compressionErrors.Add(1)
+	case causeTimeout:
+		t.stats.ioTimeouts.Add(1)
+	}
+	if unconfirmed := c.sentMsgs - min(c.ackedMsgs, c.sentMsgs); unconfirmed > 0 {
+		t.stats.unconfirmed.Add(unconfirmed)
+		p.stats.unconfirmed.Add(unconfirmed)
+		if !t.closing.Load() {
+			t.log.Warn("connection lost with messages unconfirmed by the peer", "peer", p.id, "conn", c.id, "unconfirmed", unconfirmed, "err", reason)
+		}
+	}
+	if !t.closing.Load() {
+		t.log.Info("connection closed", "peer", p.id, "conn", c.id, "cause", cause.String(), "err", reason)
+	}
+	t.connLost(l)
+}

@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tensorchain/transport/bucket"
+	"github.com/tensorchain/transport/pool"
+)
+
+// State is the lifecycle state of a connection slot or a peer.
+type State int32
+
+// Connection states. A lane moves Connecting -> Handshaking -> Active, and
+// on loss to Reconnecting -> Connecting, or Failed after MaxAttempts.
+const (
+	StateConnecting State = iota
+	StateHandshaking
+	StateActive
+	StateReconnecting
+	StateFailed
+	StateClosed
+)
+
+var stateNames = [...]string{"connecting", "handshaking", "active", "reconnecting", "failed", "closed"}
+
+// String returns the lower-case name of the state.
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "unknown"
+}
+
+// peer is everything the transport knows about one remote node.
+type peer struct {
+	id      string
+	addr    atomic.Pointer[string] // outbound dial address; nil for a peer known only by inbound connections
+	lanes   pool.Pool[*lane]
+	limiter *bucket.Bucket
+
+	pending   atomic.Int64  // messages queued on all lanes, not yet handed to the kernel
+	pendBytes atomic.Int64  // bytes of those messages
+	space     chan struct{} // signalled when pending drops, wakes blocked Send
+	waiters   atomic.Int32  // Sends blocked on space
+
+	maxMessage atomic.Int64 // the largest payload the peer accepts (from its hello)
+	compress   atomic.Bool  // the peer's last hello advertised LZ4 and we enabled it
+
+	removed atomic.Bool // Disconnect was called
+	stats   peerCounters
+
+	// guarded by Transport.mu
+	dialed      bool   // Connect was called: keep the peer when inbound lanes die
+	incarnation uint64 // from the peer's last hello
+}
+
+func newPeer(id string, rl RateLimitConfig) *peer {
+	return &peer{id: id, limiter: bucket.New(rl, nil), space: make(chan struct{}, 1)}
+}
+
+// address returns the dial address, or "" for an inbound-only peer.
+func (p *peer) address() string {
+	if a := p.addr.Load(); a != nil {
+		return *a
+	}
+	return ""
+}
+
+// hasActiveConn reports whether any lane has an established connection.
+func (p *peer) hasActiveConn() bool {
+	for _, l := range p.lanes.Members() {
+		if l.Healthy() {
+			return true
+		}
+	}
+	return false
+}
+
+// signalSpace wakes one Send waiting for queue room; each woken waiter
+// passes the signal on if room remains.
+func (p *peer) signalSpace() {
+	if p.waiters.Load() == 0 {
+		return
+	}
+	select {
+	case p.space <- struct{}{}:
+	default:
+	}
+}
+
+// state summarises the peer's lanes: Active if any is, else the most hopeful.
+func (p *peer) state() State {
+	best := StateFailed
+	members := p.lanes.Members()
+	if len(members) == 0 {
+		return StateClosed
+	}
+	rank := map[State]int{StateActive: 0, StateHandshaking: 1, StateConnecting: 2, StateReconnecting: 3, StateFailed: 4, StateClosed: 5}
+	for _, l := range members {
+		if s := l.getState(); rank[s] < rank[best] {
+			best = s
+		}
+	}
+	return best
+}
+
+// lane is an ordered outbound queue served by at most one connection at a
+// time. Outbound lanes outlive their connections: while one reconnects its
+// queue keeps filling (up to the peer's limits) and drains on the next
+// connection. Inbound lanes live and die with their connection.
+type lane struct {
+	peer     *peer
+	outbound bool
+	index    int
+
+	mu   sync.Mutex
+	buf  []byte // encoded frames waiting for the event loop
+	msgs int    // frames in buf
+
+	queued atomic.Int64 // bytes queued here and not yet written, for selection
+	conn   atomic.Pointer[conn]
+	st     atomic.Int32
+
+	// reconnect bookkeeping, guarded by Transport.mu
+	attempts int
+	nextDial time.Time
+	dialing  bool
+}
+
+func (l *lane) Queued() int64 { return l.queued.Load() }
+func (l *lane) Healthy() bool { return l.conn.Load() != nil }
+func (l *lane) Usable() bool {
+	s := l.getState()
+	return s != StateFailed && s != StateClosed && (l.outbound || s == StateActive)
+}
+
+func (l *lane) getState() State  { return State(l.st.Load()) }
+func (l *lane) setState(s State) { l.st.Store(int32(s)) }
+
+// appendFrame queues one encoded frame and returns the connection to wake.
+func (l *lane) appendFrame(header []byte, payload []byte) *conn {
+	l.mu.Lock()
+	l.buf = append(append(l.buf, header...), payload...)
+	l.msgs++
+	l.mu.Unlock()
+	l.queued.Add(int64(len(header) + len(payload)))
+	return l.conn.Load()
+}
+
+// take swaps the queued frames out into spare (which must be empty) and
+// returns them with their count.
+func (l *lane) take(spare []byte) ([]byte, int) {
+	l.mu.Lock()
+	b, n := l.buf, l.msgs
+	l.buf, l.msgs = spare, 0
+	l.mu.Unlock()
+	return b, n
+}
+
+// requeue puts frames that a lost connection never wrote back in front of
+// the queue, preserving order.
+func (l *lane) requeue(frames []byte, n int) {
+	if n == 0 {
+		return
+	}
+	l.mu.Lock()
+	l.buf = append(append(make([]byte, 0, len(frames)+len(l.buf)), frames...), l.buf...)
+	l.msgs += n
+	l.mu.Unlock()
+}
+
+// drain empties the queue, returning the number of messages and bytes dropped.
+func (l *lane) drain() (msgs int, bytes int) {
+	l.mu.Lock()
+	msgs, bytes = l.msgs, len(l.buf)
+	l.buf, l.msgs = nil, 0
+	l.mu.Unlock()
+	l.queued.Add(-int64(bytes))
+	return msgs, bytes
+}

@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"sort"
+	"sync/atomic"
+)
+
+// counters are the transport-wide statistics, updated with atomics.
+type counters struct {
+	msgsSent, msgsRecv, bytesSent, bytesRecv atomic.Uint64
+	payloadOut, wireOut, compressedFrames    atomic.Uint64
+	compressedIn, decompressedIn             atomic.Uint64
+	rateLimited, queueFull, inboundThrottled atomic.Uint64
+	protocolErrors, compressionErrors        atomic.Uint64
+	ioTimeouts, dialFailures, reconnects     atomic.Uint64
+	dropped, unconfirmed, stalls             atomic.Uint64
+	connsActive                              atomic.Int64
+	handshakeFail                            [numCauses]atomic.Uint64
+}
+
+// peerCounters are one peer's statistics.
+type peerCounters struct {
+	msgsSent, msgsRecv, bytesSent, bytesRecv atomic.Uint64
+	rateLimited, queueFull, dropped          atomic.Uint64
+	unconfirmed, reconnects                  atomic.Uint64
+}
+
+// Stats is a point-in-time snapshot of the transport's counters. Byte
+// counts are wire bytes of data frames (headers included, after
+// compression) unless the name says otherwise.
+type Stats struct {
+	MessagesSent     uint64 `json:"messages_sent"`
+	MessagesReceived uint64 `json:"messages_received"`
+	BytesSent        uint64 `json:"bytes_sent"`
+	BytesReceived    uint64 `json:"bytes_received"`
+	PeerCount        int    `json:"peer_count"`
+	ConnectionCount  int    `json:"connection_count"`
+
+	// PayloadBytesQueued counts application payload bytes accepted by Send,
+	// before compression; WireBytesQueued counts the frames they became.
+	PayloadBytesQueued uint64 `json:"payload_bytes_queued"`
+	WireBytesQueued    uint64 `json:"wire_bytes_queued"`
+	// CompressionRatio is PayloadBytesQueued / WireBytesQueued (1 when idle).
+	CompressionRatio float64 `json:"compression_ratio"`
+	CompressedFrames uint64  `json:"compressed_frames"`
+	// CompressedBytesIn / DecompressedBytesIn measure inbound compression.
+	CompressedBytesIn   uint64 `json:"compressed_bytes_in"`
+	DecompressedBytesIn uint64 `json:"decompressed_bytes_in"`
+
+	RateLimited      uint64 `json:"rate_limited"`
+	QueueFull        uint64 `json:"queue_full"`
+	InboundThrottled uint64 `json:"inbound_throttled"`
+	// RecvStalls counts times a connection paused because the inbound ring
+	// was full (flow control, not loss).
+	RecvStalls        uint64 `json:"recv_stalls"`
+	ProtocolErrors    uint64 `json:"protocol_errors"`
+	CompressionErrors uint64 `json:"compression_errors"`
+	IOTimeouts        uint64 `json:"io_timeouts"`
+	// HandshakeFailures counts failed handshakes by cause: closed, timeout,
+	// protocol, version, tls, node_id_mismatch, self, duplicate_node_id.
+	HandshakeFailures map[string]uint64 `json:"handshake_failures"`
+	DialFailures      uint64            `json:"dial_failures"`
+	ReconnectAttempts uint64            `json:"reconnect_attempts"`
+	// MessagesDropped counts queued messages that could not be delivered
+	// (peer failed, disconnected, or the transport closed); each is logged.
+	MessagesDropped uint64 `json:"messages_dropped"`
+	// MessagesUnconfirmed counts messages written to a connection that died
+	// before the peer confirmed consuming them: they may or may not have
+	// been delivered.
+	MessagesUnconfirmed uint64 `json:"messages_unconfirmed"`
+	// RecvQueueDepth is the number of messages waiting for Recv.
+	RecvQueueDepth int         `json:"recv_queue_depth"`
+	Peers          []PeerStats `json:"peers"`
+}
+
+// PeerStats is one peer's part of Stats.
+type PeerStats struct {
+	NodeID              string  `json:"node_id"`
+	Address             string  `json:"address,omitempty"`
+	State               string  `json:"state"`
+	Connections         int     `json:"connections"`
+	MessagesSent        uint64  `json:"messages_sent"`
+	MessagesReceived    uint64  `json:"messages_received"`
+	BytesSent           uint64  `json:"bytes_sent"`
+	BytesReceived       uint64  `json:"bytes_received"`
+	RateLimited         uint64  `json:"rate_limited"`
+	QueueFull           uint64  `json:"queue_full"`
+	MessagesDropped     uint64  `json:"messages_dropped"`
+	MessagesUnconfirmed uint64  `json:"messages_unconfirmed"`
+	ReconnectAttempts   uint64  `json:"reconnect_attempts"`
+	QueueDepth          int64   `json:"queue_depth"`
+	QueuedBytes         int64   `json:"queued_bytes"`
+	RateTokens          float64 `json:"rate_tokens"`
+}
+
+// Stats returns a snapshot of the transport's statistics.
+func (t *Transport) Stats() Stats {
+	s := &t.stats
+	out := Stats{
+		MessagesSent:        s.msgsSent.Load(),
+		MessagesReceived:    s.msgsRecv.Load(),
+		BytesSent:           s.bytesSent.Load(),
+		BytesReceived:       s.bytesRecv.Load(),
+		ConnectionCount:     int(s.connsActive.Load()),
+		PayloadBytesQueued:  s.payloadOut.Load(),
+		WireBytesQueued:     s.wireOut.Load(),
+		CompressedFrames:    s.compressedFrames.Load(),
+		CompressedBytesIn:   s.compressedIn.Load(),
+		DecompressedBytesIn: s.decompressedIn.Load(),
+		RateLimited:         s.rateLimited.Load(),
+		QueueFull:           s.queueFull.Load(),
+		InboundThrottled:    s.inboundThrottled.Load(),
+		RecvStalls:          s.stalls.Load(),
+		ProtocolErrors:      s.protocolErrors.Load(),
+		CompressionErrors:   s.compressionErrors.Load(),
+		IOTimeouts:          s.ioTimeouts.Load(),
+		DialFailures:        s.dialFailures.Load(),
+		ReconnectAttempts:   s.reconnects.Load(),
+		MessagesDropped:     s.dropped.Load(),
+		MessagesUnconfirmed: s.unconfirmed.Load(),
+		RecvQueueDepth:      t.ring.len(),
+		HandshakeFailures:   make(map[string]uint64, numCauses),
+		CompressionRatio:    1,
+	}
+	if out.WireBytesQueued > 0 {
+		out.CompressionRatio = float64(out.PayloadBytesQueued) / float64(out.WireBytesQueued)
+	}
+	for i := range s.handshakeFail {
+		out.HandshakeFailures[failureCause(i).String()] = s.handshakeFail[i].Load()
+	}
+	for _, p := range *t.peers.Load() {
+		out.Peers = append(out.Peers, p.snapshot())
+	}
+	sort.Slice(out.Peers, func(i, j int) bool { return out.Peers[i].NodeID < out.Peers[j].NodeID })
+	out.PeerCount = len(out.Peers)
+	return out
+}
+
+func (p *peer) snapshot() PeerStats {
+	info := p.info()
+	s := &p.stats
+	ps := PeerStats{
+		NodeID: p.id, Address: info.Address, State: info.State.String(), Connections: info.Connections,
+		MessagesSent: s.msgsSent.Load(), MessagesReceived: s.msgsRecv.Load(),
+		BytesSent: s.bytesSent.Load(), BytesReceived: s.bytesRecv.Load(),
+		RateLimited: s.rateLimited.Load(), QueueFull: s.queueFull.Load(),
+		MessagesDropped: s.dropped.Load(), MessagesUnconfirmed: s.unconfirmed.Load(),
+		ReconnectAttempts: s.reconnects.Load(),
+		QueueDepth:        p.pending.Load(), QueuedBytes: p.pendBytes.Load(),
+	}
+	if p.limiter != nil {
+		ps.RateTokens = p.limiter.Tokens()
+	}
+	return ps
+}
