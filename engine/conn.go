@@ -183,7 +183,7 @@ func (c *conn) read() error {
 		}
 		buf, _ := c.gc.Peek(-1)
 		used, err := c.processFrames(buf)
-		_, _ = c.gc.Discard(used)
+		c.discard(used)
 		if err != nil {
 			return err
 		}
@@ -192,6 +192,14 @@ func (c *conn) read() error {
 		}
 	}
 	return nil
+}
+
+// discard drops n consumed bytes from gnet's inbound buffer. gnet treats
+// Discard(0) as "discard everything", so zero must never reach it.
+func (c *conn) discard(n int) {
+	if n > 0 {
+		_, _ = c.gc.Discard(n)
+	}
 }
 
 // processFrames handles the complete frames at the front of buf and returns

@@ -137,7 +137,7 @@ func (c *conn) readTLS() error {
 		if n := c.gc.InboundBuffered(); n > 0 {
 			in, _ := c.gc.Peek(-1)
 			c.tls.Feed(in)
-			_, _ = c.gc.Discard(n)
+			c.discard(n)
 		}
 		return nil
 	}
@@ -165,7 +165,7 @@ func (c *conn) readTLS() error {
 		var consumed int
 		var err error
 		c.plain, consumed, err = c.tls.Decrypt(c.plain, in, 256<<10)
-		_, _ = c.gc.Discard(consumed)
+		c.discard(consumed)
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("from %s: %w: peer closed the TLS session", c.remote, ErrClosed)
 		}
