@@ -69,21 +69,24 @@ func FrameLen(n int) int { return HeaderSize + n }
 // It returns the frame and the number of bytes it occupies. When buf holds
 // only part of a frame it returns n == 0 and a nil error: the caller should
 // wait for more bytes. maxPayload bounds the payload length; a larger length
-// field, a zero length or a reserved flag bit is an error, reported as soon
-// as the header is complete, before the payload has arrived or any buffer
+// field or a zero length is an error as soon as the 4-byte length has
+// arrived, a reserved flag bit as soon as the flags byte has, before the payload has arrived or any buffer
 // is allocated.
 func Decode(buf []byte, maxPayload int) (f Frame, n int, err error) {
-	if len(buf) < HeaderSize {
+	if len(buf) < 4 {
 		return Frame{}, 0, nil
 	}
 	length := binary.BigEndian.Uint32(buf)
-	flags := buf[4]
 	if length == 0 {
 		return Frame{}, 0, fmt.Errorf("%w: zero length field", ErrMalformed)
 	}
 	if uint64(length)-1 > uint64(maxPayload) {
 		return Frame{}, 0, fmt.Errorf("%w: payload of %d bytes, limit %d", ErrFrameTooLarge, length-1, maxPayload)
 	}
+	if len(buf) < HeaderSize {
+		return Frame{}, 0, nil
+	}
+	flags := buf[4]
 	if flags&reservedFlags != 0 {
 		return Frame{}, 0, fmt.Errorf("%w: flags %#02x", ErrReservedFlags, flags)
 	}

@@ -171,14 +171,14 @@ func (c *conn) read() error {
 	}
 	for !c.stalled.Load() {
 		avail := c.gc.InboundBuffered()
-		if avail < codec.HeaderSize {
+		if avail < 4 {
 			return nil
 		}
-		hdr, _ := c.gc.Peek(codec.HeaderSize)
+		hdr, _ := c.gc.Peek(min(avail, codec.HeaderSize))
 		if _, _, err := codec.Decode(hdr, c.maxIn()); err != nil {
 			return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
 		}
-		if avail < codec.PeekLength(hdr) {
+		if avail < max(codec.HeaderSize, codec.PeekLength(hdr)) {
 			return nil // a partial frame: peek again only when it is complete, never O(n²)
 		}
 		buf, _ := c.gc.Peek(-1)

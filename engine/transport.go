@@ -233,8 +233,9 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	}
 	p.incarnation = h.Incarnation
 	p.maxMessage.Store(int64(h.MaxMessage))
-	c.compressIn = t.cfg.Compression.Enabled
-	c.compressOut = c.compressIn && h.Caps&codec.CapLZ4 != 0
+	// Compression is on only when both hellos advertise it, in both directions.
+	c.compressIn = t.cfg.Compression.Enabled && h.Caps&codec.CapLZ4 != 0
+	c.compressOut = c.compressIn
 	p.compress.Store(c.compressOut)
 	c.sendCredit = int64(h.Window)
 	c.peer.Store(p)
