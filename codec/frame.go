@@ -90,6 +90,9 @@ func Decode(buf []byte, maxPayload int) (f Frame, n int, err error) {
 	if flags&reservedFlags != 0 {
 		return Frame{}, 0, fmt.Errorf("%w: flags %#02x", ErrReservedFlags, flags)
 	}
+	if flags == FlagCompressed|FlagControl {
+		return Frame{}, 0, fmt.Errorf("%w: compressed control frame", ErrMalformed)
+	}
 	total := 4 + int(length)
 	if len(buf) < total {
 		return Frame{}, 0, nil
