@@ -74,8 +74,12 @@ type conn struct {
 	lastOut        int
 	lastProgress   time.Time
 	tls            *tlsstate.Session
-	plain          []byte // decrypted bytes not yet decoded (TLS only)
-	cipher         []byte // scratch for ciphertext to write (TLS only)
+	plain          []byte  // decrypted bytes not yet decoded (TLS only)
+	in             []byte  // bytes taken from gnet but not yet decoded (plaintext only)
+	inOff          int     // decoded prefix of in
+	inBuf          *[]byte // in's pooled storage, if pooled
+	backlog        bool    // bytes were left in gnet's ring during a stall
+	cipher         []byte  // scratch for ciphertext to write (TLS only)
 	batch          batchStats
 }
 
@@ -165,33 +169,125 @@ func (c *conn) onTraffic() gnet.Action {
 }
 
 // read decodes whatever complete frames are buffered.
+//
+// gnet's Peek is zero-copy only while gnet's own inbound ring is empty, and
+// that ring fills whenever a callback leaves bytes unconsumed; a Peek then
+// copies (and allocates) the whole backlog. So read never leaves bytes in
+// gnet while it can make progress: complete frames are decoded in place,
+// and whatever cannot be delivered yet (a partial frame, or frames behind a
+// full inbound ring) moves once into c.in, the connection's own buffer.
+// While the ring is full, new bytes wait in gnet (bounded by the peer's
+// credit) and are drained into c.in with Read, which copies without
+// allocating, when delivery resumes.
 func (c *conn) read() error {
 	if c.tls != nil {
 		return c.readTLS()
 	}
-	for !c.stalled.Load() {
-		avail := c.gc.InboundBuffered()
-		if avail < 4 {
+	for {
+		if c.stalled.Load() {
+			c.backlog = c.gc.InboundBuffered() > 0
 			return nil
 		}
-		hdr, _ := c.gc.Peek(min(avail, codec.HeaderSize))
-		if _, _, err := codec.Decode(hdr, c.maxIn()); err != nil {
-			return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+		if c.inOff < len(c.in) {
+			used, stalled, err := c.processFrames(c.in[c.inOff:])
+			c.inOff += used
+			if err != nil || stalled {
+				return err
+			}
+			if c.inOff < len(c.in) { // a partial frame remains
+				if done, err := c.fillPartial(); err != nil || !done {
+					return err
+				}
+				continue
+			}
+			c.resetIn()
 		}
-		if avail < max(codec.HeaderSize, codec.PeekLength(hdr)) {
-			return nil // a partial frame: peek again only when it is complete, never O(n²)
+		avail := c.gc.InboundBuffered()
+		if avail == 0 {
+			return nil
+		}
+		if c.backlog { // gnet's ring holds bytes from a stall: take them all at once
+			c.backlog = false
+			c.readIntoIn(avail)
+			continue
 		}
 		buf, _ := c.gc.Peek(-1)
-		used, err := c.processFrames(buf)
+		used, stalled, err := c.processFrames(buf)
+		if err == nil {
+			c.in = append(c.in, buf[used:]...) // a partial frame, or frames the ring could not take
+			used = len(buf)
+		}
 		c.discard(used)
-		if err != nil {
+		if err != nil || stalled {
 			return err
 		}
-		if used == 0 {
-			return nil
-		}
 	}
-	return nil
+}
+
+// fillPartial reads from gnet until c.in holds the whole frame at c.inOff,
+// validating its header as soon as the length is known. It reports whether
+// the frame is complete.
+func (c *conn) fillPartial() (bool, error) {
+	for {
+		have := len(c.in) - c.inOff
+		need := codec.HeaderSize
+		if have >= 4 {
+			if _, _, err := codec.Decode(c.in[c.inOff:], c.maxIn()); err != nil {
+				return false, fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+			}
+			need = max(need, codec.PeekLength(c.in[c.inOff:]))
+		}
+		if have >= need {
+			return true, nil
+		}
+		avail := c.gc.InboundBuffered()
+		if avail == 0 {
+			return false, nil
+		}
+		c.readIntoIn(min(need-have, avail))
+	}
+}
+
+// readIntoIn moves n bytes from gnet to the end of c.in.
+func (c *conn) readIntoIn(n int) {
+	c.reserveIn(n)
+	m, _ := c.gc.Read(c.in[len(c.in) : len(c.in)+n])
+	c.in = c.in[:len(c.in)+m]
+}
+
+// reserveIn makes room for n more bytes in c.in, dropping consumed bytes.
+func (c *conn) reserveIn(n int) {
+	live := len(c.in) - c.inOff
+	if cap(c.in)-len(c.in) >= n {
+		return
+	}
+	if c.inOff > 0 && cap(c.in) >= live+n && live < 64<<10 { // cheap compaction in place
+		c.in = c.in[:copy(c.in, c.in[c.inOff:])]
+		c.inOff = 0
+		return
+	}
+	buf := bufpool.Get(live + n)
+	*buf = append((*buf)[:0], c.in[c.inOff:]...)
+	c.releaseIn()
+	c.inBuf, c.in, c.inOff = buf, *buf, 0
+}
+
+// resetIn empties c.in, returning a large buffer to the pool.
+func (c *conn) resetIn() {
+	c.inOff = 0
+	if cap(c.in) > 64<<10 {
+		c.releaseIn()
+		c.in = nil
+		return
+	}
+	c.in = c.in[:0]
+}
+
+func (c *conn) releaseIn() {
+	if c.inBuf != nil {
+		bufpool.Put(c.inBuf)
+		c.inBuf = nil
+	}
 }
 
 // discard drops n consumed bytes from gnet's inbound buffer. gnet treats
@@ -203,13 +299,15 @@ func (c *conn) discard(n int) {
 }
 
 // processFrames handles the complete frames at the front of buf and returns
-// how many bytes it consumed. It stops early when the inbound ring is full.
-func (c *conn) processFrames(buf []byte) (int, error) {
-	off := 0
-	for off < len(buf) && !c.stalled.Load() {
-		f, n, err := codec.Decode(buf[off:], c.maxIn())
+// how many bytes it consumed. It stops early, with stalled set, when the
+// inbound ring is full: the caller must keep buf[used:] for later. (The
+// stalled flag is returned rather than re-read from c.stalled, which Recv
+// may already have cleared.)
+func (c *conn) processFrames(buf []byte) (used int, stalled bool, err error) {
+	for used < len(buf) {
+		f, n, err := codec.Decode(buf[used:], c.maxIn())
 		if err != nil {
-			return off, fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+			return used, false, fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
 		}
 		if n == 0 {
 			break
@@ -222,15 +320,15 @@ func (c *conn) processFrames(buf []byte) (int, error) {
 		default:
 			var ok bool
 			if ok, err = c.deliver(f, n); !ok && err == nil {
-				return off, nil
+				return used, true, nil
 			}
 		}
 		if err != nil {
-			return off, err
+			return used, false, err
 		}
-		off += n
+		used += n
 	}
-	return off, nil
+	return used, false, nil
 }
 
 // deliver hands one data frame to the application. It returns false when

@@ -150,9 +150,9 @@ func (c *conn) readTLS() error {
 	}
 	for !c.stalled.Load() {
 		if len(c.plain) > 0 {
-			used, err := c.processFrames(c.plain)
+			used, stalled, err := c.processFrames(c.plain)
 			c.plain = c.plain[:copy(c.plain, c.plain[used:])]
-			if err != nil || c.stalled.Load() {
+			if err != nil || stalled {
 				return err
 			}
 		}
@@ -206,6 +206,8 @@ func (c *conn) onClose(err error) {
 		l.requeue(c.sending[c.sendOff:], c.sendMsgs)
 	}
 	c.sending, c.plain, c.cipher = nil, nil, nil
+	c.releaseIn()
+	c.in = nil
 	t.stats.connsActive.Add(-1)
 	switch cause {
 	case causeProtocol:

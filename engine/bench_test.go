@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchPair starts two plaintext transports, a -> b, for benchmarks.
+func benchPair(b *testing.B, handler func(string, []byte)) (*Transport, *Transport) {
+	acfg, bcfg := devConfig("a"), devConfig("b")
+	bcfg.Handler = handler
+	a := startTransport(b, acfg)
+	r := startTransport(b, bcfg)
+	connect(b, a, r)
+	return a, r
+}
+
+// waitCount waits until counter reaches want.
+func waitCount(b *testing.B, counter *atomic.Int64, want int64) {
+	for deadline := time.Now().Add(time.Minute); counter.Load() < want; {
+		if time.Now().After(deadline) {
+			b.Fatalf("received %d of %d messages", counter.Load(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkSendRecv64 measures one-way 64-byte messages from Send to Recv.
+func BenchmarkSendRecv64(b *testing.B) {
+	a, r := benchPair(b, nil)
+	payload := make([]byte, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got atomic.Int64
+	go func() {
+		for {
+			m, err := r.Recv(ctx)
+			if err != nil {
+				return
+			}
+			m.Release()
+			got.Add(1)
+		}
+	}()
+	var sent int64
+	b.SetBytes(64)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := a.Send(ctx, "b", payload); err != nil {
+			b.Fatal(err)
+		}
+		sent++
+	}
+	waitCount(b, &got, sent)
+}
+
+// BenchmarkSendHandler64 measures one-way 64-byte messages into the inline
+// (zero-copy) handler.
+func BenchmarkSendHandler64(b *testing.B) {
+	var got atomic.Int64
+	a, _ := benchPair(b, func(string, []byte) { got.Add(1) })
+	payload := make([]byte, 64)
+	ctx := context.Background()
+	var sent int64
+	b.SetBytes(64)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := a.Send(ctx, "b", payload); err != nil {
+			b.Fatal(err)
+		}
+		sent++
+	}
+	waitCount(b, &got, sent)
+}
