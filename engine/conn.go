@@ -419,6 +419,11 @@ func (c *conn) flush() error {
 		return c.flushHandshake()
 	}
 	c.queueCredit()
+	if c.tls != nil && c.tls.HasOutput() && len(c.ctrl) == 0 { // e.g. a KeyUpdate reply from Decrypt
+		if err := c.writeWire(nil); err != nil {
+			return err
+		}
+	}
 	if len(c.ctrl) > 0 {
 		if err := c.writeWire(c.ctrl); err != nil {
 			return err
@@ -527,10 +532,10 @@ func (c *conn) checkIO(now time.Time) error {
 // writeWire sends bytes on the socket, through TLS when enabled.
 func (c *conn) writeWire(b []byte) error {
 	if c.tls != nil {
-		if err := c.tls.Encrypt(b); err != nil {
+		var err error
+		if c.cipher, err = c.tls.AppendEncrypt(c.cipher[:0], b); err != nil { // pending output (alerts, KeyUpdate replies) first
 			return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
 		}
-		c.cipher = c.tls.TakeOutput(c.cipher[:0])
 		b = c.cipher
 	}
 	if _, err := c.gc.Write(b); err != nil {

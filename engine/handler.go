@@ -47,6 +47,9 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		t.startTLS(c)
 		return nil, gnet.None
 	}
+	if !c.outbound {
+		return nil, gnet.None // the listener answers the dialer's hello
+	}
 	c.helloSent = true
 	return t.hello, gnet.None
 }

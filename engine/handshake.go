@@ -46,7 +46,10 @@ func (t *Transport) helloFrame() []byte {
 	})
 }
 
-// sendHello writes our hello once, as soon as the transport layer is ready.
+// sendHello writes our hello once. The dialer speaks first, as soon as the
+// transport layer (TCP, or TLS) is up; the listener answers only after the
+// dialer's hello passed every check, so a dialer that sees the listener's
+// hello knows it was accepted.
 func (c *conn) sendHello() error {
 	if c.helloSent {
 		return nil
@@ -59,7 +62,10 @@ func (c *conn) sendHello() error {
 // hello once TLS (if any) is up.
 func (c *conn) flushHandshake() error {
 	if c.tls == nil {
-		return c.sendHello()
+		if c.outbound {
+			return c.sendHello()
+		}
+		return nil
 	}
 	if c.tls.HasOutput() {
 		c.cipher = c.tls.TakeOutput(c.cipher[:0])
@@ -67,7 +73,7 @@ func (c *conn) flushHandshake() error {
 			return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
 		}
 	}
-	if c.tlsDone.Load() && c.tlsErr.Load() == nil {
+	if c.outbound && c.tlsDone.Load() && c.tlsErr.Load() == nil {
 		return c.sendHello()
 	}
 	return nil
@@ -104,15 +110,15 @@ func (c *conn) onHello(f codec.Frame) error {
 		return c.handshakeError(causeNodeID, "expected node %q, peer says %q", c.expectID, h.NodeID)
 	}
 	if c.tls != nil && !c.outbound && t.tlsCfg != nil {
-		if err := tlsstate.VerifyNodeID(c.tls.ConnectionState(), h.NodeID, t.tlsCfg.NodeIDVerification); err != nil {
+		if err := tlsstate.VerifyNodeID(c.tls.ConnectionState(), h.NodeID, t.tlsCfg.NodeIDVerificationFor(t.cfg.SecurityMode)); err != nil {
 			return c.handshakeError(causeNodeID, "%v", err)
 		}
 	}
-	if err := c.sendHello(); err != nil {
-		return err
-	}
 	if err := t.bind(c, h); err != nil {
 		return c.handshakeError(causeDuplicate, "%v", err)
+	}
+	if err := c.sendHello(); err != nil {
+		return err
 	}
 	if c.deadline != nil {
 		c.deadline.Stop()
@@ -142,11 +148,16 @@ func (c *conn) readTLS() error {
 		return nil
 	}
 	if p := c.tlsErr.Load(); p != nil {
+		if c.tls.HasOutput() { // an alert that tells the peer why
+			_, _ = c.gc.Write(c.tls.TakeOutput(nil))
+		}
 		c.fail(causeTLS, *p)
 		return *p
 	}
-	if err := c.sendHello(); err != nil {
-		return err
+	if c.outbound {
+		if err := c.sendHello(); err != nil {
+			return err
+		}
 	}
 	for !c.stalled.Load() {
 		if len(c.plain) > 0 {
@@ -157,10 +168,13 @@ func (c *conn) readTLS() error {
 			}
 		}
 		avail := c.gc.InboundBuffered()
-		if avail == 0 {
+		if avail == 0 && c.tls.Buffered() == 0 {
 			return nil
 		}
-		in, _ := c.gc.Peek(-1)
+		var in []byte
+		if avail > 0 {
+			in, _ = c.gc.Peek(-1)
+		}
 		before := len(c.plain)
 		var consumed int
 		var err error
@@ -193,9 +207,15 @@ func (c *conn) onClose(err error) {
 	cause, reason := c.reason(err)
 	t.unregister(c)
 	if !c.established.Load() {
+		if cause == causeClosed && c.tls != nil && !c.tlsDone.Load() {
+			cause = causeTLS // the peer gave up inside the TLS handshake (bad certificate, wrong protocol)
+		}
 		if !t.closing.Load() {
 			t.stats.handshakeFail[cause].Add(1)
 			t.log.Info("handshake failed", "remote", c.remote, "peer", c.peerID(), "cause", cause.String(), "err", reason)
+		}
+		if !errors.Is(reason, ErrHandshakeFailed) && !errors.Is(reason, ErrTimeout) {
+			reason = fmt.Errorf("handshake with %s: %w: connection closed (%v)", c.remote, ErrHandshakeFailed, reason)
 		}
 		c.finishReady(reason)
 		return
