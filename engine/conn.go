@@ -33,14 +33,15 @@ type conn struct {
 	lane atomic.Pointer[lane] // outbound: set at dial; inbound: set at hello
 	peer atomic.Pointer[peer] // set when the hello binds the connection
 
-	established atomic.Bool // hello exchanged: data may flow
-	closed      atomic.Bool
-	wakePending atomic.Bool // a Wake is queued on the loop; skip another
-	stalled     atomic.Bool // the inbound ring was full; wait for Recv
-	tlsDone     atomic.Bool // the TLS handshake goroutine finished
-	goodbyeDone atomic.Bool // our goodbye was written (Close waits for it)
-	ioCheck     atomic.Bool // the ticker asks the loop to check the I/O timeout
-	tlsErr      atomic.Pointer[error]
+	established  atomic.Bool // hello exchanged: data may flow
+	closed       atomic.Bool
+	wakePending  atomic.Bool // a Wake is queued on the loop; skip another
+	stalled      atomic.Bool // the inbound ring was full; wait for Recv
+	tlsDone      atomic.Bool // the TLS handshake goroutine finished
+	goodbyeDone  atomic.Bool // our goodbye was written (Close waits for it)
+	ioCheck      atomic.Bool // the ticker asks the loop to check the I/O timeout
+	writeBlocked atomic.Bool // gnet's outbound buffer is at its cap: the ticker re-polls
+	tlsErr       atomic.Pointer[error]
 
 	consumedBytes atomic.Int64 // wire bytes of delivered messages the app has taken
 	consumedMsgs  atomic.Int64
@@ -56,31 +57,33 @@ type conn struct {
 	deadline  *time.Timer // handshake deadline
 
 	// loop only
-	helloSent      bool
-	compressOut    bool
-	compressIn     bool
-	sendCredit     int64
-	sending        []byte
-	sendOff        int
-	sendMsgs       int
-	ctrl           []byte
-	sentMsgs       uint64
-	ackedMsgs      uint64
-	recvBytes      int64
-	creditSent     int64
-	creditMsgsSent int64
-	goodbyeSent    bool
-	delivered      bool // a message went into the ring this callback
-	lastOut        int
-	lastProgress   time.Time
-	tls            *tlsstate.Session
-	plain          []byte  // decrypted bytes not yet decoded (TLS only)
-	in             []byte  // bytes taken from gnet but not yet decoded (plaintext only)
-	inOff          int     // decoded prefix of in
-	inBuf          *[]byte // in's pooled storage, if pooled
-	backlog        bool    // bytes were left in gnet's ring during a stall
-	cipher         []byte  // scratch for ciphertext to write (TLS only)
-	batch          batchStats
+	helloSent       bool
+	compressOut     bool
+	compressIn      bool
+	sendCredit      int64
+	sending         []byte
+	sendOff         int
+	sendMsgs        int
+	ctrl            []byte
+	sentMsgs        uint64
+	ackedMsgs       uint64
+	recvBytes       int64
+	creditSent      int64
+	creditMsgsSent  int64
+	goodbyeSent     bool
+	goodbyeRecv     bool
+	closeAfterFlush bool // close once this callback's output is written (goodbye exchange)
+	delivered       bool // a message went into the ring this callback
+	lastOut         int
+	lastProgress    time.Time
+	tls             *tlsstate.Session
+	plain           []byte  // decrypted bytes not yet decoded (TLS only)
+	in              []byte  // bytes taken from gnet but not yet decoded (plaintext only)
+	inOff           int     // decoded prefix of in
+	inBuf           *[]byte // in's pooled storage, if pooled
+	backlog         bool    // bytes were left in gnet's ring during a stall
+	cipher          []byte  // scratch for ciphertext to write (TLS only)
+	batch           batchStats
 }
 
 // batchStats accumulates counters during one callback; they are published
@@ -156,6 +159,7 @@ func (c *conn) onTraffic() gnet.Action {
 	if c.closed.Load() {
 		return gnet.Close
 	}
+	c.writeBlocked.Store(false)
 	err := c.read()
 	if err == nil {
 		err = c.flush()
@@ -164,6 +168,10 @@ func (c *conn) onTraffic() gnet.Action {
 	if err != nil {
 		c.fail(classify(err), err)
 		return gnet.Close
+	}
+	if c.closeAfterFlush {
+		c.fail(causeClosed, fmt.Errorf("connection to %s: %w: goodbye exchanged", c.remote, ErrClosed))
+		return gnet.Close // gnet writes what is buffered before closing
 	}
 	return gnet.None
 }
@@ -406,9 +414,26 @@ func (c *conn) onControl(p []byte) error {
 		c.ackedMsgs += uint64(m.Credit.Messages)
 		c.lastProgress = time.Now()
 	case codec.TypeGoodbye:
-		c.t.log.Debug("peer said goodbye", "peer", c.peerID(), "conn", c.id)
+		c.onGoodbye()
 	}
 	return nil
+}
+
+// onGoodbye handles the peer's graceful close: no more data goes out on
+// this connection (unsent frames return to the lane, for another connection
+// or the reconnect), and we answer with our own Goodbye and close. The
+// closer keeps reading until our Goodbye, so nothing we wrote before it is
+// lost in flight.
+func (c *conn) onGoodbye() {
+	c.goodbyeRecv = true
+	l := c.lane.Load()
+	l.conn.CompareAndSwap(c, nil)
+	if c.sendOff < len(c.sending) {
+		l.requeue(c.sending[c.sendOff:], c.sendMsgs)
+	}
+	c.sending, c.sendOff, c.sendMsgs = nil, 0, 0
+	c.closeAfterFlush = true
+	c.t.log.Debug("peer said goodbye", "peer", c.peerID(), "conn", c.id)
 }
 
 // flush returns credit the application has freed and writes queued frames,
@@ -433,15 +458,29 @@ func (c *conn) flush() error {
 	if err := c.flushData(); err != nil {
 		return err
 	}
-	if c.t.closing.Load() && !c.goodbyeSent && c.sendOff == len(c.sending) && c.lane.Load().Queued() == 0 {
+	closingDrained := c.t.closing.Load() && c.sendOff == len(c.sending) && c.lane.Load().Queued() == 0
+	if !c.goodbyeSent && (c.goodbyeRecv || closingDrained) {
 		c.goodbyeSent = true
 		c.goodbyeDone.Store(true)
-		if err := c.writeWire(codec.AppendGoodbye(c.ctrl[:0])); err != nil {
+		c.ctrl = c.ctrl[:0]
+		c.queueCreditAll()
+		if err := c.writeWire(codec.AppendGoodbye(c.ctrl)); err != nil {
 			return err
 		}
+		c.ctrl = c.ctrl[:0]
 	}
 	c.trackProgress()
 	return nil
+}
+
+// queueCreditAll appends a Credit frame for everything consumed so far.
+func (c *conn) queueCreditAll() {
+	if consumed := c.consumedBytes.Load(); consumed > c.creditSent {
+		msgs := c.consumedMsgs.Load()
+		c.ctrl = codec.AppendCredit(c.ctrl, codec.Credit{Bytes: uint32(consumed - c.creditSent), Messages: uint32(msgs - c.creditMsgsSent)})
+		c.creditSent, c.creditMsgsSent = consumed, msgs
+		c.creditSentA.Store(consumed)
+	}
 }
 
 // flushData writes queued data frames while send credit lasts. A frame is
@@ -450,7 +489,13 @@ func (c *conn) flush() error {
 func (c *conn) flushData() error {
 	l := c.lane.Load()
 	p := c.peer.Load()
-	for c.sendCredit > 0 {
+	limit := c.t.maxOutbound
+	for c.sendCredit > 0 && !c.goodbyeRecv && !c.goodbyeSent {
+		budget := limit - c.gc.OutboundBuffered()
+		if budget <= 0 { // the peer reads slower than it grants credit: wait for the kernel to drain
+			c.writeBlocked.Store(true)
+			return nil
+		}
 		if c.sendOff == len(c.sending) {
 			if cap(c.sending) > 4<<20 {
 				c.sending = nil // do not pin a burst's buffer forever
@@ -463,7 +508,7 @@ func (c *conn) flushData() error {
 		}
 		chunk := c.sending[c.sendOff:]
 		end, n, credit := 0, 0, c.sendCredit
-		for end < len(chunk) && credit > 0 {
+		for end < len(chunk) && credit > 0 && (end == 0 || end < budget) {
 			fl := codec.PeekLength(chunk[end:])
 			end += fl
 			credit -= int64(fl)

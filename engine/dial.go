@@ -247,5 +247,23 @@ func (t *Transport) tick() time.Duration {
 		c.wakePending.Store(false)
 		c.wake()
 	}
+	t.wakeWriteBlocked()
 	return max(next, time.Millisecond)
+}
+
+// wakeWriteBlocked re-polls connections whose outbound buffer was full:
+// gnet has no "writable" event.
+func (t *Transport) wakeWriteBlocked() {
+	t.mu.Lock()
+	var blocked []*conn
+	for c := range t.conns {
+		if c.writeBlocked.Load() {
+			blocked = append(blocked, c)
+		}
+	}
+	t.mu.Unlock()
+	for _, c := range blocked {
+		c.wakePending.Store(false)
+		c.wake()
+	}
 }

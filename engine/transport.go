@@ -62,6 +62,7 @@ type Transport struct {
 	anyStalled atomic.Bool
 
 	lastIOCheck time.Time
+	maxOutbound int // cap on gnet's outbound buffer per connection
 	connSeq     atomic.Uint64
 	stats       counters
 }
@@ -93,6 +94,7 @@ func New(cfg Config) (*Transport, error) {
 	_, _ = rand.Read(b[:])
 	t.incarnation = binary.BigEndian.Uint64(b[:]) | 1 // never zero
 	t.hello = t.helloFrame()
+	t.maxOutbound = cfg.ReceiveWindow
 	empty := map[string]*peer{}
 	t.peers.Store(&empty)
 	if err := t.setupTLS(); err != nil {
@@ -400,12 +402,25 @@ func (t *Transport) flushAll(deadline time.Time) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	t.wakeAll() // closing is set: each connection sends credit and goodbye
-	for range 50 {
-		if t.goodbyesDone() {
-			break
-		}
+	// Wait for the peers' answering goodbyes, which close the connections:
+	// a peer answers only after reading everything we wrote before ours.
+	until := deadline
+	if d := time.Now().Add(100 * time.Millisecond); until.Before(d) {
+		until = d // always give a goodbye a moment, even with CloseTimeout 0
+	}
+	for time.Now().Before(until) && t.establishedConns() > 0 {
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+func (t *Transport) establishedConns() int {
+	n := 0
+	for _, c := range t.snapshotConns() {
+		if c.established.Load() {
+			n++
+		}
+	}
+	return n
 }
 
 func (t *Transport) pendingTotal() int64 {
@@ -431,13 +446,4 @@ func (t *Transport) wakeAll() {
 		c.wakePending.Store(false)
 		c.wake()
 	}
-}
-
-func (t *Transport) goodbyesDone() bool {
-	for _, c := range t.snapshotConns() {
-		if c.established.Load() && !c.goodbyeDone.Load() {
-			return false
-		}
-	}
-	return true
 }
