@@ -47,6 +47,7 @@ type conn struct {
 	consumedMsgs  atomic.Int64
 	outBuffered   atomic.Int64 // gnet outbound bytes at the last flush, for the ticker
 	creditSentA   atomic.Int64 // creditSent, published for consumed()
+	creditMsgsA   atomic.Int64 // creditMsgsSent, published for consumed()
 
 	failMu    sync.Mutex
 	failErr   error         // why the connection is being closed; the first reason wins
@@ -480,6 +481,7 @@ func (c *conn) queueCreditAll() {
 		c.ctrl = codec.AppendCredit(c.ctrl, codec.Credit{Bytes: uint32(consumed - c.creditSent), Messages: uint32(msgs - c.creditMsgsSent)})
 		c.creditSent, c.creditMsgsSent = consumed, msgs
 		c.creditSentA.Store(consumed)
+		c.creditMsgsA.Store(msgs)
 	}
 }
 
@@ -532,21 +534,26 @@ func (c *conn) flushData() error {
 // queueCredit appends a Credit frame once the application has consumed a
 // quarter of the window since the last one.
 func (c *conn) queueCredit() {
-	consumed := c.consumedBytes.Load()
-	if delta := consumed - c.creditSent; delta > 0 && (delta >= int64(c.t.cfg.ReceiveWindow/4) || c.t.closing.Load()) {
-		msgs := c.consumedMsgs.Load()
+	consumed, msgs := c.consumedBytes.Load(), c.consumedMsgs.Load()
+	if delta := consumed - c.creditSent; delta > 0 && (delta >= int64(c.t.cfg.ReceiveWindow/4) || msgs-c.creditMsgsSent >= creditEveryMsgs || c.t.closing.Load()) {
 		c.ctrl = codec.AppendCredit(c.ctrl, codec.Credit{Bytes: uint32(delta), Messages: uint32(msgs - c.creditMsgsSent)})
 		c.creditSent, c.creditMsgsSent = consumed, msgs
 		c.creditSentA.Store(consumed)
+		c.creditMsgsA.Store(msgs)
 	}
 }
+
+// creditEveryMsgs bounds how many consumed messages go unconfirmed: small
+// messages would otherwise be confirmed only every quarter window, and a
+// lost connection would report far more of them as unconfirmed than were.
+const creditEveryMsgs = 512
 
 // consumed records that the application took a delivered message off the
 // ring, and wakes the loop once a credit update is due. Any goroutine.
 func (c *conn) consumed(wire int32) {
 	b := c.consumedBytes.Add(int64(wire))
-	c.consumedMsgs.Add(1)
-	if b-c.creditSentA.Load() >= int64(c.t.cfg.ReceiveWindow/4) {
+	m := c.consumedMsgs.Add(1)
+	if b-c.creditSentA.Load() >= int64(c.t.cfg.ReceiveWindow/4) || m-c.creditMsgsA.Load() >= creditEveryMsgs {
 		c.wake()
 	}
 }

@@ -123,6 +123,7 @@ func (t *Transport) Start(ctx context.Context) error {
 		gnet.WithLoadBalancing(gnet.LeastConnections), // RoundRobin races with Register
 		gnet.WithTicker(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithReuseAddr(true), // a restarted node rebinds its port despite TIME_WAIT
 		gnet.WithReadBufferCap(64 << 10),
 		gnet.WithLogger(gnetLogger{t.log.With("component", "gnet")}),
 	}
