@@ -58,7 +58,12 @@ func runChildNode(addr string) {
 // into seen.
 func startChild(t *testing.T, addr string, seen func(uint64)) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	return startChildCmd(t, exec.Command(os.Args[0], "-test.run=^$"), addr, seen)
+}
+
+// startChildCmd starts cmd as a child node listening on addr.
+func startChildCmd(t *testing.T, cmd *exec.Cmd, addr string, seen func(uint64)) *exec.Cmd {
+	t.Helper()
 	cmd.Env = append(os.Environ(), childEnv+"="+addr)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
