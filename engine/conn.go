@@ -41,6 +41,7 @@ type conn struct {
 	goodbyeDone  atomic.Bool // our goodbye was written (Close waits for it)
 	ioCheck      atomic.Bool // the ticker asks the loop to check the I/O timeout
 	writeBlocked atomic.Bool // gnet's outbound buffer is at its cap: the ticker re-polls
+	throttled    atomic.Bool // over the inbound rate limit: the ticker resumes it
 	tlsErr       atomic.Pointer[error]
 
 	consumedBytes atomic.Int64 // wire bytes of delivered messages the app has taken
@@ -348,11 +349,24 @@ func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 	if c.recvBytes+int64(wire)-c.creditSent > int64(t.cfg.ReceiveWindow)+int64(codec.FrameLen(t.cfg.MaxMessageSize)) {
 		return false, fmt.Errorf("from %s: %w: peer exceeded its flow-control window", c.remote, ErrProtocol)
 	}
+	p := c.peer.Load()
+	if p.inLimiter != nil && !p.inLimiter.Allow() {
+		// Over its inbound budget: pause this connection like a full ring.
+		// Its bytes wait here, no credit returns, so flow control holds the
+		// sender back; the ticker resumes it once tokens have refilled.
+		if !c.throttled.Swap(true) {
+			t.stats.inboundThrottled.Add(1)
+			p.stats.throttled.Add(1)
+		}
+		return false, nil
+	}
+	if c.throttled.Load() {
+		c.throttled.Store(false)
+	}
 	payload, buf, err := c.payloadOf(f)
 	if err != nil {
 		return false, err
 	}
-	p := c.peer.Load()
 	if t.cfg.Handler != nil {
 		t.cfg.Handler(p.id, payload)
 		if buf != nil {
@@ -511,12 +525,21 @@ func (c *conn) flushData() error {
 		chunk := c.sending[c.sendOff:]
 		end, n, credit := 0, 0, c.sendCredit
 		for end < len(chunk) && credit > 0 && (end == 0 || end < budget) {
+			if !c.compressOut && chunk[end+4]&codec.FlagCompressed != 0 {
+				break // compressed for an earlier connection: rewrite below
+			}
 			fl := codec.PeekLength(chunk[end:])
 			end += fl
 			credit -= int64(fl)
 			n++
 		}
-		if err := c.writeWire(chunk[:end]); err != nil {
+		if end == 0 { // the first frame needs rewriting raw
+			fl, err := c.writeDecompressed(chunk)
+			if err != nil {
+				return err
+			}
+			end, n, credit = fl, 1, credit-int64(fl)
+		} else if err := c.writeWire(chunk[:end]); err != nil {
 			return err
 		}
 		c.sendCredit, c.sendOff, c.sendMsgs = credit, c.sendOff+end, c.sendMsgs-n
@@ -529,6 +552,26 @@ func (c *conn) flushData() error {
 		p.signalSpace()
 	}
 	return nil
+}
+
+// writeDecompressed sends the compressed frame at the front of chunk as a
+// raw frame, for a peer that (after a reconnect) no longer accepts LZ4. It
+// returns the frame's length in chunk. Rare: only frames queued across a
+// reconnect to a peer whose compression setting changed take this path.
+func (c *conn) writeDecompressed(chunk []byte) (int, error) {
+	fl := codec.PeekLength(chunk)
+	body := chunk[codec.HeaderSize:fl]
+	n, err := codec.DecompressedLen(body, c.t.cfg.MaxMessageSize)
+	if err != nil {
+		return 0, fmt.Errorf("requeued frame: %w: %w", ErrCompression, err)
+	}
+	buf := bufpool.Get(codec.HeaderSize + n)
+	defer bufpool.Put(buf)
+	codec.PutHeader(*buf, 0, n)
+	if err := codec.Decompress((*buf)[codec.HeaderSize:], body); err != nil {
+		return 0, fmt.Errorf("requeued frame: %w: %w", ErrCompression, err)
+	}
+	return fl, c.writeWire(*buf)
 }
 
 // queueCredit appends a Credit frame once the application has consumed a

@@ -89,7 +89,7 @@ func (t *Transport) addOutboundLanes(pc PeerConfig) ([]*lane, error) {
 		return nil, nil
 	}
 	if p == nil {
-		p = newPeer(pc.NodeID, t.cfg.RateLimit)
+		p = newPeer(pc.NodeID, t.cfg.RateLimit, t.cfg.InboundRateLimit)
 		t.setPeerLocked(p.id, p)
 	}
 	addr := pc.Address
@@ -251,13 +251,13 @@ func (t *Transport) tick() time.Duration {
 	return max(next, time.Millisecond)
 }
 
-// wakeWriteBlocked re-polls connections whose outbound buffer was full:
-// gnet has no "writable" event.
+// wakeWriteBlocked re-polls connections whose outbound buffer was full
+// (gnet has no "writable" event) and resumes throttled ones.
 func (t *Transport) wakeWriteBlocked() {
 	t.mu.Lock()
 	var blocked []*conn
 	for c := range t.conns {
-		if c.writeBlocked.Load() {
+		if c.writeBlocked.Load() || c.throttled.Load() {
 			blocked = append(blocked, c)
 		}
 	}

@@ -35,10 +35,11 @@ func (s State) String() string {
 
 // peer is everything the transport knows about one remote node.
 type peer struct {
-	id      string
-	addr    atomic.Pointer[string] // outbound dial address; nil for a peer known only by inbound connections
-	lanes   pool.Pool[*lane]
-	limiter *bucket.Bucket
+	id        string
+	addr      atomic.Pointer[string] // outbound dial address; nil for a peer known only by inbound connections
+	lanes     pool.Pool[*lane]
+	limiter   *bucket.Bucket // outbound: Send fails with ErrRateLimited when empty
+	inLimiter *bucket.Bucket // inbound: delivery pauses when empty (nil when disabled)
 
 	pending   atomic.Int64  // messages queued on all lanes, not yet handed to the kernel
 	pendBytes atomic.Int64  // bytes of those messages
@@ -56,8 +57,12 @@ type peer struct {
 	incarnation uint64 // from the peer's last hello
 }
 
-func newPeer(id string, rl RateLimitConfig) *peer {
-	return &peer{id: id, limiter: bucket.New(rl, nil), space: make(chan struct{}, 1)}
+func newPeer(id string, out, in RateLimitConfig) *peer {
+	p := &peer{id: id, limiter: bucket.New(out, nil), space: make(chan struct{}, 1)}
+	if in.Enabled {
+		p.inLimiter = bucket.New(in, nil)
+	}
+	return p
 }
 
 // address returns the dial address, or "" for an inbound-only peer.

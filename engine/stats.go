@@ -22,7 +22,7 @@ type counters struct {
 type peerCounters struct {
 	msgsSent, msgsRecv, bytesSent, bytesRecv atomic.Uint64
 	rateLimited, queueFull, dropped          atomic.Uint64
-	unconfirmed, reconnects                  atomic.Uint64
+	unconfirmed, reconnects, throttled       atomic.Uint64
 }
 
 // Stats is a point-in-time snapshot of the transport's counters. Byte
@@ -47,8 +47,10 @@ type Stats struct {
 	CompressedBytesIn   uint64 `json:"compressed_bytes_in"`
 	DecompressedBytesIn uint64 `json:"decompressed_bytes_in"`
 
-	RateLimited      uint64 `json:"rate_limited"`
-	QueueFull        uint64 `json:"queue_full"`
+	RateLimited uint64 `json:"rate_limited"`
+	QueueFull   uint64 `json:"queue_full"`
+	// InboundThrottled counts pauses of peers over their inbound rate limit
+	// (their messages are delayed, never dropped).
 	InboundThrottled uint64 `json:"inbound_throttled"`
 	// RecvStalls counts times a connection paused because the inbound ring
 	// was full (flow control, not loss).
@@ -88,6 +90,7 @@ type PeerStats struct {
 	MessagesDropped     uint64  `json:"messages_dropped"`
 	MessagesUnconfirmed uint64  `json:"messages_unconfirmed"`
 	ReconnectAttempts   uint64  `json:"reconnect_attempts"`
+	InboundThrottled    uint64  `json:"inbound_throttled"`
 	QueueDepth          int64   `json:"queue_depth"`
 	QueuedBytes         int64   `json:"queued_bytes"`
 	RateTokens          float64 `json:"rate_tokens"`
@@ -145,8 +148,8 @@ func (p *peer) snapshot() PeerStats {
 		BytesSent: s.bytesSent.Load(), BytesReceived: s.bytesRecv.Load(),
 		RateLimited: s.rateLimited.Load(), QueueFull: s.queueFull.Load(),
 		MessagesDropped: s.dropped.Load(), MessagesUnconfirmed: s.unconfirmed.Load(),
-		ReconnectAttempts: s.reconnects.Load(),
-		QueueDepth:        p.pending.Load(), QueuedBytes: p.pendBytes.Load(),
+		ReconnectAttempts: s.reconnects.Load(), InboundThrottled: s.throttled.Load(),
+		QueueDepth: p.pending.Load(), QueuedBytes: p.pendBytes.Load(),
 	}
 	if p.limiter != nil {
 		ps.RateTokens = p.limiter.Tokens()

@@ -227,7 +227,7 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 			return fmt.Errorf("node id %q is already in use by a live peer (incarnation %x, newcomer %x)", h.NodeID, p.incarnation, h.Incarnation)
 		}
 		if p == nil {
-			p = newPeer(h.NodeID, t.cfg.RateLimit)
+			p = newPeer(h.NodeID, t.cfg.RateLimit, t.cfg.InboundRateLimit)
 			t.setPeerLocked(p.id, p)
 		}
 		l = &lane{peer: p}
