@@ -123,7 +123,7 @@ func TestCorruptCompressedFrames(t *testing.T) {
 		corrupt[i] ^= 0x5a
 	}
 	bomb, _ := c.AppendCompressed(nil, make([]byte, 8<<20)) // 8 MiB of zeros, limit 1 MiB
-	lying := binary.AppendUvarint(nil, 5000)                  // declares 5000, holds 4096
+	lying := binary.AppendUvarint(nil, 5000)                // declares 5000, holds 4096
 	lying = append(lying, valid[2:]...)
 
 	for _, tc := range []struct {
