@@ -436,9 +436,8 @@ func (c *conn) onControl(p []byte) error {
 
 // onGoodbye handles the peer's graceful close: no more data goes out on
 // this connection (unsent frames return to the lane, for another connection
-// or the reconnect), and we answer with our own Goodbye and close. The
-// closer keeps reading until our Goodbye, so nothing we wrote before it is
-// lost in flight.
+// or the reconnect), and we answer with our own Goodbye. The closer keeps
+// reading until our Goodbye, so nothing we wrote before it is lost in flight.
 func (c *conn) onGoodbye() {
 	c.goodbyeRecv = true
 	l := c.lane.Load()
@@ -447,7 +446,10 @@ func (c *conn) onGoodbye() {
 		l.requeue(c.sending[c.sendOff:], c.sendMsgs)
 	}
 	c.sending, c.sendOff, c.sendMsgs = nil, 0, 0
-	c.closeAfterFlush = true
+	// The closer closes the socket, once it has read our Goodbye, so that
+	// it is never cut off (EOF) while frames before it still wait for room
+	// in its inbound ring. We close only when we were the closer.
+	c.closeAfterFlush = c.goodbyeSent
 	c.t.log.Debug("peer said goodbye", "peer", c.peerID(), "conn", c.id)
 }
 
