@@ -15,12 +15,12 @@ type State int32
 // Connection states. A lane moves Connecting -> Handshaking -> Active, and
 // on loss to Reconnecting -> Connecting, or Failed after MaxAttempts.
 const (
-	StateConnecting State = iota
-	StateHandshaking
-	StateActive
-	StateReconnecting
-	StateFailed
-	StateClosed
+	StateConnecting   State = iota // dialing TCP
+	StateHandshaking               // TLS and hello exchange in progress
+	StateActive                    // established: messages flow
+	StateReconnecting              // lost; waiting for the next dial after backoff
+	StateFailed                    // gave up after MaxAttempts (or reconnect disabled)
+	StateClosed                    // disconnected or transport closed
 )
 
 var stateNames = [...]string{"connecting", "handshaking", "active", "reconnecting", "failed", "closed"}
