@@ -52,6 +52,19 @@ func (c *Compressor) AppendCompressed(dst, src []byte) (out []byte, ok bool) {
 	return dst[:len(dst)+n], true
 }
 
+// CreditCost returns what a complete data frame costs in flow-control
+// credit: its length as if uncompressed (HeaderSize plus the original
+// payload length). A compressed frame with a bad length prefix costs its
+// wire length (the receiver refuses it anyway).
+func CreditCost(frame []byte) int {
+	if len(frame) > HeaderSize && frame[4]&FlagCompressed != 0 {
+		if n, k := binary.Uvarint(frame[HeaderSize:]); k > 0 && n <= 1<<31 {
+			return HeaderSize + int(n)
+		}
+	}
+	return len(frame)
+}
+
 // DecompressedLen returns the uncompressed length declared by a compressed
 // payload, checked against max before anything is allocated.
 func DecompressedLen(p []byte, max int) (int, error) {

@@ -156,3 +156,24 @@ func BenchmarkDecompress4KiB(b *testing.B) {
 		}
 	}
 }
+
+func TestCreditCostCountsUncompressedBytes(t *testing.T) {
+	var c Compressor
+	src := jsonLike(4096, 8)
+	body, _ := c.AppendCompressed(nil, src)
+	tests := []struct {
+		name  string
+		frame []byte
+		want  int
+	}{
+		{"raw frame", AppendFrame(nil, 0, src), HeaderSize + 4096},
+		{"compressed frame", AppendFrame(nil, FlagCompressed, body), HeaderSize + 4096},
+		{"empty raw frame", AppendFrame(nil, 0, nil), HeaderSize},
+		{"bad prefix costs its wire size", AppendFrame(nil, FlagCompressed, []byte{0xff}), HeaderSize + 1},
+	}
+	for _, tc := range tests {
+		if got := CreditCost(tc.frame); got != tc.want {
+			t.Errorf("%s: cost %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

@@ -44,7 +44,7 @@ type conn struct {
 	throttled    atomic.Bool // over the inbound rate limit: the ticker resumes it
 	tlsErr       atomic.Pointer[error]
 
-	consumedBytes atomic.Int64 // wire bytes of delivered messages the app has taken
+	consumedBytes atomic.Int64 // credit cost of delivered messages the app has taken
 	consumedMsgs  atomic.Int64
 	outBuffered   atomic.Int64 // gnet outbound bytes at the last flush, for the ticker
 	creditSentA   atomic.Int64 // creditSent, published for consumed()
@@ -346,7 +346,11 @@ func (c *conn) processFrames(buf []byte) (used int, stalled bool, err error) {
 // connection waits for Recv to make room.
 func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 	t := c.t
-	if c.recvBytes+int64(wire)-c.creditSent > int64(t.cfg.ReceiveWindow)+int64(codec.FrameLen(t.cfg.MaxMessageSize)) {
+	cost, err := c.creditCost(f)
+	if err != nil {
+		return false, err
+	}
+	if c.recvBytes+int64(cost)-c.creditSent > int64(t.cfg.ReceiveWindow)+int64(codec.FrameLen(t.cfg.MaxMessageSize)) {
 		return false, fmt.Errorf("from %s: %w: peer exceeded its flow-control window", c.remote, ErrProtocol)
 	}
 	p := c.peer.Load()
@@ -372,14 +376,14 @@ func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 		if buf != nil {
 			bufpool.Put(buf)
 		}
-		c.consumedBytes.Add(int64(wire))
+		c.consumedBytes.Add(int64(cost))
 		c.consumedMsgs.Add(1)
 	} else {
 		if buf == nil {
 			buf = bufpool.Get(len(payload))
 			copy(*buf, payload)
 		}
-		m := Message{From: p.id, Payload: *buf, ConnID: c.id, buf: buf, conn: c, wire: int32(wire)}
+		m := Message{From: p.id, Payload: *buf, ConnID: c.id, buf: buf, conn: c, cost: int32(cost)}
 		if !t.ring.push(m) {
 			bufpool.Put(buf)
 			c.stalled.Store(true)
@@ -388,10 +392,24 @@ func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 		}
 		c.delivered = true
 	}
-	c.recvBytes += int64(wire)
+	c.recvBytes += int64(cost)
 	c.batch.msgsRecv++
 	c.batch.bytesRecv += uint64(wire)
 	return true, nil
+}
+
+// creditCost is what a data frame costs in flow-control credit: its size
+// as if uncompressed, so that the window bounds the memory the messages
+// take once decompressed. A bad length prefix is a compression error.
+func (c *conn) creditCost(f codec.Frame) (int, error) {
+	if !f.Compressed() {
+		return codec.FrameLen(len(f.Payload)), nil
+	}
+	n, err := codec.DecompressedLen(f.Payload, c.t.cfg.MaxMessageSize)
+	if err != nil {
+		return 0, fmt.Errorf("from %s: %w: %w", c.remote, ErrCompression, err)
+	}
+	return codec.FrameLen(n), nil
 }
 
 // payloadOf returns the frame's payload, decompressed into a pooled buffer
@@ -531,8 +549,8 @@ func (c *conn) flushData() error {
 				break // compressed for an earlier connection: rewrite below
 			}
 			fl := codec.PeekLength(chunk[end:])
+			credit -= int64(codec.CreditCost(chunk[end : end+fl]))
 			end += fl
-			credit -= int64(fl)
 			n++
 		}
 		if end == 0 { // the first frame needs rewriting raw
@@ -540,7 +558,7 @@ func (c *conn) flushData() error {
 			if err != nil {
 				return err
 			}
-			end, n, credit = fl, 1, credit-int64(fl)
+			end, n, credit = fl, 1, credit-int64(codec.CreditCost(chunk[:fl]))
 		} else if err := c.writeWire(chunk[:end]); err != nil {
 			return err
 		}
@@ -595,8 +613,8 @@ const creditEveryMsgs = 512
 
 // consumed records that the application took a delivered message off the
 // ring, and wakes the loop once a credit update is due. Any goroutine.
-func (c *conn) consumed(wire int32) {
-	b := c.consumedBytes.Add(int64(wire))
+func (c *conn) consumed(cost int32) {
+	b := c.consumedBytes.Add(int64(cost))
 	m := c.consumedMsgs.Add(1)
 	if b-c.creditSentA.Load() >= int64(c.t.cfg.ReceiveWindow/4) || m-c.creditMsgsA.Load() >= creditEveryMsgs {
 		c.wake()

@@ -19,7 +19,7 @@ type Message struct {
 
 	buf  *[]byte
 	conn *conn
-	wire int32
+	cost int32 // flow-control credit it returns when taken
 }
 
 // Release returns the payload's buffer to the pool. Payload must not be
@@ -71,7 +71,7 @@ func (t *Transport) Recv(ctx context.Context) (Message, error) {
 // taken runs after a message leaves the ring: it returns flow-control
 // credit to the sending connection and restarts stalled connections.
 func (t *Transport) taken(m Message) {
-	m.conn.consumed(m.wire)
+	m.conn.consumed(m.cost)
 	if t.anyStalled.Load() {
 		t.wakeStalled()
 	}

@@ -75,7 +75,14 @@ func TestSlowConsumerBoundedMemory(t *testing.T) {
 			break
 		}
 	}
-	bound := int64(acfg.MaxPendingBytes+2*(b.cfg.ReceiveWindow+msgSize)) / msgSize
+	// Queued at the sender: at most MaxPendingMessages, or MaxPendingBytes of
+	// frames (compressed when LZ4 applies); in flight: at most one window
+	// plus one message per connection (credit counts uncompressed bytes).
+	queued := min(int64(acfg.MaxPendingMessages), int64(acfg.MaxPendingBytes)/msgSize)
+	if a.Stats().CompressedFrames > 0 {
+		queued = int64(acfg.MaxPendingMessages)
+	}
+	bound := queued + int64(2*(b.cfg.ReceiveWindow/msgSize+1))
 	if stalledAt < 0 || stalledAt > bound {
 		t.Fatalf("sender not held back: %d sent (bound %d)", sent.Load(), bound)
 	}
