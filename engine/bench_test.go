@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +28,22 @@ func waitCount(b *testing.B, counter *atomic.Int64, want int64) {
 	}
 }
 
+// sendLoop sends payload to "b" once per iteration and waits until got
+// counts every message delivered.
+func sendLoop(b *testing.B, a *Transport, payload []byte, got *atomic.Int64) {
+	ctx := context.Background()
+	var sent int64
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := a.Send(ctx, "b", payload); err != nil {
+			b.Fatal(err)
+		}
+		sent++
+	}
+	waitCount(b, got, sent)
+}
+
 // BenchmarkSendRecv64 measures one-way 64-byte messages from Send to Recv.
 func BenchmarkSendRecv64(b *testing.B) {
 	a, r := benchPair(b, nil)
@@ -44,16 +61,7 @@ func BenchmarkSendRecv64(b *testing.B) {
 			got.Add(1)
 		}
 	}()
-	var sent int64
-	b.SetBytes(64)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := a.Send(ctx, "b", payload); err != nil {
-			b.Fatal(err)
-		}
-		sent++
-	}
-	waitCount(b, &got, sent)
+	sendLoop(b, a, payload, &got)
 }
 
 // BenchmarkSendHandler64 measures one-way 64-byte messages into the inline
@@ -62,15 +70,29 @@ func BenchmarkSendHandler64(b *testing.B) {
 	var got atomic.Int64
 	a, _ := benchPair(b, func(string, []byte) { got.Add(1) })
 	payload := make([]byte, 64)
-	ctx := context.Background()
-	var sent int64
-	b.SetBytes(64)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := a.Send(ctx, "b", payload); err != nil {
-			b.Fatal(err)
+	sendLoop(b, a, payload, &got)
+}
+
+// BenchmarkOneWay compares plaintext and TLS one-way throughput into the
+// inline handler, at 64 B and 64 KiB, in the same run.
+func BenchmarkOneWay(b *testing.B) {
+	ca := newTestCA(b, "ca")
+	for _, mode := range []string{"plain", "tls"} {
+		for _, size := range []int{64, 64 << 10} {
+			b.Run(fmt.Sprintf("%s/%dB", mode, size), func(b *testing.B) {
+				var got atomic.Int64
+				acfg, bcfg := devConfig("a"), devConfig("b")
+				if mode == "tls" {
+					acfg, bcfg = tlsConfig("a", ca.issue(b, "a", certOpts{})), tlsConfig("b", ca.issue(b, "b", certOpts{}))
+				}
+				acfg.Compression.Enabled = false
+				bcfg.Handler = func(string, []byte) { got.Add(1) }
+				a := startTransport(b, acfg)
+				r := startTransport(b, bcfg)
+				connect(b, a, r)
+				payload := make([]byte, size)
+				sendLoop(b, a, payload, &got)
+			})
 		}
-		sent++
 	}
-	waitCount(b, &got, sent)
 }

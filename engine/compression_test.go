@@ -53,6 +53,7 @@ func TestCompressionNegotiationMatrix(t *testing.T) {
 				}
 				m.Release()
 			}
+			waitFor(t, 5*time.Second, func() bool { return a.Stats().MessagesSent == 10 }) // stats publish after the write
 			st := a.Stats()
 			wire, raw := st.BytesSent, uint64(10*(len(payload)+codec.HeaderSize))
 			if tc.wantCompressed {

@@ -63,9 +63,7 @@ type conn struct {
 	compressOut     bool
 	compressIn      bool
 	sendCredit      int64
-	sending         []byte
-	sendOff         int
-	sendMsgs        int
+	out             sendCursor // frames taken from the lane, being written
 	ctrl            []byte
 	sentMsgs        uint64
 	ackedMsgs       uint64
@@ -224,7 +222,9 @@ func (c *conn) read() error {
 		buf, _ := c.gc.Peek(-1)
 		used, stalled, err := c.processFrames(buf)
 		if err == nil {
-			c.in = append(c.in, buf[used:]...) // a partial frame, or frames the ring could not take
+			rest := buf[used:] // a partial frame, or frames the ring could not take
+			c.reserveIn(len(rest))
+			c.in = append(c.in, rest...)
 			used = len(buf)
 		}
 		c.discard(used)
@@ -460,10 +460,7 @@ func (c *conn) onGoodbye() {
 	c.goodbyeRecv = true
 	l := c.lane.Load()
 	l.conn.CompareAndSwap(c, nil)
-	if c.sendOff < len(c.sending) {
-		l.requeue(c.sending[c.sendOff:], c.sendMsgs)
-	}
-	c.sending, c.sendOff, c.sendMsgs = nil, 0, 0
+	l.requeue(c.out.unsent())
 	// The closer closes the socket, once it has read our Goodbye, so that
 	// it is never cut off (EOF) while frames before it still wait for room
 	// in its inbound ring. We close only when we were the closer.
@@ -493,7 +490,7 @@ func (c *conn) flush() error {
 	if err := c.flushData(); err != nil {
 		return err
 	}
-	closingDrained := c.t.closing.Load() && c.sendOff == len(c.sending) && c.lane.Load().Queued() == 0
+	closingDrained := c.t.closing.Load() && c.out.empty() && c.lane.Load().Queued() == 0
 	if !c.goodbyeSent && (c.goodbyeRecv || closingDrained) {
 		c.goodbyeSent = true
 		c.goodbyeDone.Store(true)
@@ -519,79 +516,127 @@ func (c *conn) queueCreditAll() {
 	}
 }
 
-// flushData writes queued data frames while send credit lasts. A frame is
-// sent while any credit remains, so credit may go negative by one frame:
-// messages larger than the window still flow.
+// flushData writes queued data frames while send credit lasts, many frames
+// (and segments) per writev. A frame is sent while any credit remains, so
+// credit may go negative by one frame: messages larger than the window
+// still flow.
 func (c *conn) flushData() error {
 	l := c.lane.Load()
-	p := c.peer.Load()
-	limit := c.t.maxOutbound
 	for c.sendCredit > 0 && !c.goodbyeRecv && !c.goodbyeSent {
-		budget := limit - c.gc.OutboundBuffered()
+		budget := c.t.maxOutbound - c.gc.OutboundBuffered()
 		if budget <= 0 { // the peer reads slower than it grants credit: wait for the kernel to drain
 			c.writeBlocked.Store(true)
 			return nil
 		}
-		if c.sendOff == len(c.sending) {
-			if cap(c.sending) > 4<<20 {
-				c.sending = nil // do not pin a burst's buffer forever
-			}
-			c.sending, c.sendMsgs = l.take(c.sending[:0])
-			c.sendOff = 0
-			if len(c.sending) == 0 {
+		if c.out.empty() {
+			c.out.reset()
+			l.take(&c.out.q)
+			if c.out.q.msgs == 0 {
 				return nil
 			}
 		}
-		chunk := c.sending[c.sendOff:]
-		end, n, credit := 0, 0, c.sendCredit
-		for end < len(chunk) && credit > 0 && (end == 0 || end < budget) {
-			if !c.compressOut && chunk[end+4]&codec.FlagCompressed != 0 {
-				break // compressed for an earlier connection: rewrite below
-			}
-			fl := codec.PeekLength(chunk[end:])
-			credit -= int64(codec.CreditCost(chunk[end : end+fl]))
-			end += fl
-			n++
+		n, bytes, credit, next, rewrite := c.gatherFrames(budget)
+		var err error
+		if rewrite { // a frame compressed for an earlier connection
+			front := (*c.out.q.segs[c.out.pos.seg])[c.out.pos.off:]
+			bytes = codec.PeekLength(front)
+			n, credit = 1, c.sendCredit-int64(codec.CreditCost(front[:bytes]))
+			next = c.out.after(bytes)
+			err = c.writeDecompressed(front[:bytes])
+		} else {
+			err = c.writeFrames(c.out.iov)
 		}
-		if end == 0 { // the first frame needs rewriting raw
-			fl, err := c.writeDecompressed(chunk)
-			if err != nil {
-				return err
-			}
-			end, n, credit = fl, 1, credit-int64(codec.CreditCost(chunk[:fl]))
-		} else if err := c.writeWire(chunk[:end]); err != nil {
-			return err
+		clear(c.out.iov)
+		c.out.iov = c.out.iov[:0]
+		if err != nil {
+			return err // the cursor did not move: onClose requeues every unsent frame
 		}
-		c.sendCredit, c.sendOff, c.sendMsgs = credit, c.sendOff+end, c.sendMsgs-n
+		c.out.pos = next
+		c.out.recycleWritten() // gnet copied whatever the kernel did not take
+		c.sendCredit = credit
 		c.sentMsgs += uint64(n)
 		c.batch.msgsSent += uint64(n)
-		c.batch.bytesSent += uint64(end)
-		l.queued.Add(-int64(end))
+		c.batch.bytesSent += uint64(bytes)
+		l.queued.Add(-int64(bytes))
+		p := c.peer.Load()
 		p.pending.Add(-int64(n))
-		p.pendBytes.Add(-int64(end))
+		p.pendBytes.Add(-int64(bytes))
 		p.signalSpace()
 	}
 	return nil
 }
 
-// writeDecompressed sends the compressed frame at the front of chunk as a
-// raw frame, for a peer that (after a reconnect) no longer accepts LZ4. It
-// returns the frame's length in chunk. Rare: only frames queued across a
+// gatherFrames collects into c.out.iov the frames after the cursor that
+// send credit and the outbound budget allow, across segments, and returns
+// where the cursor goes once they are written. rewrite reports that the next
+// frame was compressed for an earlier connection and must be sent
+// decompressed (then nothing is gathered).
+func (c *conn) gatherFrames(budget int) (n, bytes int, credit int64, next cursorPos, rewrite bool) {
+	credit, next = c.sendCredit, c.out.pos
+	for next.seg < len(c.out.q.segs) && credit > 0 && bytes < budget {
+		seg := (*c.out.q.segs[next.seg])[next.off:]
+		end := 0
+		for end < len(seg) && credit > 0 && bytes+end < budget {
+			if !c.compressOut && seg[end+4]&codec.FlagCompressed != 0 {
+				rewrite = bytes+end == 0
+				break
+			}
+			fl := codec.PeekLength(seg[end:])
+			credit -= int64(codec.CreditCost(seg[end : end+fl]))
+			end += fl
+			n++
+		}
+		if end > 0 {
+			c.out.iov = append(c.out.iov, seg[:end])
+			bytes += end
+		}
+		if end < len(seg) {
+			next.off += end
+			break // stopped inside the segment: credit, budget or a rewrite
+		}
+		next = cursorPos{seg: next.seg + 1}
+	}
+	return n, bytes, credit, next, rewrite
+}
+
+// writeFrames hands the gathered frames to the socket in one call: a writev
+// in plaintext, one run of records in TLS. On error nothing was handed over.
+func (c *conn) writeFrames(iov [][]byte) error {
+	if c.tls == nil {
+		if _, err := c.gc.Writev(iov); err != nil {
+			return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
+		}
+		return nil
+	}
+	c.cipher = c.cipher[:0]
+	for _, b := range iov {
+		var err error
+		if c.cipher, err = c.tls.AppendEncrypt(c.cipher, b); err != nil {
+			return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
+		}
+	}
+	if _, err := c.gc.Write(c.cipher); err != nil {
+		return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
+	}
+	return nil
+}
+
+// writeDecompressed sends a compressed frame as a raw frame, for a peer
+// that (after a reconnect) no longer accepts LZ4. Rare: only frames queued across a
 // reconnect to a peer whose compression setting changed take this path.
-func (c *conn) writeDecompressed(chunk []byte) (int, error) {
-	fl := codec.PeekLength(chunk)
-	body := chunk[codec.HeaderSize:fl]
+func (c *conn) writeDecompressed(frame []byte) error {
+	body := frame[codec.HeaderSize:]
 	n, err := codec.DecompressedLen(body, c.t.cfg.MaxMessageSize)
 	if err != nil {
-		return 0, fmt.Errorf("requeued frame: %w: %w", ErrCompression, err)
+		return fmt.Errorf("requeued frame: %w: %w", ErrCompression, err)
 	}
 	buf := bufpool.Get(codec.HeaderSize + n)
 	defer bufpool.Put(buf)
 	codec.PutHeader(*buf, 0, n)
 	if err := codec.Decompress((*buf)[codec.HeaderSize:], body); err != nil {
-		return 0, fmt.Errorf("requeued frame: %w: %w", ErrCompression, err)
+		return fmt.Errorf("requeued frame: %w: %w", ErrCompression, err)
 	}
-	return fl, c.writeWire(*buf)
+	return c.writeWire(*buf)
 }
 
 // queueCredit appends a Credit frame once the application has consumed a
@@ -634,7 +679,7 @@ func (c *conn) trackProgress() {
 // checkIO fails the connection when output has waited too long without
 // progress: the peer stopped reading or stopped returning credit.
 func (c *conn) checkIO(now time.Time) error {
-	waiting := c.gc.OutboundBuffered() > 0 || (c.sendCredit <= 0 && (c.sendOff < len(c.sending) || c.lane.Load().Queued() > 0))
+	waiting := c.gc.OutboundBuffered() > 0 || (c.sendCredit <= 0 && (!c.out.empty() || c.lane.Load().Queued() > 0))
 	if waiting && now.Sub(c.lastProgress) > c.t.cfg.IOTimeout {
 		return fmt.Errorf("to %s: no write progress for %v: %w", c.remote, c.t.cfg.IOTimeout, ErrTimeout)
 	}

@@ -222,10 +222,8 @@ func (c *conn) onClose(err error) {
 	}
 	l, p := c.lane.Load(), c.peer.Load()
 	l.conn.CompareAndSwap(c, nil)
-	if c.sendOff < len(c.sending) {
-		l.requeue(c.sending[c.sendOff:], c.sendMsgs)
-	}
-	c.sending, c.plain, c.cipher = nil, nil, nil
+	l.requeue(c.out.unsent())
+	c.plain, c.cipher = nil, nil
 	c.releaseIn()
 	c.in = nil
 	t.stats.connsActive.Add(-1)

@@ -164,6 +164,8 @@ func TestKillPeerProcess(t *testing.T) {
 	if st.MessagesDropped != 0 {
 		t.Fatalf("%d messages dropped", st.MessagesDropped)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	for seq, c := range seen {
 		if c > 1 && seq < n {
 			// a message may be redelivered only if it was unconfirmed; the

@@ -120,9 +120,8 @@ type lane struct {
 	outbound bool
 	index    int
 
-	mu   sync.Mutex
-	buf  []byte // encoded frames waiting for the event loop
-	msgs int    // frames in buf
+	mu sync.Mutex
+	q  frameQueue // encoded frames waiting for the event loop
 
 	queued atomic.Int64 // bytes queued here and not yet written, for selection
 	conn   atomic.Pointer[conn]
@@ -147,40 +146,32 @@ func (l *lane) setState(s State) { l.st.Store(int32(s)) }
 // appendFrame queues one encoded frame and returns the connection to wake.
 func (l *lane) appendFrame(header []byte, payload []byte) *conn {
 	l.mu.Lock()
-	l.buf = append(append(l.buf, header...), payload...)
-	l.msgs++
+	l.q.push(header, payload)
 	l.mu.Unlock()
 	l.queued.Add(int64(len(header) + len(payload)))
 	return l.conn.Load()
 }
 
-// take swaps the queued frames out into spare (which must be empty) and
-// returns them with their count.
-func (l *lane) take(spare []byte) ([]byte, int) {
+// take moves the queued frames to the loop's cursor (which must be empty).
+func (l *lane) take(into *frameQueue) {
 	l.mu.Lock()
-	b, n := l.buf, l.msgs
-	l.buf, l.msgs = spare, 0
+	*into, l.q = l.q, frameQueue{segs: into.segs[:0]}
 	l.mu.Unlock()
-	return b, n
 }
 
 // requeue puts frames that a lost connection never wrote back in front of
 // the queue, preserving order.
-func (l *lane) requeue(frames []byte, n int) {
-	if n == 0 {
-		return
-	}
+func (l *lane) requeue(front frameQueue) {
 	l.mu.Lock()
-	l.buf = append(append(make([]byte, 0, len(frames)+len(l.buf)), frames...), l.buf...)
-	l.msgs += n
+	l.q.prepend(&front)
 	l.mu.Unlock()
 }
 
 // drain empties the queue, returning the number of messages and bytes dropped.
 func (l *lane) drain() (msgs int, bytes int) {
 	l.mu.Lock()
-	msgs, bytes = l.msgs, len(l.buf)
-	l.buf, l.msgs = nil, 0
+	msgs, bytes = l.q.msgs, l.q.bytes
+	l.q.release()
 	l.mu.Unlock()
 	l.queued.Add(-int64(bytes))
 	return msgs, bytes

@@ -273,19 +273,21 @@ func (t *Transport) retireInboundLaneLocked(l *lane) {
 	l.setState(StateClosed)
 	p.lanes.Remove(func(m *lane) bool { return m == l })
 	l.mu.Lock()
-	frames, n := l.buf, l.msgs
-	l.buf, l.msgs = nil, 0
+	rest := l.q
+	l.q = frameQueue{}
 	l.mu.Unlock()
-	l.queued.Add(-int64(len(frames)))
-	if n > 0 {
+	l.queued.Add(-int64(rest.bytes))
+	if rest.msgs > 0 {
 		if other, ok := p.lanes.Pick(); ok {
-			other.requeue(frames, n)
-			other.queued.Add(int64(len(frames)))
+			other.queued.Add(int64(rest.bytes))
+			other.requeue(rest)
 			if c := other.conn.Load(); c != nil {
 				c.wake()
 			}
 		} else {
-			t.dropLocked(p, n, len(frames), "its last connection closed")
+			msgs, bytes := rest.msgs, rest.bytes
+			rest.release()
+			t.dropLocked(p, msgs, bytes, "its last connection closed")
 		}
 	}
 	if p.lanes.Len() == 0 && !p.dialed {

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"github.com/tensorchain/transport/codec"
+	"github.com/tensorchain/transport/internal/bufpool"
+)
+
+// segmentSize is the size of the pooled buffers small frames are packed
+// into: about a thousand 64-byte frames, written with one syscall.
+const segmentSize = 64 << 10
+
+// frameQueue is an ordered queue of encoded frames in pooled segments. A
+// frame never spans segments; a frame larger than segmentSize gets a
+// segment of its own. Nothing is ever regrown or copied twice: senders copy
+// a payload once into a segment, and the loop hands segments to the kernel
+// (several per writev) and returns them to the pool.
+type frameQueue struct {
+	segs  []*[]byte
+	msgs  int // frames in the queue
+	bytes int // bytes in the queue
+}
+
+// push appends one frame.
+func (q *frameQueue) push(header, payload []byte) {
+	n := len(header) + len(payload)
+	var last *[]byte
+	if len(q.segs) > 0 {
+		last = q.segs[len(q.segs)-1]
+	}
+	if last == nil || cap(*last)-len(*last) < n {
+		last = bufpool.Get(max(n, segmentSize))
+		*last = (*last)[:0]
+		q.segs = append(q.segs, last)
+	}
+	*last = append(append(*last, header...), payload...)
+	q.msgs++
+	q.bytes += n
+}
+
+// prepend moves all of front's frames before q's, emptying front.
+func (q *frameQueue) prepend(front *frameQueue) {
+	if front.msgs == 0 {
+		return
+	}
+	q.segs = append(front.segs, q.segs...)
+	q.msgs += front.msgs
+	q.bytes += front.bytes
+	*front = frameQueue{}
+}
+
+// release returns every segment to the pool and empties the queue.
+func (q *frameQueue) release() {
+	for i, s := range q.segs {
+		bufpool.Put(s)
+		q.segs[i] = nil
+	}
+	q.segs, q.msgs, q.bytes = q.segs[:0], 0, 0
+}
+
+// cursorPos is a position in a queue: a segment and an offset in it.
+type cursorPos struct{ seg, off int }
+
+// sendCursor is the loop's position in the frames it took from a lane.
+type sendCursor struct {
+	q   frameQueue
+	pos cursorPos
+	iov [][]byte // scratch for writev
+}
+
+// empty reports whether every taken frame has been handed to the socket.
+func (s *sendCursor) empty() bool { return s.pos.seg >= len(s.q.segs) }
+
+// after returns the position n bytes past the cursor, within its segment.
+func (s *sendCursor) after(n int) cursorPos {
+	p := cursorPos{s.pos.seg, s.pos.off + n}
+	if p.off == len(*s.q.segs[p.seg]) {
+		p = cursorPos{seg: p.seg + 1}
+	}
+	return p
+}
+
+// unsent returns the frames not yet written as a queue of their own (the
+// partly written segment is copied), and resets the cursor.
+func (s *sendCursor) unsent() frameQueue {
+	var out frameQueue
+	s.recycleWritten()
+	if s.empty() {
+		s.reset()
+		return out
+	}
+	if s.pos.off > 0 { // copy the rest of the partly written segment
+		rest := (*s.q.segs[0])[s.pos.off:]
+		for off := 0; off < len(rest); {
+			fl := codec.PeekLength(rest[off:])
+			out.push(rest[off:off+codec.HeaderSize], rest[off+codec.HeaderSize:off+fl])
+			off += fl
+		}
+		s.pos = cursorPos{seg: 1}
+		s.recycleWritten()
+	}
+	for _, seg := range s.q.segs {
+		for off := 0; off < len(*seg); off += codec.PeekLength((*seg)[off:]) {
+			out.msgs++
+		}
+		out.bytes += len(*seg)
+		out.segs = append(out.segs, seg)
+	}
+	clear(s.q.segs)
+	s.q = frameQueue{segs: s.q.segs[:0]}
+	s.pos = cursorPos{}
+	return out
+}
+
+// recycleWritten returns the segments before the cursor to the pool.
+func (s *sendCursor) recycleWritten() {
+	if s.pos.seg == 0 {
+		return
+	}
+	for i := range s.pos.seg {
+		bufpool.Put(s.q.segs[i])
+	}
+	n := copy(s.q.segs, s.q.segs[s.pos.seg:])
+	clear(s.q.segs[n:])
+	s.q.segs = s.q.segs[:n]
+	s.pos.seg = 0
+}
+
+// reset drops every taken segment back to the pool.
+func (s *sendCursor) reset() {
+	s.q.release()
+	s.pos = cursorPos{}
+}
