@@ -1,0 +1,20 @@
+// Package bench measures the transport against the machine and against a
+// same-run baseline.
+//
+// Every scenario runs three ways where it makes sense, in one process and
+// one run, so that ratios stay meaningful on a noisy shared machine:
+//
+//   - engine: the event-loop transport (package engine);
+//   - baseline: the same frames and handshake moved the ordinary Go way, a
+//     reader and a writer goroutine per connection over net.Conn, bufio and
+//     crypto/tls, with channels between them and the application;
+//   - raw: plain sockets moving pre-framed bytes with no protocol at all,
+//     the machine's limit (rawpump).
+//
+// Scenarios: oneway (throughput per payload size), pingpong (round-trip
+// percentiles), fanin (many senders into one node), conns (memory per idle
+// connection, with the clients held by a child process so that only the
+// server side is measured) and rawpump (raw bytes/s and the raw round-trip
+// floor). Run drives them and returns a Report; Report.WriteTable and JSON
+// output are what cmd/tcbench prints.
+package bench

@@ -1,0 +1,104 @@
+package bench
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tensorchain/transport/engine"
+)
+
+// quietLogger drops everything below errors (the Development-mode warning
+// included): the harness prints its own table.
+var quietLogger = slog.New(slog.DiscardHandler)
+
+// engineNode is a node backed by an engine.Transport.
+type engineNode struct {
+	t      *engine.Transport
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// engineConfig is the engine configuration for a spec: loopback, no rate
+// limit, compression as asked, Strict mTLS or Development plaintext.
+func engineConfig(s nodeSpec) (engine.Config, error) {
+	cfg := engine.NewConfig(s.id, "127.0.0.1:0")
+	cfg.PoolSize = s.opts.PoolSize
+	cfg.EventLoops = s.opts.EventLoops
+	if s.loops > 0 {
+		cfg.EventLoops = s.loops
+	}
+	cfg.RateLimit.Enabled = false
+	cfg.Compression.Enabled = s.opts.LZ4
+	cfg.Reconnect.Enabled = false
+	cfg.CloseTimeout = 2 * time.Second
+	cfg.Logger = quietLogger
+	if s.pki == nil {
+		cfg.SecurityMode = engine.Development
+		return cfg, nil
+	}
+	tc, err := s.pki.engineTLS(s.id)
+	cfg.TLS = tc
+	return cfg, err
+}
+
+func startEngineNode(s nodeSpec) (node, error) {
+	cfg, err := engineConfig(s)
+	if err != nil {
+		return nil, err
+	}
+	if s.deliver != nil && s.opts.Deliver == "handler" {
+		cfg.Handler = s.deliver
+	}
+	t, err := engine.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	startCtx, stop := context.WithTimeout(ctx, 10*time.Second)
+	defer stop()
+	if err := t.Start(startCtx); err != nil {
+		cancel()
+		return nil, err
+	}
+	n := &engineNode{t: t, cancel: cancel}
+	if s.deliver != nil && cfg.Handler == nil {
+		n.wg.Add(1)
+		go n.consume(ctx, s.deliver)
+	}
+	return n, nil
+}
+
+// consume drains the Recv ring into deliver until the node closes.
+func (n *engineNode) consume(ctx context.Context, deliver func(string, []byte)) {
+	defer n.wg.Done()
+	for {
+		m, err := n.t.Recv(ctx)
+		if err != nil {
+			return
+		}
+		deliver(m.From, m.Payload)
+		m.Release()
+	}
+}
+
+func (n *engineNode) addr() string { return n.t.Addr().String() }
+
+func (n *engineNode) connect(ctx context.Context, id, addr string) error {
+	return n.t.Connect(ctx, engine.PeerConfig{NodeID: id, Address: addr})
+}
+
+func (n *engineNode) send(ctx context.Context, to string, p []byte) error {
+	return n.t.Send(ctx, to, p)
+}
+
+func (n *engineNode) trySend(to string, p []byte) error { return n.t.TrySend(to, p) }
+
+func (n *engineNode) connCount() int { return n.t.Stats().ConnectionCount }
+
+func (n *engineNode) close() {
+	_ = n.t.Close()
+	n.cancel()
+	n.wg.Wait()
+}

@@ -1,0 +1,67 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// node is one cluster member as a scenario drives it: the engine or the
+// baseline behind one interface, so every scenario is written once.
+type node interface {
+	// addr is the listen address.
+	addr() string
+	// connect dials peer id at addr and returns once a connection is up.
+	connect(ctx context.Context, id, addr string) error
+	// send queues a message, waiting for room until ctx ends.
+	send(ctx context.Context, to string, payload []byte) error
+	// trySend queues a message or fails at once when the queue is full.
+	trySend(to string, payload []byte) error
+	// connCount is the number of established connections.
+	connCount() int
+	// close shuts the node down.
+	close()
+}
+
+// nodeSpec describes a node to start.
+type nodeSpec struct {
+	id    string
+	opts  Options
+	pki   *pki // nil without TLS
+	loops int  // engine event loops; 0 means opts.EventLoops
+	// deliver receives every inbound message; payload is valid only during
+	// the call. nil discards.
+	deliver func(from string, payload []byte)
+}
+
+// impl is an implementation under test.
+type impl struct {
+	name  string
+	start func(nodeSpec) (node, error)
+}
+
+var (
+	engineImpl   = impl{name: "engine", start: startEngineNode}
+	baselineImpl = impl{name: "baseline", start: startBaselineNode}
+)
+
+// errQueueFull is the baseline's full-queue error.
+var errQueueFull = errors.New("queue full")
+
+// startPair starts a sender and a receiver and connects the first to the
+// second.
+func startPair(ctx context.Context, im impl, o Options, p *pki, deliver func(string, []byte)) (a, b node, err error) {
+	if b, err = im.start(nodeSpec{id: "recv", opts: o, pki: p, deliver: deliver}); err != nil {
+		return nil, nil, err
+	}
+	if a, err = im.start(nodeSpec{id: "send", opts: o, pki: p}); err != nil {
+		b.close()
+		return nil, nil, err
+	}
+	if err = a.connect(ctx, "recv", b.addr()); err != nil {
+		a.close()
+		b.close()
+		return nil, nil, fmt.Errorf("%s connect: %w", im.name, err)
+	}
+	return a, b, nil
+}

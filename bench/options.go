@@ -1,0 +1,100 @@
+package bench
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"time"
+)
+
+// Scenario names, in the order Run executes them.
+const (
+	ScenarioOneway   = "oneway"
+	ScenarioPingpong = "pingpong"
+	ScenarioFanin    = "fanin"
+	ScenarioConns    = "conns"
+	ScenarioRawpump  = "rawpump"
+)
+
+// AllScenarios lists every scenario in run order.
+var AllScenarios = []string{ScenarioRawpump, ScenarioOneway, ScenarioPingpong, ScenarioFanin, ScenarioConns}
+
+// Options selects what Run measures and how.
+type Options struct {
+	// Scenarios to run, from AllScenarios.
+	Scenarios []string
+	// Sizes are the oneway payload sizes, in bytes.
+	Sizes []int
+	// Duration is how long each timed measurement runs (after a warm-up).
+	Duration time.Duration
+	// TLS runs engine and baseline over mutual TLS 1.3.
+	TLS bool
+	// LZ4 turns compression on and sends compressible payloads.
+	LZ4 bool
+	// PoolSize is the engine's connections per peer.
+	PoolSize int
+	// EventLoops is the engine's reactor count.
+	EventLoops int
+	// Peers is the number of senders in fanin.
+	Peers int
+	// FaninSize is the payload size in fanin, in bytes.
+	FaninSize int
+	// Conns is the number of idle connections in conns.
+	Conns int
+	// PingSize is the payload size in pingpong and the raw round trip.
+	PingSize int
+	// Deliver is how the engine hands messages over: "recv" (the Recv ring,
+	// like the baseline's channel) or "handler" (the inline zero-copy path).
+	Deliver string
+}
+
+// DefaultOptions is a run that finishes in well under a minute.
+func DefaultOptions() Options {
+	return Options{
+		Scenarios:  slices.Clone(AllScenarios),
+		Sizes:      []int{64, 1 << 10, 64 << 10, 1 << 20},
+		Duration:   time.Second,
+		PoolSize:   1,
+		EventLoops: runtime.NumCPU(),
+		Peers:      4,
+		FaninSize:  1 << 10,
+		Conns:      2000,
+		PingSize:   64,
+		Deliver:    "recv",
+	}
+}
+
+// Validate reports the first bad option, naming it.
+func (o Options) Validate() error {
+	for _, s := range o.Scenarios {
+		if !slices.Contains(AllScenarios, s) {
+			return fmt.Errorf("scenario %q: want one of %v", s, AllScenarios)
+		}
+	}
+	for _, n := range o.Sizes {
+		if n < 0 || n > 16<<20 {
+			return fmt.Errorf("size %d: want 0..16MiB", n)
+		}
+	}
+	switch {
+	case o.Duration < 10*time.Millisecond || o.Duration > 10*time.Minute:
+		return fmt.Errorf("duration %v: want 10ms..10m", o.Duration)
+	case o.PoolSize < 1 || o.PoolSize > 64:
+		return fmt.Errorf("pool %d: want 1..64", o.PoolSize)
+	case o.EventLoops < 1 || o.EventLoops > 256:
+		return fmt.Errorf("loops %d: want 1..256", o.EventLoops)
+	case o.Peers < 1 || o.Peers > 64:
+		return fmt.Errorf("peers %d: want 1..64", o.Peers)
+	case o.FaninSize < 0 || o.FaninSize > 16<<20:
+		return fmt.Errorf("fanin-size %d: want 0..16MiB", o.FaninSize)
+	case o.Conns < 1 || o.Conns > 50_000:
+		return fmt.Errorf("conns %d: want 1..50000", o.Conns)
+	case o.PingSize < 0 || o.PingSize > 1<<20:
+		return fmt.Errorf("ping-size %d: want 0..1MiB", o.PingSize)
+	case o.Deliver != "recv" && o.Deliver != "handler":
+		return fmt.Errorf("deliver %q: want recv or handler", o.Deliver)
+	}
+	return nil
+}
+
+func (o Options) has(s string) bool { return slices.Contains(o.Scenarios, s) }

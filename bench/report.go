@@ -1,0 +1,242 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// Comparison is one metric of one case, engine against the same-run
+// baseline (and the raw socket where there is one).
+type Comparison struct {
+	Scenario string  `json:"scenario"`
+	Case     string  `json:"case"`
+	Metric   string  `json:"metric"`
+	Engine   float64 `json:"engine"`
+	Baseline float64 `json:"baseline"`
+	// Ratio is Engine/Baseline.
+	Ratio float64 `json:"ratio"`
+	// Raw is the raw-socket figure for the same metric, when measured.
+	Raw float64 `json:"raw,omitempty"`
+	// Better says which direction wins: "higher" or "lower".
+	Better string `json:"better"`
+}
+
+// Target is one performance goal and where this run stands.
+type Target struct {
+	Name     string  `json:"name"`
+	Goal     string  `json:"goal"`
+	Value    float64 `json:"value"`
+	Measured string  `json:"measured"`
+	Met      bool    `json:"met"`
+}
+
+// metric extracts one figure from a result.
+type metric struct {
+	name   string
+	better string
+	get    func(Result) float64
+	format func(float64) string
+}
+
+var (
+	mMsgs   = metric{"msgs/s", "higher", func(r Result) float64 { return r.MsgsPerSec }, fmtCount}
+	mMBs    = metric{"MB/s", "higher", func(r Result) float64 { return r.BytesPerSec / 1e6 }, fmtFloat}
+	mAllocs = metric{"allocs/msg", "lower", allocs, fmtFloat2}
+	mP50    = metric{"p50", "lower", func(r Result) float64 { return float64(r.P50) }, fmtDur}
+	mP99    = metric{"p99", "lower", func(r Result) float64 { return float64(r.P99) }, fmtDur}
+	mP999   = metric{"p999", "lower", func(r Result) float64 { return float64(r.P999) }, fmtDur}
+	mConn   = metric{"bytes/conn", "lower", func(r Result) float64 { return r.BytesPerConn }, fmtBytes}
+	mGor    = metric{"goroutines/1000 conns", "lower", func(r Result) float64 { return float64(r.Goroutines) }, fmtInt}
+)
+
+// metricsOf lists the metrics each scenario compares.
+var metricsOf = map[string][]metric{
+	ScenarioOneway:   {mMsgs, mMBs, mAllocs},
+	ScenarioPingpong: {mP50, mP99, mP999},
+	ScenarioFanin:    {mMsgs, mMBs, mAllocs},
+	ScenarioConns:    {mConn, mGor},
+	ScenarioRawpump:  {mMBs},
+}
+
+func allocs(r Result) float64 {
+	if r.AllocsPerMsg == nil {
+		return 0
+	}
+	return *r.AllocsPerMsg
+}
+
+// find returns the result of impl for scenario and case.
+func find(rs []Result, scenario, cas, impl string) (Result, bool) {
+	for _, r := range rs {
+		if r.Scenario == scenario && r.Case == cas && r.Impl == impl {
+			return r, true
+		}
+	}
+	return Result{}, false
+}
+
+// compare pairs engine and baseline results case by case.
+func compare(rs []Result) []Comparison {
+	var out []Comparison
+	for _, e := range rs {
+		if e.Impl != engineImpl.name {
+			continue
+		}
+		b, ok := find(rs, e.Scenario, e.Case, baselineImpl.name)
+		if !ok {
+			continue
+		}
+		raw, hasRaw := find(rs, e.Scenario, e.Case, "raw")
+		if e.Scenario == ScenarioOneway {
+			raw, hasRaw = find(rs, ScenarioRawpump, e.Case, "raw")
+		}
+		for _, m := range metricsOf[e.Scenario] {
+			c := Comparison{Scenario: e.Scenario, Case: e.Case, Metric: m.name, Engine: m.get(e), Baseline: m.get(b), Better: m.better}
+			if c.Baseline != 0 {
+				c.Ratio = c.Engine / c.Baseline
+			}
+			if hasRaw && m.name != mAllocs.name {
+				c.Raw = m.get(raw)
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// targets evaluates the performance goals of the spec against a run.
+func targets(rs []Result, o Options) []Target {
+	var out []Target
+	add := func(name, goal string, v float64, measured string, met bool) {
+		out = append(out, Target{Name: name, Goal: goal, Value: v, Measured: measured, Met: met})
+	}
+	if e, ok := find(rs, ScenarioOneway, "64B", "engine"); ok {
+		if b, ok := find(rs, ScenarioOneway, "64B", "baseline"); ok && b.MsgsPerSec > 0 {
+			v := e.MsgsPerSec / b.MsgsPerSec
+			add("64 B one-way msgs/s vs baseline", ">= 3.00x", v, fmt.Sprintf("%.2fx", v), v >= 3)
+		}
+		if e.AllocsPerMsg != nil {
+			v := *e.AllocsPerMsg
+			add("64 B one-way allocations per message (whole process)", "0 (< 0.01)", v, fmt.Sprintf("%.3f", v), v < 0.01)
+		}
+	}
+	if e, ok := find(rs, ScenarioOneway, "64KiB", "engine"); ok {
+		if raw, ok := find(rs, ScenarioRawpump, "64KiB", "raw"); ok && raw.BytesPerSec > 0 {
+			v := e.BytesPerSec / raw.BytesPerSec
+			goal := ">= 80% of rawpump"
+			if o.TLS {
+				goal += " (TLS run vs plaintext rawpump)"
+			}
+			add("64 KiB one-way bytes/s vs rawpump", goal, v, fmt.Sprintf("%.0f%%", 100*v), v >= 0.8)
+		}
+	}
+	if e, ok := find(rs, ScenarioPingpong, sizeName(o.PingSize), "engine"); ok {
+		if raw, ok := find(rs, ScenarioPingpong, sizeName(o.PingSize), "raw"); ok && raw.P99 > 0 {
+			v := float64(e.P99) / float64(raw.P99)
+			add("ping-pong p99 vs raw round-trip floor", "<= 1.20x", v, fmt.Sprintf("%.2fx (%v vs %v)", v, round(e.P99), round(raw.P99)), v <= 1.2)
+		}
+	}
+	for _, e := range rs {
+		if e.Scenario != ScenarioConns || e.Impl != "engine" {
+			continue
+		}
+		if b, ok := find(rs, ScenarioConns, e.Case, "baseline"); ok && b.BytesPerConn > 0 {
+			v := e.BytesPerConn / b.BytesPerConn
+			add("idle connection memory vs baseline", "<= 0.25x", v, fmt.Sprintf("%.2fx (%s vs %s)", v, fmtBytes(e.BytesPerConn), fmtBytes(b.BytesPerConn)), v <= 0.25)
+		}
+	}
+	return out
+}
+
+// WriteTable prints the comparisons and targets as aligned text.
+func (r *Report) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "tcbench %s  %s  %d CPU (%s)  %s\n", r.Date, r.Machine.OS, r.Machine.CPUs, r.Machine.CPU, r.Machine.Go)
+	fmt.Fprintf(w, "tls=%v lz4=%v pool=%d loops=%d duration=%v deliver=%s\n\n",
+		r.Options.TLS, r.Options.LZ4, r.Options.PoolSize, r.Options.EventLoops, r.Options.Duration, r.Options.Deliver)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tcase\tmetric\tengine\tbaseline\tengine/baseline\traw\t")
+	for _, sc := range AllScenarios {
+		if sc == ScenarioRawpump {
+			for _, res := range r.Results {
+				if res.Scenario == ScenarioRawpump {
+					fmt.Fprintf(tw, "%s\t%s\tMB/s\t-\t-\t-\t%s\t\n", sc, res.Case, fmtFloat(res.BytesPerSec/1e6))
+				}
+			}
+			continue
+		}
+		for _, c := range r.Comparisons {
+			if c.Scenario != sc {
+				continue
+			}
+			m := metricByName(c.Scenario, c.Metric)
+			raw := "-"
+			if c.Raw != 0 {
+				raw = m.format(c.Raw)
+			}
+			ratio := "-"
+			if c.Baseline != 0 {
+				ratio = fmt.Sprintf("%.2fx", c.Ratio)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.Scenario, c.Case, c.Metric, m.format(c.Engine), m.format(c.Baseline), ratio, raw)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(w, "\ntargets")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, t := range r.Targets {
+			status := "MISSED"
+			if t.Met {
+				status = "met"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\tgoal %s\t%s\n", t.Name, t.Measured, t.Goal, status)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintln(w, "error:", e)
+	}
+	return nil
+}
+
+func metricByName(scenario, name string) metric {
+	for _, m := range metricsOf[scenario] {
+		if m.name == name {
+			return m
+		}
+	}
+	return metric{format: fmtFloat}
+}
+
+func round(d time.Duration) time.Duration { return d.Round(100 * time.Nanosecond) }
+
+func fmtDur(v float64) string { return round(time.Duration(v)).String() }
+func fmtFloat(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+func fmtFloat2(v float64) string { return fmt.Sprintf("%.2f", v) }
+func fmtInt(v float64) string    { return fmt.Sprintf("%.0f", v) }
+func fmtCount(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+func fmtBytes(v float64) string {
+	if v >= 1<<10 {
+		return fmt.Sprintf("%.1f KiB", v/(1<<10))
+	}
+	return fmt.Sprintf("%.0f B", v)
+}

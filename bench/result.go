@@ -1,0 +1,63 @@
+package bench
+
+import (
+	"slices"
+	"time"
+)
+
+// Result is one measurement of one implementation.
+type Result struct {
+	Scenario string `json:"scenario"`
+	// Case names the variant, e.g. the payload size ("64B").
+	Case string `json:"case"`
+	// Impl is engine, baseline or raw.
+	Impl string `json:"impl"`
+
+	Messages    uint64  `json:"messages,omitempty"`
+	Seconds     float64 `json:"seconds,omitempty"`
+	MsgsPerSec  float64 `json:"msgs_per_sec,omitempty"`
+	BytesPerSec float64 `json:"bytes_per_sec,omitempty"` // payload bytes
+	// AllocsPerMsg counts heap allocations in the whole process (sender and
+	// receiver) per message delivered, over the timed window.
+	AllocsPerMsg *float64 `json:"allocs_per_msg,omitempty"`
+
+	// Round-trip percentiles, in nanoseconds (pingpong and the raw floor).
+	P50  time.Duration `json:"p50_ns,omitempty"`
+	P99  time.Duration `json:"p99_ns,omitempty"`
+	P999 time.Duration `json:"p999_ns,omitempty"`
+
+	// Conns and BytesPerConn: live heap plus goroutine stacks per idle
+	// connection on the accepting side (conns).
+	Conns        int     `json:"conns,omitempty"`
+	BytesPerConn float64 `json:"bytes_per_conn,omitempty"`
+	Goroutines   int     `json:"goroutines_per_1000_conns,omitempty"`
+}
+
+// throughput fills the rate fields from a counted window.
+func (r *Result) throughput(msgs uint64, payload int, d time.Duration, mallocs uint64) {
+	r.Messages, r.Seconds = msgs, d.Seconds()
+	r.MsgsPerSec = float64(msgs) / d.Seconds()
+	r.BytesPerSec = r.MsgsPerSec * float64(payload)
+	if msgs > 0 {
+		a := float64(mallocs) / float64(msgs)
+		r.AllocsPerMsg = &a
+	}
+}
+
+// latency fills the percentile fields from round-trip samples (sorted in
+// place).
+func (r *Result) latency(samples []time.Duration, d time.Duration) {
+	slices.Sort(samples)
+	r.Messages, r.Seconds = uint64(len(samples)), d.Seconds()
+	r.MsgsPerSec = float64(len(samples)) / d.Seconds()
+	r.P50, r.P99, r.P999 = percentile(samples, 0.50), percentile(samples, 0.99), percentile(samples, 0.999)
+}
+
+// percentile returns the q-quantile of sorted samples (nearest rank).
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}

@@ -1,0 +1,136 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Report is the outcome of Run: every measurement, the engine/baseline
+// comparisons derived from them, and where each performance target stands.
+type Report struct {
+	Date        string       `json:"date"`
+	Machine     Machine      `json:"machine"`
+	Options     Options      `json:"options"`
+	Results     []Result     `json:"results"`
+	Comparisons []Comparison `json:"comparisons"`
+	Targets     []Target     `json:"targets"`
+	Errors      []string     `json:"errors,omitempty"`
+}
+
+// Machine describes where the numbers were taken.
+type Machine struct {
+	CPU    string `json:"cpu"`
+	CPUs   int    `json:"cpus"`
+	OS     string `json:"os"`
+	Kernel string `json:"kernel,omitempty"`
+	Go     string `json:"go"`
+}
+
+// step is one measurement in a run.
+type step struct {
+	name string
+	run  func() (Result, error)
+}
+
+// Progress is told about each step as it starts: its index (from 1), the
+// number of steps and its name.
+type Progress func(i, n int, name string)
+
+// Run executes the selected scenarios, engine and baseline back to back
+// for each case, and derives comparisons and targets. A step that fails is
+// recorded in Report.Errors and the run goes on; the returned error then
+// lists the failures.
+func Run(o Options, progress Progress) (*Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	var p *pki
+	if o.TLS {
+		var err error
+		if p, err = newPKI(); err != nil {
+			return nil, fmt.Errorf("certificates: %w", err)
+		}
+		defer p.close()
+	}
+	steps := plan(o, p)
+	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Machine: describeMachine(), Options: o}
+	for i, s := range steps {
+		if progress != nil {
+			progress(i+1, len(steps), s.name)
+		}
+		r, err := s.run()
+		if err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", s.name, err))
+			continue
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	rep.Comparisons = compare(rep.Results)
+	rep.Targets = targets(rep.Results, o)
+	if len(rep.Errors) > 0 {
+		return rep, errors.New(strings.Join(rep.Errors, "; "))
+	}
+	return rep, nil
+}
+
+// plan lists the steps of a run in order.
+func plan(o Options, p *pki) []step {
+	var steps []step
+	both := func(name string, f func(impl) (Result, error)) {
+		for _, im := range []impl{engineImpl, baselineImpl} {
+			steps = append(steps, step{name + " " + im.name, func() (Result, error) { return f(im) }})
+		}
+	}
+	for _, sc := range AllScenarios {
+		if !o.has(sc) {
+			continue
+		}
+		switch sc {
+		case ScenarioRawpump:
+			steps = append(steps, step{"rawpump 64KiB", func() (Result, error) { return rawPump(o) }},
+				step{"rawpump round trip", func() (Result, error) { return rawRoundTrip(o) }})
+		case ScenarioOneway:
+			for _, size := range o.Sizes {
+				both("oneway "+sizeName(size), func(im impl) (Result, error) { return oneway(im, o, p, size) })
+			}
+		case ScenarioPingpong:
+			both("pingpong", func(im impl) (Result, error) { return pingpong(im, o, p) })
+		case ScenarioFanin:
+			both("fanin", func(im impl) (Result, error) { return fanin(im, o, p) })
+		case ScenarioConns:
+			both("conns", func(im impl) (Result, error) { return idleConns(im, o, p) })
+		}
+	}
+	return steps
+}
+
+func describeMachine() Machine {
+	m := Machine{CPU: "unknown", CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// sizeName prints a byte count the way the tables do: 64B, 1KiB, 64KiB, 1MiB.
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}

@@ -1,0 +1,175 @@
+// Command tcbench measures the transport on this machine: throughput,
+// latency, fan-in and idle-connection memory, each against a same-run
+// baseline written the ordinary Go way (goroutines per connection,
+// net.Conn, bufio, crypto/tls) and against raw sockets. See package bench.
+//
+// With no flags it runs every scenario for a second each on loopback and
+// prints the table in under a minute:
+//
+//	go run ./cmd/tcbench
+//	go run ./cmd/tcbench -tls -lz4 -sizes 64,64KiB -duration 3s
+//	go run ./cmd/tcbench -scenarios pingpong,conns -conns 10000 -json
+//
+// Flags:
+//
+//	-scenarios  comma-separated: rawpump,oneway,pingpong,fanin,conns (default all)
+//	-sizes      oneway payload sizes (default 64,1KiB,64KiB,1MiB)
+//	-duration   timed window per measurement, after a warm-up (default 1s)
+//	-tls        mutual TLS 1.3 for engine and baseline
+//	-lz4        LZ4 compression on, with compressible payloads
+//	-pool       engine connections per peer (default 1)
+//	-loops      engine event loops (default: CPUs)
+//	-peers      fan-in senders (default 4)
+//	-fanin-size fan-in payload size (default 1KiB)
+//	-conns      idle connections in conns (default 2000)
+//	-ping-size  ping-pong payload size (default 64)
+//	-deliver    engine delivery: recv (the Recv ring) or handler (inline)
+//	-json       print the report as JSON instead of the table
+//
+// It exits 0 when every step ran (missed targets are reported, not
+// failures), 1 when a step failed, 2 on bad flags.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/tensorchain/transport/bench"
+)
+
+func main() {
+	bench.RunHolderIfRequested() // the conns scenario re-runs this binary to hold its clients
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run parses args, runs the harness and prints the report; it returns the
+// exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	o, asJSON, err := parseFlags(args, stderr)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		fmt.Fprintln(stderr, "tcbench:", err)
+		return 2
+	}
+	rep, runErr := bench.Run(o, progressLine(stderr))
+	if rep == nil {
+		fmt.Fprintln(stderr, "tcbench:", runErr)
+		return 2
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(rep)
+	} else {
+		err = rep.WriteTable(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tcbench:", err)
+		return 1
+	}
+	if runErr != nil {
+		fmt.Fprintln(stderr, "tcbench:", runErr)
+		return 1
+	}
+	return 0
+}
+
+// parseFlags turns the command line into options; errors name the flag.
+func parseFlags(args []string, stderr io.Writer) (bench.Options, bool, error) {
+	o := bench.DefaultOptions()
+	fs := flag.NewFlagSet("tcbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	scenarios := fs.String("scenarios", strings.Join(o.Scenarios, ","), "comma-separated scenarios: rawpump,oneway,pingpong,fanin,conns")
+	sizes := fs.String("sizes", "64,1KiB,64KiB,1MiB", "oneway payload sizes, comma-separated (B, KiB, MiB suffixes)")
+	fs.DurationVar(&o.Duration, "duration", o.Duration, "timed window per measurement (after a warm-up)")
+	fs.BoolVar(&o.TLS, "tls", false, "mutual TLS 1.3 for engine and baseline")
+	fs.BoolVar(&o.LZ4, "lz4", false, "LZ4 compression with compressible payloads")
+	fs.IntVar(&o.PoolSize, "pool", o.PoolSize, "engine connections per peer")
+	fs.IntVar(&o.EventLoops, "loops", o.EventLoops, "engine event loops")
+	fs.IntVar(&o.Peers, "peers", o.Peers, "fan-in senders")
+	faninSize := fs.String("fanin-size", "1KiB", "fan-in payload size")
+	fs.IntVar(&o.Conns, "conns", o.Conns, "idle connections in the conns scenario")
+	pingSize := fs.String("ping-size", "64", "ping-pong payload size")
+	fs.StringVar(&o.Deliver, "deliver", o.Deliver, "engine delivery: recv or handler")
+	asJSON := fs.Bool("json", false, "print JSON instead of the table")
+	if err := fs.Parse(args); err != nil {
+		return o, false, err
+	}
+	if fs.NArg() > 0 {
+		return o, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o.Scenarios = splitList(*scenarios)
+	o.Sizes = o.Sizes[:0]
+	for _, s := range splitList(*sizes) {
+		n, err := parseSize(s)
+		if err != nil {
+			return o, false, fmt.Errorf("flag -sizes: %w", err)
+		}
+		o.Sizes = append(o.Sizes, n)
+	}
+	var err error
+	if o.FaninSize, err = parseSize(*faninSize); err != nil {
+		return o, false, fmt.Errorf("flag -fanin-size: %w", err)
+	}
+	if o.PingSize, err = parseSize(*pingSize); err != nil {
+		return o, false, fmt.Errorf("flag -ping-size: %w", err)
+	}
+	if err := o.Validate(); err != nil {
+		return o, false, fmt.Errorf("flag -%w", err)
+	}
+	return o, *asJSON, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// parseSize reads "64", "64B", "1KiB", "1MiB".
+func parseSize(s string) (int, error) {
+	mult := 1
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("bad size %q (want e.g. 64, 1KiB, 1MiB)", s)
+	}
+	return n * mult, nil
+}
+
+// progressLine returns a progress callback that rewrites one status line
+// on a terminal, and prints nothing otherwise.
+func progressLine(w io.Writer) bench.Progress {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return func(i, n int, name string) {
+		fmt.Fprintf(f, "\r\033[K[%d/%d] %s", i, n, name)
+		if i == n {
+			defer fmt.Fprint(f, "\r\033[K")
+		}
+	}
+}
