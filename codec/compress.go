@@ -57,12 +57,20 @@ func (c *Compressor) AppendCompressed(dst, src []byte) (out []byte, ok bool) {
 // payload length). A compressed frame with a bad length prefix costs its
 // wire length (the receiver refuses it anyway).
 func CreditCost(frame []byte) int {
-	if len(frame) > HeaderSize && frame[4]&FlagCompressed != 0 {
-		if n, k := binary.Uvarint(frame[HeaderSize:]); k > 0 && n <= 1<<31 {
+	if len(frame) <= HeaderSize {
+		return len(frame)
+	}
+	return BodyCreditCost(frame[4], frame[HeaderSize:])
+}
+
+// BodyCreditCost is CreditCost for a frame given as its flags and payload.
+func BodyCreditCost(flags byte, payload []byte) int {
+	if flags&FlagCompressed != 0 {
+		if n, k := binary.Uvarint(payload); k > 0 && n <= 1<<31 {
 			return HeaderSize + int(n)
 		}
 	}
-	return len(frame)
+	return HeaderSize + len(payload)
 }
 
 // DecompressedLen returns the uncompressed length declared by a compressed

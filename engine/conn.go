@@ -35,13 +35,14 @@ type conn struct {
 
 	established  atomic.Bool // hello exchanged: data may flow
 	closed       atomic.Bool
-	wakePending  atomic.Bool // a Wake is queued on the loop; skip another
-	stalled      atomic.Bool // the inbound ring was full; wait for Recv
-	tlsDone      atomic.Bool // the TLS handshake goroutine finished
-	goodbyeDone  atomic.Bool // our goodbye was written (Close waits for it)
-	ioCheck      atomic.Bool // the ticker asks the loop to check the I/O timeout
-	writeBlocked atomic.Bool // gnet's outbound buffer is at its cap: the ticker re-polls
-	throttled    atomic.Bool // over the inbound rate limit: the ticker resumes it
+	lastSend     atomic.Int64 // UnixNano of the last Send picking this connection (direct.go)
+	wakePending  atomic.Bool  // a Wake is queued on the loop; skip another
+	stalled      atomic.Bool  // the inbound ring was full; wait for Recv
+	tlsDone      atomic.Bool  // the TLS handshake goroutine finished
+	goodbyeDone  atomic.Bool  // our goodbye was written (Close waits for it)
+	ioCheck      atomic.Bool  // the ticker asks the loop to check the I/O timeout
+	writeBlocked atomic.Bool  // gnet's outbound buffer is at its cap: the ticker re-polls
+	throttled    atomic.Bool  // over the inbound rate limit: the ticker resumes it
 	tlsErr       atomic.Pointer[error]
 
 	consumedBytes atomic.Int64 // credit cost of delivered messages the app has taken
@@ -59,11 +60,21 @@ type conn struct {
 	deadline  *time.Timer // handshake deadline
 
 	// loop only
-	helloSent       bool
-	compressOut     bool
-	compressIn      bool
-	sendCredit      int64
-	out             sendCursor // frames taken from the lane, being written
+	helloSent   bool
+	compressOut bool
+	compressIn  bool
+	sendCredit  atomic.Int64 // bytes the peer still accepts; credit frames add, writes subtract
+	out         sendCursor   // frames taken from the lane, being written (under wmu)
+	flushing    bool         // flush holds wmu (gnet may call OnClose from inside its write)
+
+	// wmu serialises writes to the socket: the loop's flush, and direct
+	// writes from sending goroutines (see direct.go). Fields below it are
+	// guarded by it.
+	wmu             sync.Mutex
+	directOff       bool   // no direct writes: TLS, goodbye, closing or closed
+	gnetBuffered    bool   // gnet holds output the kernel has not taken
+	tail            []byte // the unwritten rest of a partial direct write, sent first
+	tailBuf         *[]byte
 	ctrl            []byte
 	sentMsgs        uint64
 	ackedMsgs       uint64
@@ -443,7 +454,7 @@ func (c *conn) onControl(p []byte) error {
 	}
 	switch m.Type {
 	case codec.TypeCredit:
-		c.sendCredit += int64(m.Credit.Bytes)
+		c.sendCredit.Add(int64(m.Credit.Bytes))
 		c.ackedMsgs += uint64(m.Credit.Messages)
 		c.lastProgress = time.Now()
 	case codec.TypeGoodbye:
@@ -460,7 +471,10 @@ func (c *conn) onGoodbye() {
 	c.goodbyeRecv = true
 	l := c.lane.Load()
 	l.conn.CompareAndSwap(c, nil)
+	c.wmu.Lock()
+	c.directOff = true
 	l.requeue(c.out.unsent())
+	c.wmu.Unlock()
 	// The closer closes the socket, once it has read our Goodbye, so that
 	// it is never cut off (EOF) while frames before it still wait for room
 	// in its inbound ring. We close only when we were the closer.
@@ -474,6 +488,16 @@ func (c *conn) flush() error {
 	c.wakePending.Store(false)
 	if !c.established.Load() {
 		return c.flushHandshake()
+	}
+	c.wmu.Lock()
+	c.flushing = true
+	defer func() {
+		c.gnetBuffered = c.gc.OutboundBuffered() > 0
+		c.flushing = false
+		c.wmu.Unlock()
+	}()
+	if err := c.writeTail(); err != nil {
+		return err
 	}
 	c.queueCredit()
 	if c.tls != nil && c.tls.HasOutput() && len(c.ctrl) == 0 { // e.g. a KeyUpdate reply from Decrypt
@@ -493,6 +517,7 @@ func (c *conn) flush() error {
 	closingDrained := c.t.closing.Load() && c.out.empty() && c.lane.Load().Queued() == 0
 	if !c.goodbyeSent && (c.goodbyeRecv || closingDrained) {
 		c.goodbyeSent = true
+		c.directOff = true
 		c.goodbyeDone.Store(true)
 		c.ctrl = c.ctrl[:0]
 		c.queueCreditAll()
@@ -522,7 +547,7 @@ func (c *conn) queueCreditAll() {
 // still flow.
 func (c *conn) flushData() error {
 	l := c.lane.Load()
-	for c.sendCredit > 0 && !c.goodbyeRecv && !c.goodbyeSent {
+	for c.sendCredit.Load() > 0 && !c.goodbyeRecv && !c.goodbyeSent {
 		budget := c.t.maxOutbound - c.gc.OutboundBuffered()
 		if budget <= 0 { // the peer reads slower than it grants credit: wait for the kernel to drain
 			c.writeBlocked.Store(true)
@@ -535,12 +560,13 @@ func (c *conn) flushData() error {
 				return nil
 			}
 		}
+		start := c.sendCredit.Load()
 		n, bytes, credit, next, rewrite := c.gatherFrames(budget)
 		var err error
 		if rewrite { // a frame compressed for an earlier connection
 			front := (*c.out.q.segs[c.out.pos.seg])[c.out.pos.off:]
 			bytes = codec.PeekLength(front)
-			n, credit = 1, c.sendCredit-int64(codec.CreditCost(front[:bytes]))
+			n, credit = 1, c.sendCredit.Load()-int64(codec.CreditCost(front[:bytes]))
 			next = c.out.after(bytes)
 			err = c.writeDecompressed(front[:bytes])
 		} else {
@@ -553,7 +579,7 @@ func (c *conn) flushData() error {
 		}
 		c.out.pos = next
 		c.out.recycleWritten() // gnet copied whatever the kernel did not take
-		c.sendCredit = credit
+		c.sendCredit.Add(credit - start)
 		c.sentMsgs += uint64(n)
 		c.batch.msgsSent += uint64(n)
 		c.batch.bytesSent += uint64(bytes)
@@ -572,7 +598,7 @@ func (c *conn) flushData() error {
 // frame was compressed for an earlier connection and must be sent
 // decompressed (then nothing is gathered).
 func (c *conn) gatherFrames(budget int) (n, bytes int, credit int64, next cursorPos, rewrite bool) {
-	credit, next = c.sendCredit, c.out.pos
+	credit, next = c.sendCredit.Load(), c.out.pos
 	for next.seg < len(c.out.q.segs) && credit > 0 && bytes < budget {
 		seg := (*c.out.q.segs[next.seg])[next.off:]
 		end := 0
@@ -679,7 +705,7 @@ func (c *conn) trackProgress() {
 // checkIO fails the connection when output has waited too long without
 // progress: the peer stopped reading or stopped returning credit.
 func (c *conn) checkIO(now time.Time) error {
-	waiting := c.gc.OutboundBuffered() > 0 || (c.sendCredit <= 0 && (!c.out.empty() || c.lane.Load().Queued() > 0))
+	waiting := c.gc.OutboundBuffered() > 0 || (c.sendCredit.Load() <= 0 && (!c.out.empty() || c.lane.Load().Queued() > 0))
 	if waiting && now.Sub(c.lastProgress) > c.t.cfg.IOTimeout {
 		return fmt.Errorf("to %s: no write progress for %v: %w", c.remote, c.t.cfg.IOTimeout, ErrTimeout)
 	}

@@ -222,7 +222,7 @@ func (c *conn) onClose(err error) {
 	}
 	l, p := c.lane.Load(), c.peer.Load()
 	l.conn.CompareAndSwap(c, nil)
-	l.requeue(c.out.unsent())
+	c.stopOutput(l)
 	c.plain, c.cipher = nil, nil
 	c.releaseIn()
 	c.in = nil

@@ -61,6 +61,11 @@ func (t *Transport) send(ctx context.Context, to string, payload []byte) error {
 	body, scratch := t.maybeCompress(p, payload, &hdr)
 	defer bufpool.Put(scratch)
 	wire := int64(len(hdr) + len(body))
+	if t.sendDirect(p, hdr[:], body) {
+		t.stats.payloadOut.Add(uint64(len(payload)))
+		t.stats.wireOut.Add(uint64(wire))
+		return nil
+	}
 	if err := t.reserve(ctx, p, wire); err != nil {
 		return fmt.Errorf("send to %s: %w", to, err)
 	}

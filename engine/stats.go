@@ -9,6 +9,7 @@ import (
 type counters struct {
 	msgsSent, msgsRecv, bytesSent, bytesRecv atomic.Uint64
 	payloadOut, wireOut, compressedFrames    atomic.Uint64
+	directWrites, directPartial              atomic.Uint64
 	compressedIn, decompressedIn             atomic.Uint64
 	rateLimited, queueFull, inboundThrottled atomic.Uint64
 	protocolErrors, compressionErrors        atomic.Uint64
@@ -43,6 +44,9 @@ type Stats struct {
 	// CompressionRatio is PayloadBytesQueued / WireBytesQueued (1 when idle).
 	CompressionRatio float64 `json:"compression_ratio"`
 	CompressedFrames uint64  `json:"compressed_frames"`
+	// DirectWrites counts messages Send wrote to an idle connection's
+	// socket itself, skipping the event-loop hand-off (the latency path).
+	DirectWrites uint64 `json:"direct_writes"`
 	// CompressedBytesIn / DecompressedBytesIn measure inbound compression.
 	CompressedBytesIn   uint64 `json:"compressed_bytes_in"`
 	DecompressedBytesIn uint64 `json:"decompressed_bytes_in"`
@@ -108,6 +112,7 @@ func (t *Transport) Stats() Stats {
 		PayloadBytesQueued:  s.payloadOut.Load(),
 		WireBytesQueued:     s.wireOut.Load(),
 		CompressedFrames:    s.compressedFrames.Load(),
+		DirectWrites:        s.directWrites.Load(),
 		CompressedBytesIn:   s.compressedIn.Load(),
 		DecompressedBytesIn: s.decompressedIn.Load(),
 		RateLimited:         s.rateLimited.Load(),

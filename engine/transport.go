@@ -240,7 +240,10 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	c.compressIn = t.cfg.Compression.Enabled && h.Caps&codec.CapLZ4 != 0
 	c.compressOut = c.compressIn
 	p.compress.Store(c.compressOut)
-	c.sendCredit = int64(h.Window)
+	c.sendCredit.Store(int64(h.Window))
+	c.wmu.Lock()
+	c.directOff = c.tls != nil // TLS records are sealed on the loop only
+	c.wmu.Unlock()
 	c.peer.Store(p)
 	c.established.Store(true)
 	l.attempts = 0

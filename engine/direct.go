@@ -1,0 +1,130 @@
+package engine
+
+import (
+	"errors"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tensorchain/transport/codec"
+	"github.com/tensorchain/transport/internal/bufpool"
+)
+
+// Direct writes: the latency path.
+//
+// Handing a frame to the event loop costs a Wake (an eventfd write) and a
+// thread wake-up before the loop writes it: tens of microseconds on a
+// virtual machine. When a connection is idle, Send instead writes the
+// frame to the socket itself, in the caller's goroutine, under the
+// connection's write lock (which the loop holds whenever it writes). The
+// frame goes out only if nothing is ahead of it: no queued or half-written
+// frames, nothing buffered in gnet, send credit left. A streaming sender
+// (sends closer together than directIdleGap) keeps using the queue, where
+// the loop batches many frames per writev. Plaintext only: TLS records are
+// sealed on the loop.
+const (
+	// directIdleGap: a send this long after the previous one on the same
+	// connection may be written directly.
+	directIdleGap = 10 * time.Microsecond
+	// directMaxFrame: larger frames always go through the loop.
+	directMaxFrame = 64 << 10
+)
+
+// sendDirect tries a direct write on the connection Send would pick.
+func (t *Transport) sendDirect(p *peer, hdr, body []byte) bool {
+	l, ok := p.lanes.Pick()
+	if !ok {
+		return false
+	}
+	c := l.conn.Load()
+	return c != nil && c.tryDirect(l, hdr, body)
+}
+
+// tryDirect writes one frame straight to the socket when the connection is
+// idle, and reports whether it did (then the frame is sent, or its unsent
+// rest is queued for the loop to write first).
+func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
+	size := len(hdr) + len(body)
+	now := time.Now().UnixNano()
+	last := c.lastSend.Swap(now)
+	if size > directMaxFrame || now-last < int64(directIdleGap) || c.t.closing.Load() {
+		return false
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.directOff || c.gnetBuffered || c.tail != nil || !c.out.empty() || c.closed.Load() ||
+		c.sendCredit.Load() <= 0 || l.conn.Load() != c || l.Queued() > 0 {
+		return false
+	}
+	buf := bufpool.Get(size) // one write(2) of a copy: cheaper than building an iovec, and hdr stays on the caller's stack
+	frame := append(append((*buf)[:0], hdr...), body...)
+	n, err := unix.Write(c.gc.Fd(), frame)
+	defer bufpool.Put(buf)
+	if err != nil {
+		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
+			return false // the loop will see the error; the frame takes the queue
+		}
+		n = 0
+	}
+	if n < size { // the kernel took part: the loop sends the rest before anything else
+		c.keepTail(frame[n:])
+		c.t.stats.directPartial.Add(1)
+		c.wake()
+	}
+	c.sendCredit.Add(-int64(codec.BodyCreditCost(hdr[4], body)))
+	c.sentMsgs++
+	c.countDirect(size)
+	return true
+}
+
+// keepTail saves the unwritten rest of a frame. Under wmu.
+func (c *conn) keepTail(rest []byte) {
+	c.tailBuf = bufpool.Get(len(rest))
+	c.tail = append((*c.tailBuf)[:0], rest...)
+}
+
+// writeTail hands the rest of a partial direct write to gnet (which
+// buffers what the kernel does not take). Loop only, under wmu.
+func (c *conn) writeTail() error {
+	if c.tail == nil {
+		return nil
+	}
+	_, err := c.gc.Write(c.tail)
+	c.releaseTail()
+	return err
+}
+
+// releaseTail returns the tail's buffer. Under wmu.
+func (c *conn) releaseTail() {
+	if c.tailBuf != nil {
+		bufpool.Put(c.tailBuf)
+	}
+	c.tail, c.tailBuf = nil, nil
+}
+
+// countDirect adds a direct write to the stats (the loop's batch counters
+// are the loop's own).
+func (c *conn) countDirect(size int) {
+	s := &c.t.stats
+	s.directWrites.Add(1)
+	s.msgsSent.Add(1)
+	s.bytesSent.Add(uint64(size))
+	if p := c.peer.Load(); p != nil {
+		p.stats.msgsSent.Add(1)
+		p.stats.bytesSent.Add(uint64(size))
+	}
+}
+
+// stopOutput ends direct writes for good, returns the frames not yet
+// written to the lane and drops a pending tail, so that no sending
+// goroutine touches the descriptor once gnet closes it. Loop only: gnet
+// calls OnClose from inside a failed write, while flush already holds wmu.
+func (c *conn) stopOutput(l *lane) {
+	if !c.flushing {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+	}
+	c.directOff = true
+	l.requeue(c.out.unsent())
+	c.releaseTail()
+}

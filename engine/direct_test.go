@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/tensorchain/transport/codec"
+)
+
+// TestDirectWritesKeepOrder mixes spaced sends (written directly by Send)
+// with bursts (queued for the loop) on one connection: every message must
+// arrive once, in order, and both paths must have been taken.
+func TestDirectWritesKeepOrder(t *testing.T) {
+	acfg := devConfig("a")
+	acfg.PoolSize = 1
+	a := startTransport(t, acfg)
+	b := startTransport(t, devConfig("b"))
+	connect(t, a, b)
+	const rounds, burst = 200, 50
+	go func() {
+		var p [8]byte
+		for i := range rounds * burst {
+			binary.BigEndian.PutUint64(p[:], uint64(i))
+			if err := a.Send(context.Background(), "b", p[:]); err != nil {
+				t.Error(err)
+				return
+			}
+			if i%burst == 0 {
+				time.Sleep(200 * time.Microsecond) // idle: the next send may go direct
+			}
+		}
+	}()
+	for i := range rounds * burst {
+		m := recvTimeout(t, b, 10*time.Second)
+		if got := binary.BigEndian.Uint64(m.Payload); got != uint64(i) {
+			t.Fatalf("message %d arrived as %d", i, got)
+		}
+		m.Release()
+	}
+	st := a.Stats()
+	if st.DirectWrites == 0 || st.DirectWrites == st.MessagesSent {
+		t.Fatalf("direct writes %d of %d messages: want both paths used", st.DirectWrites, st.MessagesSent)
+	}
+	t.Logf("%d of %d messages written directly", st.DirectWrites, st.MessagesSent)
+}
+
+// TestDirectPartialWrite fills the socket of a peer that stops reading with
+// spaced 64 KiB sends, so that direct writes end half-way: the rest must go
+// out first, and the byte stream must stay a valid sequence of frames.
+func TestDirectPartialWrite(t *testing.T) {
+	acfg := devConfig("a")
+	acfg.PoolSize = 1
+	acfg.MaxPendingBytes = 1 << 30
+	acfg.MaxPendingMessages = 100_000
+	a := startTransport(t, acfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	go func() { _ = a.Connect(context.Background(), PeerConfig{NodeID: "raw", Address: ln.Addr().String()}) }()
+	nc := <-accepted
+	if nc == nil {
+		t.Fatal("accept failed")
+	}
+	defer nc.Close()
+	r := bufio.NewReaderSize(nc, 1<<20)
+	readFrameFrom(t, r) // a's hello
+	h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 31, Incarnation: 1, NodeID: "raw"}
+	if _, err := nc.Write(codec.AppendHello(nil, h)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() bool { return a.Stats().ConnectionCount == 1 })
+
+	const n = 400 // 25 MiB: far beyond the socket buffers while nobody reads
+	payload := make([]byte, 64<<10-codec.HeaderSize)
+	for i := range n {
+		binary.BigEndian.PutUint32(payload, uint32(i))
+		if err := a.Send(context.Background(), "raw", payload); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Microsecond)
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for i := range n {
+		f := readFrameFrom(t, r)
+		if f.Flags != 0 || len(f.Payload) != len(payload) || binary.BigEndian.Uint32(f.Payload) != uint32(i) {
+			t.Fatalf("frame %d: flags %x, %d bytes, seq %d", i, f.Flags, len(f.Payload), binary.BigEndian.Uint32(f.Payload))
+		}
+	}
+	if a.stats.directPartial.Load() == 0 {
+		t.Fatalf("no direct write was partial (%d direct writes): the test did not exercise the tail", a.Stats().DirectWrites)
+	}
+	t.Logf("%d direct writes, %d partial", a.Stats().DirectWrites, a.stats.directPartial.Load())
+}
+
+// readFrameFrom reads one frame from a buffered raw socket.
+func readFrameFrom(t *testing.T, r *bufio.Reader) codec.Frame {
+	t.Helper()
+	var hdr [codec.HeaderSize]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		t.Fatalf("read header: %v", err)
+	}
+	body := make([]byte, binary.BigEndian.Uint32(hdr[:])-1)
+	if _, err := io.ReadFull(r, body); err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return codec.Frame{Flags: hdr[4], Payload: body}
+}
