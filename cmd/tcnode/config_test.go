@@ -1,0 +1,420 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tensorchain/transport/bucket"
+	"github.com/tensorchain/transport/engine"
+	"github.com/tensorchain/transport/tlsstate"
+)
+
+// dev are the flags every case needs to pass validation without TLS.
+var dev = []string{"-id", "n1", "-security-mode", "development"}
+
+// configCase is one parseConfig case: an optional TOML file (passed with
+// -config), the flags, and either a check of the result or the substrings
+// the error must contain.
+type configCase struct {
+	name  string
+	file  string
+	args  []string
+	check func(t *testing.T, cfg engine.Config, opt options, dir string)
+	errs  []string
+}
+
+// runConfigCase runs one case in its own directory.
+func runConfigCase(t *testing.T, c configCase) {
+	dir := t.TempDir()
+	args := c.args
+	if c.file != "" {
+		args = append([]string{"-config", writeFile(t, dir, "node.toml", c.file)}, args...)
+	}
+	cfg, opt, err := parseConfig(args)
+	if len(c.errs) > 0 {
+		if err == nil {
+			t.Fatalf("parseConfig(%q) = nil error, want one containing %q", args, c.errs)
+		}
+		for _, want := range c.errs {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not contain %q", err, want)
+			}
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("parseConfig(%q): %v", args, err)
+	}
+	c.check(t, cfg, opt, dir)
+}
+
+// equal fails the test when got != want.
+func equal[T any](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s = %+v, want %+v", what, got, want)
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	for _, c := range configCases() {
+		t.Run(c.name, func(t *testing.T) { runConfigCase(t, c) })
+	}
+}
+
+// configCases are the successful cases.
+func configCases() []configCase {
+	return []configCase{
+		{name: "defaults", args: dev, check: func(t *testing.T, cfg engine.Config, opt options, _ string) {
+			want := engine.NewConfig("n1", defaultListen)
+			want.SecurityMode = engine.Development
+			equal(t, "config", cfg, want)
+			equal(t, "options", opt, options{LogLevel: slog.LevelInfo})
+		}},
+		{name: "file top level", file: topLevelTOML, check: checkTopLevel},
+		{name: "flags override file", file: topLevelTOML,
+			args: []string{"-pool-size", "5", "-listen", "127.0.0.1:7000", "-keepalive=false", "-log-level", "debug"},
+			check: func(t *testing.T, cfg engine.Config, opt options, _ string) {
+				equal(t, "PoolSize", cfg.PoolSize, 5)
+				equal(t, "ListenAddr", cfg.ListenAddr, "127.0.0.1:7000")
+				equal(t, "Keepalive", cfg.Keepalive, false)
+				equal(t, "LogLevel", opt.LogLevel, slog.LevelDebug)
+				equal(t, "ConnectTimeout (file)", cfg.ConnectTimeout, 2*time.Second)
+				equal(t, "NodeID (file)", cfg.NodeID, "n7")
+			}},
+		{name: "tls section", file: tlsTOML, check: func(t *testing.T, cfg engine.Config, _ options, dir string) {
+			equal(t, "TLS", *cfg.TLS, tlsstate.Config{
+				CertPath: filepath.Join(dir, "certs/n1.pem"), KeyPath: "/abs/n1.key", CAPath: filepath.Join(dir, "ca.pem"),
+				RequireClientAuth: true, NodeIDVerification: tlsstate.NodeIDSubjectAltName, MinVersion: 0x0303,
+			})
+		}},
+		{name: "tls flags over section", file: tlsTOML, args: []string{"-tls-cert", "x.pem", "-tls-min-version", "1.3"},
+			check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+				equal(t, "CertPath", cfg.TLS.CertPath, "x.pem")
+				equal(t, "KeyPath", cfg.TLS.KeyPath, "/abs/n1.key")
+				equal(t, "MinVersion", cfg.TLS.MinVersion.String(), "1.3")
+			}},
+		{name: "tls flags only", args: []string{"-id", "n1", "-tls-cert", "c", "-tls-key", "k", "-tls-ca", "ca"},
+			check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+				equal(t, "SecurityMode", cfg.SecurityMode, engine.Strict)
+				equal(t, "TLS", *cfg.TLS, *tlsstate.NewSecureConfig("c", "k", "ca"))
+			}},
+		{name: "rate limit sections", file: rateTOML, check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+			equal(t, "RateLimit", cfg.RateLimit, bucket.Config{Enabled: true, BucketSize: 50, RefillRate: 10})
+			equal(t, "InboundRateLimit", cfg.InboundRateLimit, bucket.Config{Enabled: true, BucketSize: 10, RefillRate: 5})
+		}},
+		{name: "rate limit preset flag first", file: rateTOML,
+			args: []string{"-rate-limit-bucket-size=7", "-rate-limit=permissive", "-inbound-rate-limit=disabled"},
+			check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+				equal(t, "RateLimit", cfg.RateLimit, bucket.Config{Enabled: true, BucketSize: 7, RefillRate: 100})
+				equal(t, "InboundRateLimit", cfg.InboundRateLimit, bucket.Disabled())
+			}},
+		{name: "compression section", file: dev0 + "[compression]\nenabled = false\nmethod = \"LZ4\"\nmin_size = 1024\n",
+			check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+				equal(t, "Compression", cfg.Compression, engine.CompressionConfig{Enabled: false, Method: engine.Lz4, MinSize: 1024})
+			}},
+		{name: "reconnect section", file: reconnectTOML, check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+			equal(t, "Reconnect", cfg.Reconnect, engine.ReconnectConfig{Enabled: true, InitialBackoff: 50 * time.Millisecond,
+				MaxBackoff: 2 * time.Second, Multiplier: 1.5, MaxAttempts: 9, Jitter: 0.25})
+		}},
+		{name: "reconnect flags over section", file: reconnectTOML, args: []string{"-reconnect-max-attempts=0", "-reconnect-enabled=false"},
+			check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+				equal(t, "Reconnect", cfg.Reconnect, engine.ReconnectConfig{Enabled: false, InitialBackoff: 50 * time.Millisecond,
+					MaxBackoff: 2 * time.Second, Multiplier: 1.5, MaxAttempts: 0, Jitter: 0.25})
+			}},
+		{name: "repeated peer flags", args: append(slices.Clone(dev), "-peer", "n2=10.0.0.2:9100", "-peer", "n3=[::1]:9103"),
+			check: func(t *testing.T, _ engine.Config, opt options, _ string) {
+				equal(t, "Peers", opt.Peers, []engine.PeerConfig{{NodeID: "n2", Address: "10.0.0.2:9100"}, {NodeID: "n3", Address: "[::1]:9103"}})
+			}},
+		{name: "file peers", file: topLevelTOML, check: func(t *testing.T, _ engine.Config, opt options, _ string) {
+			equal(t, "Peers", opt.Peers, []engine.PeerConfig{{NodeID: "n8", Address: "10.0.0.8:9108"}, {NodeID: "n9", Address: "h9:9109"}})
+		}},
+		{name: "peer flags replace file peers", file: topLevelTOML, args: []string{"-peer", "n2=h2:1"},
+			check: func(t *testing.T, _ engine.Config, opt options, _ string) {
+				equal(t, "Peers", opt.Peers, []engine.PeerConfig{{NodeID: "n2", Address: "h2:1"}})
+			}},
+		{name: "program options", args: append(slices.Clone(dev), "-stats-interval", "1m", "-log-level", "WARN"),
+			check: func(t *testing.T, _ engine.Config, opt options, _ string) {
+				equal(t, "StatsInterval", opt.StatsInterval, time.Minute)
+				equal(t, "LogLevel", opt.LogLevel, slog.LevelWarn)
+			}},
+	}
+}
+
+// dev0 is the TOML equivalent of dev.
+const dev0 = "node_id = \"n1\"\nsecurity_mode = \"development\"\n"
+
+const topLevelTOML = `
+node_id = "n7"
+listen = "127.0.0.1:9107"
+peers = ["n8=10.0.0.8:9108", "n9=h9:9109"]
+pool_size = 3
+connect_timeout = "2s"
+io_timeout = "1m"
+max_message_size = 1048576
+keepalive = true
+keepalive_interval = "10s"
+max_pending_messages = 10
+max_pending_bytes = 2048
+recv_buffer_size = 20
+receive_window = 131072
+event_loops = 3
+handshake_concurrency = 4
+close_timeout = "1500ms"
+security_mode = "Development"
+stats_interval = "3s"
+log_level = "error"
+`
+
+// checkTopLevel checks every key of topLevelTOML.
+func checkTopLevel(t *testing.T, cfg engine.Config, opt options, _ string) {
+	want := engine.NewConfig("n7", "127.0.0.1:9107")
+	want.PoolSize, want.ConnectTimeout, want.IOTimeout = 3, 2*time.Second, time.Minute
+	want.MaxMessageSize, want.Keepalive, want.KeepaliveInterval = 1<<20, true, 10*time.Second
+	want.MaxPendingMessages, want.MaxPendingBytes, want.RecvBufferSize = 10, 2048, 20
+	want.ReceiveWindow, want.EventLoops, want.HandshakeConcurrency = 128<<10, 3, 4
+	want.CloseTimeout, want.SecurityMode = 1500*time.Millisecond, engine.Development
+	equal(t, "config", cfg, want)
+	equal(t, "StatsInterval", opt.StatsInterval, 3*time.Second)
+	equal(t, "LogLevel", opt.LogLevel, slog.LevelError)
+}
+
+const tlsTOML = `node_id = "n1"
+[tls]
+cert_path = "certs/n1.pem"
+key_path = "/abs/n1.key"
+ca_path = "ca.pem"
+node_id_verification = "subject_alt_name"
+min_version = "1.2"
+`
+
+const rateTOML = dev0 + `
+[rate_limit]
+preset = "aggressive"
+refill_rate = 10
+
+[inbound_rate_limit]
+enabled = true
+bucket_size = 10
+refill_rate = 5
+`
+
+const reconnectTOML = dev0 + `
+[reconnect]
+enabled = true
+initial_backoff = "50ms"
+max_backoff = "2s"
+multiplier = 1.5
+max_attempts = 9
+jitter = 0.25
+`
+
+func TestParseConfigErrors(t *testing.T) {
+	for _, c := range errorCases() {
+		t.Run(c.name, func(t *testing.T) { runConfigCase(t, c) })
+	}
+}
+
+// errorCases are the failing cases, each with the text the error must hold.
+func errorCases() []configCase {
+	withDev := func(args ...string) []string { return append(slices.Clone(dev), args...) }
+	return []configCase{
+		{name: "unknown flag", args: withDev("-pool-sise", "3"), errs: []string{"-pool-sise"}},
+		{name: "pool size zero", args: withDev("-pool-size=0"), errs: []string{"-pool-size", "between 1 and 64"}},
+		{name: "negative size", args: withDev("-max-pending-bytes=-1"), errs: []string{"-max-pending-bytes", ">= 1"}},
+		{name: "not an integer", args: withDev("-event-loops=two"), errs: []string{"-event-loops", "not an integer"}},
+		{name: "bad duration flag", args: withDev("-connect-timeout=abc"), errs: []string{"-connect-timeout", "not a duration"}},
+		{name: "zero duration flag", args: withDev("-io-timeout=0s"), errs: []string{"-io-timeout", "> 0s"}},
+		{name: "bad bool flag", args: withDev("-keepalive=maybe"), errs: []string{"-keepalive"}},
+		{name: "bad float flag", args: withDev("-reconnect-jitter=1"), errs: []string{"-reconnect-jitter", "< 1"}},
+		{name: "peer without =", args: withDev("-peer", "n2"), errs: []string{"-peer", "ID=HOST:PORT"}},
+		{name: "peer without port", args: withDev("-peer", "n2=host"), errs: []string{"-peer", "host:port"}},
+		{name: "peer bad id", args: withDev("-peer", "n 2=h:1"), errs: []string{"-peer", "node id"}},
+		{name: "bad security mode flag", args: withDev("-security-mode", "lax"), errs: []string{"-security-mode", "lax"}},
+		{name: "bad preset flag", args: withDev("-rate-limit", "turbo"), errs: []string{"-rate-limit", "turbo"}},
+		{name: "bad tls version flag", args: withDev("-tls-min-version", "1.1"), errs: []string{"-tls-min-version"}},
+		{name: "bad log level flag", args: withDev("-log-level", "loud"), errs: []string{"-log-level"}},
+		{name: "bad listen flag", args: withDev("-listen", "9100"), errs: []string{"-listen"}},
+		{name: "positional argument", args: withDev("extra"), errs: []string{`"extra"`}},
+		{name: "missing node id", args: []string{"-security-mode", "development"}, errs: []string{"-id", "node_id"}},
+		{name: "peer is self", args: withDev("-peer", "n1=h:1"), errs: []string{"-peer", "own id"}},
+		{name: "duplicate peer", args: withDev("-peer", "n2=h:1", "-peer", "n2=h:2"), errs: []string{"-peer", "twice"}},
+		{name: "strict without tls", args: []string{"-id", "n1"}, errs: []string{"TLS required", "-tls-cert"}},
+		{name: "strict without client auth", args: []string{"-id", "n1", "-tls-cert", "c", "-tls-key", "k", "-tls-ca", "ca",
+			"-tls-require-client-auth=false"}, errs: []string{"require_client_auth"}},
+		{name: "missing file", args: []string{"-config", "/nonexistent/node.toml"}, errs: []string{"config /nonexistent/node.toml"}},
+		{name: "unknown top-level key", file: dev0 + "pool_sise = 3\n", errs: []string{`config `, `unknown key "pool_sise" (line 3)`}},
+		{name: "unknown section key", file: dev0 + "[tls]\ncert_pth = \"x\"\n", errs: []string{`unknown key "tls.cert_pth"`}},
+		{name: "unknown section", file: dev0 + "[tlss]\ncert_path = \"x\"\n", errs: []string{`unknown key "tlss`}},
+		{name: "two unknown keys", file: dev0 + "a = 1\n[reconnect]\nb = 2\n", errs: []string{`unknown key "a"`, `unknown key "reconnect.b"`}},
+		{name: "bad type", file: dev0 + "pool_size = \"two\"\n", errs: []string{"key pool_size", "want an integer"}},
+		{name: "bad type in section", file: dev0 + "[compression]\nenabled = \"yes\"\n", errs: []string{"key compression.enabled", "true or false"}},
+		{name: "section not a table", file: dev0 + "reconnect = 3\n", errs: []string{"key reconnect"}},
+		{name: "bad duration", file: dev0 + "connect_timeout = \"5 parsecs\"\n", errs: []string{"key connect_timeout", "not a duration"}},
+		{name: "integer duration", file: dev0 + "io_timeout = 5\n", errs: []string{"key io_timeout", "duration"}},
+		{name: "bad duration in section", file: dev0 + "[reconnect]\nmax_backoff = \"soon\"\n", errs: []string{"key reconnect.max_backoff"}},
+		{name: "negative size", file: dev0 + "max_pending_messages = -1\n", errs: []string{"key max_pending_messages", ">= 1"}},
+		{name: "negative duration", file: dev0 + "close_timeout = \"-1s\"\n", errs: []string{"key close_timeout"}},
+		{name: "bad security mode", file: "node_id = \"n1\"\nsecurity_mode = \"lax\"\n", errs: []string{"key security_mode", "lax"}},
+		{name: "numeric security mode", file: "node_id = \"n1\"\nsecurity_mode = 2\n", errs: []string{"key security_mode", "want a string"}},
+		{name: "bad verification", file: dev0 + "[tls]\nnode_id_verification = \"cn\"\n", errs: []string{"key tls.node_id_verification"}},
+		{name: "bad preset", file: dev0 + "[rate_limit]\npreset = \"turbo\"\n", errs: []string{"key rate_limit.preset", "turbo"}},
+		{name: "bad refill rate", file: dev0 + "[inbound_rate_limit]\nrefill_rate = 0\n", errs: []string{"key inbound_rate_limit.refill_rate"}},
+		{name: "bad method", file: dev0 + "[compression]\nmethod = \"zstd\"\n", errs: []string{"key compression.method", "zstd"}},
+		{name: "bad peers entry", file: dev0 + "peers = [\"n2\"]\n", errs: []string{"key peers", "ID=HOST:PORT"}},
+		{name: "peers not strings", file: dev0 + "peers = [1]\n", errs: []string{"key peers"}},
+		{name: "bad node id", file: "node_id = \"\"\n", errs: []string{"key node_id"}},
+		{name: "syntax error", file: dev0 + "pool_size = = 3\n", errs: []string{"syntax error at line 3"}},
+		{name: "several bad values", file: dev0 + "pool_size = 0\nevent_loops = 0\n", errs: []string{"key pool_size", "key event_loops"}},
+		{name: "cross-key check", file: dev0 + "[reconnect]\ninitial_backoff = \"1s\"\nmax_backoff = \"500ms\"\n",
+			errs: []string{"reconnect.max_backoff"}},
+		{name: "keepalive interval", file: dev0 + "keepalive_interval = \"10ms\"\n", errs: []string{"key keepalive_interval", ">= 1s"}},
+	}
+}
+
+// fileKeys lists every TOML key of fileConfig ("pool_size", "tls.cert_path").
+func fileKeys() []string {
+	var keys []string
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for f := range t.Fields() {
+			key := prefix + f.Tag.Get("toml")
+			ft := f.Type.Elem() // every field is a pointer
+			if ft.Kind() == reflect.Struct {
+				walk(key+".", ft)
+				continue
+			}
+			keys = append(keys, key)
+		}
+	}
+	walk("", reflect.TypeFor[fileConfig]())
+	return keys
+}
+
+// Every key is a flag and every flag but -config is a key.
+func TestEveryKeyIsAFlag(t *testing.T) {
+	cfg, opt := defaultConfig(), defaultOptions()
+	fs := newFlagSet(&cfg, &opt)
+	flags := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { flags[f.Name] = true })
+	delete(flags, "config")
+	for _, key := range fileKeys() {
+		if !flags[flagName(key)] {
+			t.Errorf("key %s has no flag -%s", key, flagName(key))
+		}
+		delete(flags, flagName(key))
+	}
+	for name := range flags {
+		t.Errorf("flag -%s has no key", name)
+	}
+}
+
+// sameSetting gives, for every key, a non-default value as TOML and as a
+// flag: both must produce the same configuration, different from the
+// default one, so every key and its flag set the same field.
+var sameSetting = map[string][2]string{
+	"node_id":                        {`"n5"`, "n5"},
+	"listen":                         {`"127.0.0.1:1"`, "127.0.0.1:1"},
+	"peers":                          {`["n2=h:1"]`, "n2=h:1"},
+	"pool_size":                      {"7", "7"},
+	"connect_timeout":                {`"7s"`, "7s"},
+	"io_timeout":                     {`"7s"`, "7s"},
+	"max_message_size":               {"7000", "7000"},
+	"keepalive":                      {"false", "false"},
+	"keepalive_interval":             {`"7s"`, "7s"},
+	"max_pending_messages":           {"7", "7"},
+	"max_pending_bytes":              {"7", "7"},
+	"recv_buffer_size":               {"7", "7"},
+	"receive_window":                 {"700000", "700000"},
+	"event_loops":                    {"7", "7"},
+	"handshake_concurrency":          {"7", "7"},
+	"close_timeout":                  {`"7s"`, "7s"},
+	"security_mode":                  {`"legacy"`, "legacy"},
+	"stats_interval":                 {`"7s"`, "7s"},
+	"log_level":                      {`"debug"`, "debug"},
+	"tls.cert_path":                  {`"/c"`, "/c"},
+	"tls.key_path":                   {`"/k"`, "/k"},
+	"tls.ca_path":                    {`"/ca"`, "/ca"},
+	"tls.require_client_auth":        {"false", "false"},
+	"tls.node_id_verification":       {`"none"`, "none"},
+	"tls.min_version":                {`"1.2"`, "1.2"},
+	"rate_limit.preset":              {`"aggressive"`, "aggressive"},
+	"rate_limit.enabled":             {"false", "false"},
+	"rate_limit.bucket_size":         {"7", "7"},
+	"rate_limit.refill_rate":         {"7.5", "7.5"},
+	"inbound_rate_limit.preset":      {`"aggressive"`, "aggressive"},
+	"inbound_rate_limit.enabled":     {"false", "false"},
+	"inbound_rate_limit.bucket_size": {"7", "7"},
+	"inbound_rate_limit.refill_rate": {"7.5", "7.5"},
+	"compression.enabled":            {"false", "false"},
+	"compression.method":             {`"lz4"`, "lz4"},
+	"compression.min_size":           {"7", "7"},
+	"reconnect.enabled":              {"false", "false"},
+	"reconnect.initial_backoff":      {`"7s"`, "7s"},
+	"reconnect.max_backoff":          {`"70s"`, "70s"},
+	"reconnect.multiplier":           {"7.5", "7.5"},
+	"reconnect.max_attempts":         {"7", "7"},
+	"reconnect.jitter":               {"0.7", "0.7"},
+}
+
+// sameByNecessity are the keys whose only valid value is the default one
+// in the base configuration of TestKeyAndFlagSetTheSameField.
+var sameByNecessity = map[string]bool{"compression.method": true, "inbound_rate_limit.enabled": true}
+
+func TestKeyAndFlagSetTheSameField(t *testing.T) {
+	// The base keeps validation happy whatever the key under test; the key
+	// under test replaces its base line.
+	base := map[string]string{"node_id": `"n1"`, "security_mode": `"development"`}
+	defCfg, defOpt, err := parseConfig(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range fileKeys() {
+		v, ok := sameSetting[key]
+		if !ok {
+			t.Errorf("sameSetting has no value for key %s", key)
+			continue
+		}
+		fileCfg, fileOpt, err := parseConfig([]string{"-config", writeFile(t, t.TempDir(), "k.toml", oneKeyTOML(base, key, v[0]))})
+		if err != nil {
+			t.Errorf("key %s: %v", key, err)
+			continue
+		}
+		flagCfg, flagOpt, err := parseConfig(append(slices.Clone(dev), "-"+flagName(key)+"="+v[1]))
+		if err != nil {
+			t.Errorf("flag -%s: %v", flagName(key), err)
+			continue
+		}
+		fileOpt.ConfigPath = ""
+		flagOpt.rateLimitPreset, flagOpt.inboundRateLimitPreset = "", ""
+		if !reflect.DeepEqual(fileCfg, flagCfg) || !reflect.DeepEqual(fileOpt, flagOpt) {
+			t.Errorf("key %s and flag -%s differ:\n%+v %+v\n%+v %+v", key, flagName(key), fileCfg, fileOpt, flagCfg, flagOpt)
+		}
+		if reflect.DeepEqual(fileCfg, defCfg) && reflect.DeepEqual(fileOpt, defOpt) && !sameByNecessity[key] {
+			t.Errorf("key %s = %s changed nothing", key, v[0])
+		}
+	}
+}
+
+// oneKeyTOML writes the base keys and key = value, in its section if the
+// key has one.
+func oneKeyTOML(base map[string]string, key, value string) string {
+	var b strings.Builder
+	for k, v := range base {
+		if k != key {
+			b.WriteString(k + " = " + v + "\n")
+		}
+	}
+	if section, name, ok := strings.Cut(key, "."); ok {
+		b.WriteString("[" + section + "]\n")
+		key = name
+	}
+	b.WriteString(key + " = " + value + "\n")
+	return b.String()
+}
