@@ -1,0 +1,174 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the conns scenario re-run this test binary as its
+// connection holder.
+func TestMain(m *testing.M) {
+	RunHolderIfRequested()
+	os.Exit(m.Run())
+}
+
+// tinyOptions is a run of every scenario small enough for the race detector.
+func tinyOptions() Options {
+	o := DefaultOptions()
+	o.Sizes = []int{64, 64 << 10}
+	o.Duration = 30 * time.Millisecond
+	o.Peers = 2
+	o.Conns = 40
+	return o
+}
+
+// TestRunMeasuresEveryScenario runs every scenario, plaintext and over
+// mutual TLS with LZ4, and checks that each produced engine and baseline
+// figures, the comparisons and the targets, and that the table and JSON
+// render.
+func TestRunMeasuresEveryScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the harness")
+	}
+	for _, secure := range []bool{false, true} {
+		name := map[bool]string{false: "plain", true: "tls+lz4"}[secure]
+		t.Run(name, func(t *testing.T) {
+			o := tinyOptions()
+			o.TLS, o.LZ4 = secure, secure
+			if secure {
+				o.Deliver = "handler"
+			}
+			rep, err := Run(o, nil)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			checkReport(t, rep, o)
+		})
+	}
+}
+
+// checkReport asserts that every selected case was measured for every
+// implementation that takes part in it.
+func checkReport(t *testing.T, rep *Report, o Options) {
+	t.Helper()
+	want := []struct{ scenario, cas, impl string }{
+		{ScenarioRawpump, "64KiB", "raw"},
+		{ScenarioPingpong, sizeName(o.PingSize), "raw"},
+	}
+	for _, im := range []string{"engine", "baseline"} {
+		for _, size := range o.Sizes {
+			want = append(want, struct{ scenario, cas, impl string }{ScenarioOneway, sizeName(size), im})
+		}
+		want = append(want,
+			struct{ scenario, cas, impl string }{ScenarioPingpong, sizeName(o.PingSize), im},
+			struct{ scenario, cas, impl string }{ScenarioConns, "", im})
+	}
+	for _, w := range want {
+		r, ok := findLoose(rep.Results, w.scenario, w.cas, w.impl)
+		if !ok {
+			t.Errorf("no %s result for %s %s; results: %+v", w.impl, w.scenario, w.cas, rep.Results)
+			continue
+		}
+		checkResult(t, r)
+	}
+	if n := countImpl(rep.Results, ScenarioFanin, "engine") + countImpl(rep.Results, ScenarioFanin, "baseline"); n != 2 {
+		t.Errorf("fanin results = %d, want engine and baseline", n)
+	}
+	if len(rep.Comparisons) == 0 || len(rep.Targets) == 0 {
+		t.Errorf("comparisons %d, targets %d: want both", len(rep.Comparisons), len(rep.Targets))
+	}
+	var table bytes.Buffer
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"oneway", "pingpong", "fanin", "conns", "rawpump"} {
+		if !strings.Contains(table.String(), s) {
+			t.Errorf("table has no %s row:\n%s", s, table.String())
+		}
+	}
+	var back Report
+	if b, err := json.Marshal(rep); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("report JSON does not parse: %v", err)
+	}
+	if len(back.Results) != len(rep.Results) {
+		t.Errorf("JSON round trip kept %d of %d results", len(back.Results), len(rep.Results))
+	}
+}
+
+// checkResult asserts that a result holds a measurement, not zeros.
+func checkResult(t *testing.T, r Result) {
+	t.Helper()
+	switch r.Scenario {
+	case ScenarioConns:
+		if r.Conns == 0 || r.BytesPerConn <= 0 || r.Goroutines <= 0 {
+			t.Errorf("%s %s: empty conns result %+v", r.Scenario, r.Impl, r)
+		}
+	case ScenarioPingpong:
+		if r.Messages == 0 || r.P50 <= 0 || r.P99 < r.P50 || r.P999 < r.P99 {
+			t.Errorf("%s %s: bad percentiles %+v", r.Scenario, r.Impl, r)
+		}
+	default:
+		if r.Messages == 0 || r.MsgsPerSec <= 0 {
+			t.Errorf("%s %s %s: nothing moved %+v", r.Scenario, r.Case, r.Impl, r)
+		}
+	}
+}
+
+// findLoose is find, ignoring the case when cas is empty.
+func findLoose(rs []Result, scenario, cas, impl string) (Result, bool) {
+	for _, r := range rs {
+		if r.Scenario == scenario && r.Impl == impl && (cas == "" || r.Case == cas) {
+			return r, true
+		}
+	}
+	return Result{}, false
+}
+
+// countImpl counts the results of impl in scenario.
+func countImpl(rs []Result, scenario, impl string) int {
+	n := 0
+	for _, r := range rs {
+		if r.Scenario == scenario && r.Impl == impl {
+			n++
+		}
+	}
+	return n
+}
+
+// TestValidateNamesTheBadOption checks that each bad option is refused
+// with its name in the error.
+func TestValidateNamesTheBadOption(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(*Options)
+		want string
+	}{
+		{"scenario", func(o *Options) { o.Scenarios = []string{"warp"} }, `scenario "warp"`},
+		{"size", func(o *Options) { o.Sizes = []int{-1} }, "size -1"},
+		{"duration", func(o *Options) { o.Duration = time.Millisecond }, "duration"},
+		{"pool", func(o *Options) { o.PoolSize = 0 }, "pool 0"},
+		{"loops", func(o *Options) { o.EventLoops = 0 }, "loops 0"},
+		{"peers", func(o *Options) { o.Peers = 100 }, "peers 100"},
+		{"conns", func(o *Options) { o.Conns = 0 }, "conns 0"},
+		{"deliver", func(o *Options) { o.Deliver = "pigeon" }, `deliver "pigeon"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := DefaultOptions()
+			c.edit(&o)
+			err := o.Validate()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, c.want)
+			}
+		})
+	}
+	if err := DefaultOptions().Validate(); err != nil {
+		t.Fatalf("default options invalid: %v", err)
+	}
+}

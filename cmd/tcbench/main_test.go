@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/tensorchain/transport/bench"
+)
+
+// TestJSONOutputParses runs a short harness with -json and decodes what it
+// prints.
+func TestJSONOutputParses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the harness")
+	}
+	var stdout, stderr bytes.Buffer
+	args := []string{"-json", "-scenarios", "rawpump,oneway,pingpong", "-sizes", "64,1KiB", "-duration", "30ms"}
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("-json output does not parse: %v\n%s", err, stdout.String())
+	}
+	if got := len(rep.Results); got != 2+2*2+2 { // rawpump + round trip, oneway 2 sizes x 2 impls, pingpong 2 impls
+		t.Errorf("results = %d, want 8: %+v", got, rep.Results)
+	}
+	if rep.Machine.CPUs == 0 || rep.Date == "" {
+		t.Errorf("report does not say where and when: %+v", rep.Machine)
+	}
+}
+
+// TestTableIsTheDefault checks that without -json the report is the
+// aligned table.
+func TestTableIsTheDefault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the harness")
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-scenarios", "oneway", "-sizes", "64", "-duration", "30ms"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"oneway", "64B", "engine", "baseline"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+// TestBadFlagsExitTwoNamingTheFlag checks each kind of bad command line.
+func TestBadFlagsExitTwoNamingTheFlag(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nope"}, "-nope"},
+		{[]string{"-sizes", "64,big"}, "-sizes"},
+		{[]string{"-scenarios", "warp"}, `scenario "warp"`},
+		{[]string{"-pool", "0"}, "pool"},
+		{[]string{"-deliver", "pigeon"}, "deliver"},
+		{[]string{"-duration", "soon"}, "-duration"},
+		{[]string{"stray"}, `"stray"`},
+	}
+	for _, c := range cases {
+		var stdout, stderr bytes.Buffer
+		if code := run(c.args, &stdout, &stderr); code != 2 {
+			t.Errorf("%q: exit status %d, want 2", c.args, code)
+		}
+		if !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%q: stderr does not name %q:\n%s", c.args, c.want, stderr.String())
+		}
+	}
+}
+
+// TestParseSize reads the size notations the flags accept.
+func TestParseSize(t *testing.T) {
+	cases := map[string]int{"0": 0, "64": 64, "64B": 64, "1KiB": 1024, "64KiB": 65536, "1MiB": 1 << 20}
+	for in, want := range cases {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1", "1GiB", "KiB", "1.5KiB"} {
+		if _, err := parseSize(bad); err == nil {
+			t.Errorf("parseSize(%q) accepted", bad)
+		}
+	}
+}
