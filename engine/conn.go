@@ -26,6 +26,7 @@ type conn struct {
 	id       uint64
 	outbound bool
 	expectID string // outbound: the node id the dialer expects
+	retried  int    // outbound: redials of this lane before this connection (set by bind)
 	gc       gnet.Conn
 	remote   string
 	created  time.Time

@@ -126,6 +126,9 @@ func (c *conn) onHello(f codec.Frame) error {
 	c.finishReady(nil)
 	t.log.Debug("connection established", "peer", h.NodeID, "conn", c.id, "remote", c.remote,
 		"outbound", c.outbound, "compression", c.compressOut, "tls", c.tls != nil)
+	if c.outbound && c.retried > 0 {
+		t.log.Info("reconnected", "peer", h.NodeID, "conn", c.id, "redials", c.retried)
+	}
 	return nil
 }
 

@@ -246,6 +246,7 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	c.wmu.Unlock()
 	c.peer.Store(p)
 	c.established.Store(true)
+	c.retried = l.attempts
 	l.attempts = 0
 	l.conn.Store(c)
 	l.setState(StateActive)

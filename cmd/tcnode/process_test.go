@@ -85,8 +85,9 @@ func (p *process) exitCode(t *testing.T) int {
 
 // TestTwoNodesTalkOverStrictTLS starts two tcnode processes in Strict mode
 // (mutual TLS, node ids checked against the certificates made by
-// scripts/gen-certs.sh) and checks that a line typed into either is printed
-// by the other, and that SIGTERM stops both with status 0.
+// scripts/gen-certs.sh), the first before the second listens, and checks
+// that both connect, that a line typed into either is printed by the other,
+// and that SIGTERM stops both with status 0.
 func TestTwoNodesTalkOverStrictTLS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -100,12 +101,19 @@ func TestTwoNodesTalkOverStrictTLS(t *testing.T) {
 			"-tls-ca", filepath.Join(certs, "ca.pem"),
 			"-reconnect-initial-backoff", "50ms", "-reconnect-max-backoff", "500ms"}
 	}
-	n2 := startNode(t, append([]string{"-id", "n2", "-listen", addr2, "-peer", "n1=" + addr1}, tlsArgs("n2")...)...)
+	// n1 starts alone, so its first dial fails and it must get to n2 on a
+	// background redial; n2 then finds n1 listening at once.
 	n1 := startNode(t, append([]string{"-id", "n1", "-listen", addr1, "-peer", "n2=" + addr2}, tlsArgs("n1")...)...)
-
-	for _, n := range []*process{n1, n2} {
-		if !waitFor(n.stderr, `msg=connected`, 20*time.Second) {
-			t.Fatalf("node never connected; stderr:\n%s", n.stderr.String())
+	if !waitFor(n1.stderr, "peer not reachable yet", 20*time.Second) {
+		t.Fatalf("n1 did not report n2 unreachable; stderr:\n%s", n1.stderr.String())
+	}
+	n2 := startNode(t, append([]string{"-id", "n2", "-listen", addr2, "-peer", "n1=" + addr1}, tlsArgs("n2")...)...)
+	for _, w := range []struct {
+		n    *process
+		want string
+	}{{n1, "msg=reconnected"}, {n2, "msg=connected"}} {
+		if !waitFor(w.n.stderr, w.want, 20*time.Second) {
+			t.Fatalf("no %q; stderr:\n%s", w.want, w.n.stderr.String())
 		}
 	}
 	say(t, n1, "hello from n1")
