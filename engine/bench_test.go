@@ -42,6 +42,9 @@ func sendLoop(b *testing.B, a *Transport, payload []byte, got *atomic.Int64) {
 		sent++
 	}
 	waitCount(b, got, sent)
+	st := a.Stats()
+	b.ReportMetric(float64(st.DirectWrites)/float64(sent), "direct/op")
+	b.ReportMetric(float64(st.MessagesSent)/float64(max(st.DataWrites, 1)), "msgs/write")
 }
 
 // BenchmarkSendRecv64 measures one-way 64-byte messages from Send to Recv.

@@ -36,7 +36,7 @@ type conn struct {
 
 	established  atomic.Bool // hello exchanged: data may flow
 	closed       atomic.Bool
-	lastSend     atomic.Int64 // UnixNano of the last Send picking this connection (direct.go)
+	lastSend     atomic.Int64 // UnixNano of the last idle-looking Send, or busySend (direct.go)
 	wakePending  atomic.Bool  // a Wake is queued on the loop; skip another
 	stalled      atomic.Bool  // the inbound ring was full; wait for Recv
 	tlsDone      atomic.Bool  // the TLS handshake goroutine finished
@@ -89,12 +89,13 @@ type conn struct {
 	lastOut         int
 	lastProgress    time.Time
 	tls             *tlsstate.Session
-	plain           []byte  // decrypted bytes not yet decoded (TLS only)
-	in              []byte  // bytes taken from gnet but not yet decoded (plaintext only)
-	inOff           int     // decoded prefix of in
-	inBuf           *[]byte // in's pooled storage, if pooled
-	backlog         bool    // bytes were left in gnet's ring during a stall
-	cipher          []byte  // scratch for ciphertext to write (TLS only)
+	plain           []byte     // decrypted bytes not yet decoded (TLS only)
+	in              []byte     // bytes taken from gnet but not yet decoded (plaintext only)
+	inOff           int        // decoded prefix of in
+	inBuf           *[]byte    // in's pooled storage, if pooled
+	backlog         bool       // bytes were left in gnet's ring during a stall
+	cipher          []byte     // scratch for ciphertext to write (TLS only)
+	slabs           slabWriter // small received payloads, one slab per read batch
 	batch           batchStats
 }
 
@@ -200,6 +201,7 @@ func (c *conn) onTraffic() gnet.Action {
 // credit) and are drained into c.in with Read, which copies without
 // allocating, when delivery resumes.
 func (c *conn) read() error {
+	defer c.slabs.seal() // a slab is never kept between batches: idle connections hold none
 	if c.tls != nil {
 		return c.readTLS()
 	}
@@ -391,16 +393,25 @@ func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 		c.consumedBytes.Add(int64(cost))
 		c.consumedMsgs.Add(1)
 	} else {
-		if buf == nil {
+		m := Message{From: p.id, ConnID: c.id, conn: c, cost: int32(cost)}
+		switch {
+		case buf != nil: // decompressed into its own buffer
+			m.Payload, m.buf = *buf, buf
+		case fitsSlab(len(payload)):
+			m.Payload, m.slab = c.slabs.copyIn(payload)
+		default:
 			buf = bufpool.Get(len(payload))
 			copy(*buf, payload)
+			m.Payload, m.buf = *buf, buf
 		}
-		m := Message{From: p.id, Payload: *buf, ConnID: c.id, buf: buf, conn: c, cost: int32(cost)}
 		if !t.ring.push(m) {
 			bufpool.Put(buf)
 			c.stalled.Store(true)
 			t.addStalled(c)
 			return false, nil
+		}
+		if m.slab != nil {
+			c.slabs.commit(len(payload))
 		}
 		c.delivered = true
 	}
@@ -629,6 +640,7 @@ func (c *conn) gatherFrames(budget int) (n, bytes int, credit int64, next cursor
 // writeFrames hands the gathered frames to the socket in one call: a writev
 // in plaintext, one run of records in TLS. On error nothing was handed over.
 func (c *conn) writeFrames(iov [][]byte) error {
+	c.t.stats.dataWrites.Add(1)
 	if c.tls == nil {
 		if _, err := c.gc.Writev(iov); err != nil {
 			return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"math"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +29,9 @@ const (
 	directIdleGap = 10 * time.Microsecond
 	// directMaxFrame: larger frames always go through the loop.
 	directMaxFrame = 64 << 10
+	// busySend in conn.lastSend marks a streaming connection: no send
+	// after it looks idle until one more has read the clock.
+	busySend = math.MaxInt64
 )
 
 // sendDirect tries a direct write on the connection Send would pick.
@@ -45,9 +49,15 @@ func (t *Transport) sendDirect(p *peer, hdr, body []byte) bool {
 // rest is queued for the loop to write first).
 func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 	size := len(hdr) + len(body)
+	// Cheap checks first: a busy connection (frames queued, a wake pending,
+	// a large frame) is streaming, and a clock read (60-80 ns under KVM,
+	// measured) is a fifth of a small Send.
+	if size > directMaxFrame || l.Queued() > 0 || c.wakePending.Load() || c.t.closing.Load() {
+		c.markBusy()
+		return false
+	}
 	now := time.Now().UnixNano()
-	last := c.lastSend.Swap(now)
-	if size > directMaxFrame || now-last < int64(directIdleGap) || c.t.closing.Load() {
+	if now-c.lastSend.Swap(now) < int64(directIdleGap) {
 		return false
 	}
 	c.wmu.Lock()
@@ -75,6 +85,14 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 	c.sentMsgs++
 	c.countDirect(size)
 	return true
+}
+
+// markBusy records that the connection is streaming, so that the next
+// send cannot count the time since the last clock reading as idle.
+func (c *conn) markBusy() {
+	if c.lastSend.Load() != busySend { // skip the store: the cache line stays shared
+		c.lastSend.Store(busySend)
+	}
 }
 
 // keepTail saves the unwritten rest of a frame. Under wmu.
@@ -107,6 +125,7 @@ func (c *conn) releaseTail() {
 func (c *conn) countDirect(size int) {
 	s := &c.t.stats
 	s.directWrites.Add(1)
+	s.dataWrites.Add(1)
 	s.msgsSent.Add(1)
 	s.bytesSent.Add(uint64(size))
 	if p := c.peer.Load(); p != nil {

@@ -16,9 +16,15 @@
 //     queued bytes). It then wakes the connection's event loop, which writes
 //     everything queued in one write (or one TLS record run): many frames
 //     per syscall, no per-message allocation.
+//   - The latency path: when a plaintext connection is idle (nothing queued
+//     or unwritten, the previous Send on it more than 10 µs ago), Send
+//     writes the frame to the socket itself and skips the loop's wake-up.
+//     Stats.DirectWrites counts these; a stream never takes this path.
 //   - The loop decodes frames in place from gnet's buffer and delivers them
-//     to the inline Handler (zero-copy) or copies them into pooled buffers in
-//     a lock-free ring that Recv drains.
+//     to the inline Handler (zero-copy) or into a lock-free ring that Recv
+//     drains. Ring payloads are copied out: a read batch packs its small
+//     ones (up to 1 KiB) side by side into a shared 32 KiB slab, larger ones
+//     get a pooled buffer each; Message.Release gives them back.
 //   - Flow control is credit-based (docs/PROTOCOL.md): a receiver grants
 //     ReceiveWindow bytes per connection and returns credit as the
 //     application consumes messages. A slow consumer therefore holds its

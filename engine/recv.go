@@ -11,13 +11,16 @@ import (
 type Message struct {
 	// From is the sender's node id, as proven by its handshake.
 	From string
-	// Payload is the message body. It stays valid until Release.
+	// Payload is the message body. It stays valid until Release. Small
+	// payloads share a slab with the others of their read batch, which is
+	// recycled when all are released: copy a payload you keep for long.
 	Payload []byte
 	// ConnID identifies the connection it arrived on; messages from one
 	// connection arrive in the order they were sent.
 	ConnID uint64
 
-	buf  *[]byte
+	buf  *[]byte // the payload's own pooled buffer, or
+	slab *slab   // the slab holding it (small payloads, slab.go)
 	conn *conn
 	cost int32 // flow-control credit it returns when taken
 }
@@ -25,10 +28,13 @@ type Message struct {
 // Release returns the payload's buffer to the pool. Payload must not be
 // used afterwards. Calling it more than once is harmless.
 func (m *Message) Release() {
-	if m.buf != nil {
+	switch {
+	case m.slab != nil:
+		m.slab.release()
+	case m.buf != nil:
 		bufpool.Put(m.buf)
-		m.buf, m.Payload = nil, nil
 	}
+	m.slab, m.buf, m.Payload = nil, nil, nil
 }
 
 // Recv returns the next received message, waiting until one arrives or ctx

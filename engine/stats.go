@@ -9,7 +9,7 @@ import (
 type counters struct {
 	msgsSent, msgsRecv, bytesSent, bytesRecv atomic.Uint64
 	payloadOut, wireOut, compressedFrames    atomic.Uint64
-	directWrites, directPartial              atomic.Uint64
+	directWrites, directPartial, dataWrites  atomic.Uint64
 	compressedIn, decompressedIn             atomic.Uint64
 	rateLimited, queueFull, inboundThrottled atomic.Uint64
 	protocolErrors, compressionErrors        atomic.Uint64
@@ -47,6 +47,10 @@ type Stats struct {
 	// DirectWrites counts messages Send wrote to an idle connection's
 	// socket itself, skipping the event-loop hand-off (the latency path).
 	DirectWrites uint64 `json:"direct_writes"`
+	// DataWrites counts write system calls that carried data frames, from
+	// the event loops and direct writes together; MessagesSent/DataWrites
+	// is how many messages each syscall carried on average.
+	DataWrites uint64 `json:"data_writes"`
 	// CompressedBytesIn / DecompressedBytesIn measure inbound compression.
 	CompressedBytesIn   uint64 `json:"compressed_bytes_in"`
 	DecompressedBytesIn uint64 `json:"decompressed_bytes_in"`
@@ -113,6 +117,7 @@ func (t *Transport) Stats() Stats {
 		WireBytesQueued:     s.wireOut.Load(),
 		CompressedFrames:    s.compressedFrames.Load(),
 		DirectWrites:        s.directWrites.Load(),
+		DataWrites:          s.dataWrites.Load(),
 		CompressedBytesIn:   s.compressedIn.Load(),
 		DecompressedBytesIn: s.decompressedIn.Load(),
 		RateLimited:         s.rateLimited.Load(),
