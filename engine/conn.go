@@ -126,6 +126,14 @@ func (c *conn) wake() {
 	}
 }
 
+// forceWake wakes the loop even if a wake looks pending: for events the
+// loop's next pass would not notice by itself (a TLS handshake ending, a
+// tick, room in the inbound ring, a partial direct write).
+func (c *conn) forceWake() {
+	c.wakePending.Store(false)
+	c.wake()
+}
+
 // fail records why the connection must close and closes it. The first
 // reason wins. Safe from any goroutine.
 func (c *conn) fail(cause failureCause, err error) {
@@ -496,11 +504,34 @@ func (c *conn) onGoodbye() {
 
 // flush returns credit the application has freed and writes queued frames,
 // as many per write as the send credit allows.
+//
+// Senders skip the Wake while wakePending is set (each gnet Wake allocates
+// a task), so the flag is cleared only after a pass; a second pass then
+// takes what arrived during the first. Whatever arrives after the clear
+// wakes the loop again.
 func (c *conn) flush() error {
-	c.wakePending.Store(false)
 	if !c.established.Load() {
+		c.wakePending.Store(false)
 		return c.flushHandshake()
 	}
+	for pass := 0; ; pass++ {
+		if err := c.flushPass(); err != nil {
+			return err
+		}
+		c.wakePending.Store(false)
+		if pass == 1 || !c.outputWaiting() {
+			return nil
+		}
+	}
+}
+
+// outputWaiting reports whether frames are queued or credit is owed.
+func (c *conn) outputWaiting() bool {
+	return c.lane.Load().Queued() > 0 || c.creditDue()
+}
+
+// flushPass is one round of flush.
+func (c *conn) flushPass() error {
 	c.wmu.Lock()
 	c.flushing = true
 	defer func() {
@@ -700,9 +731,20 @@ const creditEveryMsgs = 512
 func (c *conn) consumed(cost int32) {
 	b := c.consumedBytes.Add(int64(cost))
 	m := c.consumedMsgs.Add(1)
-	if b-c.creditSentA.Load() >= int64(c.t.cfg.ReceiveWindow/4) || m-c.creditMsgsA.Load() >= creditEveryMsgs {
+	if c.creditDueAt(b, m) {
 		c.wake()
 	}
+}
+
+// creditDue reports whether enough has been consumed to return credit.
+func (c *conn) creditDue() bool {
+	return c.creditDueAt(c.consumedBytes.Load(), c.consumedMsgs.Load())
+}
+
+// creditDueAt reports whether consuming b bytes and m messages in all
+// calls for a Credit frame.
+func (c *conn) creditDueAt(b, m int64) bool {
+	return b-c.creditSentA.Load() >= int64(c.t.cfg.ReceiveWindow/4) || m-c.creditMsgsA.Load() >= creditEveryMsgs
 }
 
 // trackProgress records when output last moved, for the I/O timeout.

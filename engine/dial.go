@@ -244,8 +244,7 @@ func (t *Transport) tick() time.Duration {
 	t.mu.Unlock()
 	for _, c := range busy {
 		c.ioCheck.Store(true)
-		c.wakePending.Store(false)
-		c.wake()
+		c.forceWake()
 	}
 	t.wakeWriteBlocked()
 	return max(next, time.Millisecond)
@@ -263,7 +262,6 @@ func (t *Transport) wakeWriteBlocked() {
 	}
 	t.mu.Unlock()
 	for _, c := range blocked {
-		c.wakePending.Store(false)
-		c.wake()
+		c.forceWake()
 	}
 }

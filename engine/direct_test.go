@@ -117,3 +117,18 @@ func readFrameFrom(t *testing.T, r *bufio.Reader) codec.Frame {
 	}
 	return codec.Frame{Flags: hdr[4], Payload: body}
 }
+
+// TestKeepTailSavesTheUnwrittenRest covers every place a partial write can
+// end: inside the header, at its end, inside the body.
+func TestKeepTailSavesTheUnwrittenRest(t *testing.T) {
+	hdr, body := []byte("HHHHH"), []byte("body-bytes")
+	frame := string(hdr) + string(body)
+	for _, written := range []int{0, 1, 4, 5, 6, len(frame) - 1} {
+		var c conn
+		c.keepTail(hdr, body, written)
+		if got := string(c.tail); got != frame[written:] {
+			t.Errorf("written %d: tail %q, want %q", written, got, frame[written:])
+		}
+		c.releaseTail()
+	}
+}

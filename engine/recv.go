@@ -78,7 +78,7 @@ func (t *Transport) Recv(ctx context.Context) (Message, error) {
 // credit to the sending connection and restarts stalled connections.
 func (t *Transport) taken(m Message) {
 	m.conn.consumed(m.cost)
-	if t.anyStalled.Load() {
+	if t.anyStalled.Load() && t.ring.len() <= t.resumeMark() {
 		t.wakeStalled()
 	}
 	if t.waiters.Load() > 0 && t.ring.len() > 0 {
@@ -104,9 +104,16 @@ func (t *Transport) addStalled(c *conn) {
 	t.anyStalled.Store(true)
 	t.stallMu.Unlock()
 	t.stats.stalls.Add(1)
-	if t.ring.len() < len(t.ring.slots) {
-		t.wakeStalled() // Recv made room between our push and the park
+	if t.ring.len() <= t.resumeMark() {
+		t.wakeStalled() // Recv drained the ring between our push and the park
 	}
+}
+
+// resumeMark is the ring depth at or below which stalled connections
+// resume. Waiting for half the ring to drain, rather than for one free
+// slot, makes each resume deliver a batch instead of one message per wake.
+func (t *Transport) resumeMark() int {
+	return len(t.ring.slots) / 2
 }
 
 // wakeStalled restarts every parked connection.
@@ -118,7 +125,6 @@ func (t *Transport) wakeStalled() {
 	t.stallMu.Unlock()
 	for _, c := range list {
 		c.stalled.Store(false)
-		c.wakePending.Store(false)
-		c.wake()
+		c.forceWake()
 	}
 }

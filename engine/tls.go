@@ -39,7 +39,6 @@ func (t *Transport) startTLS(c *conn) {
 			c.tlsErr.Store(&e)
 		}
 		c.tlsDone.Store(true)
-		c.wakePending.Store(false)
-		c.wake()
+		c.forceWake()
 	})
 }

@@ -450,7 +450,6 @@ func (t *Transport) snapshotConns() []*conn {
 
 func (t *Transport) wakeAll() {
 	for _, c := range t.snapshotConns() {
-		c.wakePending.Store(false)
-		c.wake()
+		c.forceWake()
 	}
 }

@@ -25,6 +25,7 @@
 //	-ping-size  ping-pong payload size (default 64)
 //	-deliver    engine delivery: recv (the Recv ring) or handler (inline)
 //	-json       print the report as JSON instead of the table
+//	-cpuprofile write a CPU profile of the whole run to this file
 //
 // It exits 0 when every step ran (missed targets are reported, not
 // failures), 1 when a step failed, 2 on bad flags.
@@ -36,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -50,7 +52,7 @@ func main() {
 // run parses args, runs the harness and prints the report; it returns the
 // exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	o, asJSON, err := parseFlags(args, stderr)
+	c, err := parseFlags(args, stderr)
 	if err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -58,12 +60,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tcbench:", err)
 		return 2
 	}
-	rep, runErr := bench.Run(o, progressLine(stderr))
+	if c.cpuProfile != "" {
+		stop, err := startCPUProfile(c.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "tcbench: flag -cpuprofile:", err)
+			return 2
+		}
+		defer stop()
+	}
+	rep, runErr := bench.Run(c.opts, progressLine(stderr))
 	if rep == nil {
 		fmt.Fprintln(stderr, "tcbench:", runErr)
 		return 2
 	}
-	if asJSON {
+	if c.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(rep)
@@ -81,9 +91,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// cli is what the command line asks for.
+type cli struct {
+	opts       bench.Options
+	asJSON     bool
+	cpuProfile string
+}
+
 // parseFlags turns the command line into options; errors name the flag.
-func parseFlags(args []string, stderr io.Writer) (bench.Options, bool, error) {
-	o := bench.DefaultOptions()
+func parseFlags(args []string, stderr io.Writer) (cli, error) {
+	c := cli{opts: bench.DefaultOptions()}
+	o := &c.opts
 	fs := flag.NewFlagSet("tcbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	scenarios := fs.String("scenarios", strings.Join(o.Scenarios, ","), "comma-separated scenarios: rawpump,oneway,pingpong,fanin,conns")
@@ -98,33 +116,34 @@ func parseFlags(args []string, stderr io.Writer) (bench.Options, bool, error) {
 	fs.IntVar(&o.Conns, "conns", o.Conns, "idle connections in the conns scenario")
 	pingSize := fs.String("ping-size", "64", "ping-pong payload size")
 	fs.StringVar(&o.Deliver, "deliver", o.Deliver, "engine delivery: recv or handler")
-	asJSON := fs.Bool("json", false, "print JSON instead of the table")
+	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of the table")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
-		return o, false, err
+		return c, err
 	}
 	if fs.NArg() > 0 {
-		return o, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	o.Scenarios = splitList(*scenarios)
 	o.Sizes = o.Sizes[:0]
 	for _, s := range splitList(*sizes) {
 		n, err := parseSize(s)
 		if err != nil {
-			return o, false, fmt.Errorf("flag -sizes: %w", err)
+			return c, fmt.Errorf("flag -sizes: %w", err)
 		}
 		o.Sizes = append(o.Sizes, n)
 	}
 	var err error
 	if o.FaninSize, err = parseSize(*faninSize); err != nil {
-		return o, false, fmt.Errorf("flag -fanin-size: %w", err)
+		return c, fmt.Errorf("flag -fanin-size: %w", err)
 	}
 	if o.PingSize, err = parseSize(*pingSize); err != nil {
-		return o, false, fmt.Errorf("flag -ping-size: %w", err)
+		return c, fmt.Errorf("flag -ping-size: %w", err)
 	}
 	if err := o.Validate(); err != nil {
-		return o, false, fmt.Errorf("flag -%w", err)
+		return c, fmt.Errorf("flag -%w", err)
 	}
-	return o, *asJSON, nil
+	return c, nil
 }
 
 func splitList(s string) []string {
@@ -154,6 +173,23 @@ func parseSize(s string) (int, error) {
 		return 0, fmt.Errorf("bad size %q (want e.g. 64, 1KiB, 1MiB)", s)
 	}
 	return n * mult, nil
+}
+
+// startCPUProfile starts profiling into path and returns the function that
+// stops and writes it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // progressLine returns a progress callback that rewrites one status line
