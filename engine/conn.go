@@ -89,12 +89,12 @@ type conn struct {
 	lastOut         int
 	lastProgress    time.Time
 	tls             *tlsstate.Session
-	plain           []byte     // decrypted bytes not yet decoded (TLS only)
+	plain           scratch    // decrypted bytes not yet decoded (TLS only)
 	in              []byte     // bytes taken from gnet but not yet decoded (plaintext only)
 	inOff           int        // decoded prefix of in
 	inBuf           *[]byte    // in's pooled storage, if pooled
 	backlog         bool       // bytes were left in gnet's ring during a stall
-	cipher          []byte     // scratch for ciphertext to write (TLS only)
+	cipher          scratch    // ciphertext being written (TLS only)
 	slabs           slabWriter // small received payloads, one slab per read batch
 	batch           batchStats
 }
@@ -215,8 +215,9 @@ func (c *conn) read() error {
 	}
 	for {
 		if c.stalled.Load() {
-			c.backlog = c.gc.InboundBuffered() > 0
-			return nil
+			buffered := c.gc.InboundBuffered()
+			c.backlog = buffered > 0
+			return c.checkBacklog(buffered + len(c.in) - c.inOff)
 		}
 		if c.inOff < len(c.in) {
 			used, stalled, err := c.processFrames(c.in[c.inOff:])
@@ -255,6 +256,21 @@ func (c *conn) read() error {
 		}
 	}
 }
+
+// checkBacklog fails a stalled connection whose peer has sent more than
+// its credit allows: pending bytes received but not yet delivered. gnet
+// keeps reading a socket whatever we do, so this is what bounds the
+// memory a peer that ignores flow control can take.
+func (c *conn) checkBacklog(pending int) error {
+	limit := c.t.cfg.ReceiveWindow + codec.FrameLen(c.t.cfg.MaxMessageSize) + backlogSlack
+	if pending > limit {
+		return fmt.Errorf("from %s: %w: peer exceeded its flow-control window (%d bytes pending while the inbound ring is full)", c.remote, ErrProtocol, pending)
+	}
+	return nil
+}
+
+// backlogSlack allows for control frames, which take no credit.
+const backlogSlack = 64 << 10
 
 // fillPartial reads from gnet until c.in holds the whole frame at c.inOff,
 // validating its header as soon as the length is known. It reports whether
@@ -678,14 +694,23 @@ func (c *conn) writeFrames(iov [][]byte) error {
 		}
 		return nil
 	}
-	c.cipher = c.cipher[:0]
+	out := c.cipher.get()
 	for _, b := range iov {
 		var err error
-		if c.cipher, err = c.tls.AppendEncrypt(c.cipher, b); err != nil {
+		if out, err = c.tls.AppendEncrypt(out, b); err != nil {
 			return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
 		}
 	}
-	if _, err := c.gc.Write(c.cipher); err != nil {
+	return c.writeCipher(out)
+}
+
+// writeCipher hands ciphertext built in c.cipher to gnet (which copies
+// what the socket does not take) and releases the scratch buffer.
+func (c *conn) writeCipher(out []byte) error {
+	_, err := c.gc.Write(out)
+	c.cipher.b = out[:0]
+	c.cipher.release()
+	if err != nil {
 		return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
 	}
 	return nil
@@ -773,11 +798,11 @@ func (c *conn) checkIO(now time.Time) error {
 // writeWire sends bytes on the socket, through TLS when enabled.
 func (c *conn) writeWire(b []byte) error {
 	if c.tls != nil {
-		var err error
-		if c.cipher, err = c.tls.AppendEncrypt(c.cipher[:0], b); err != nil { // pending output (alerts, KeyUpdate replies) first
+		out, err := c.tls.AppendEncrypt(c.cipher.get(), b) // pending output (alerts, KeyUpdate replies) first
+		if err != nil {
 			return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
 		}
-		b = c.cipher
+		return c.writeCipher(out)
 	}
 	if _, err := c.gc.Write(b); err != nil {
 		return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)

@@ -68,9 +68,8 @@ func (c *conn) flushHandshake() error {
 		return nil
 	}
 	if c.tls.HasOutput() {
-		c.cipher = c.tls.TakeOutput(c.cipher[:0])
-		if _, err := c.gc.Write(c.cipher); err != nil {
-			return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
+		if err := c.writeCipher(c.tls.TakeOutput(c.cipher.get())); err != nil {
+			return err
 		}
 	}
 	if c.outbound && c.tlsDone.Load() && c.tlsErr.Load() == nil {
@@ -162,11 +161,20 @@ func (c *conn) readTLS() error {
 			return err
 		}
 	}
-	for !c.stalled.Load() {
-		if len(c.plain) > 0 {
-			used, stalled, err := c.processFrames(c.plain)
-			c.plain = c.plain[:copy(c.plain, c.plain[used:])]
-			if err != nil || stalled {
+	// While the inbound ring is full, ciphertext is still decrypted into
+	// c.plain: bytes left in gnet would be copied into a fresh buffer by
+	// every Peek, and the peer's credit bounds what can arrive.
+	defer c.plain.release()
+	for {
+		if p := c.plain.b; len(p) > 0 && !c.stalled.Load() {
+			used, _, err := c.processFrames(p)
+			c.plain.b = p[:copy(p, p[used:])]
+			if err != nil {
+				return err
+			}
+		}
+		if c.stalled.Load() {
+			if err := c.checkBacklog(len(c.plain.b)); err != nil {
 				return err
 			}
 		}
@@ -178,10 +186,9 @@ func (c *conn) readTLS() error {
 		if avail > 0 {
 			in, _ = c.gc.Peek(-1)
 		}
-		before := len(c.plain)
-		var consumed int
-		var err error
-		c.plain, consumed, err = c.tls.Decrypt(c.plain, in, 256<<10)
+		before := len(c.plain.b)
+		plain, consumed, err := c.tls.Decrypt(c.plain.get(), in, 0)
+		c.plain.b = plain
 		c.discard(consumed)
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("from %s: %w: peer closed the TLS session", c.remote, ErrClosed)
@@ -189,11 +196,10 @@ func (c *conn) readTLS() error {
 		if err != nil {
 			return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
 		}
-		if consumed == 0 && len(c.plain) == before {
+		if consumed == 0 && len(plain) == before {
 			return nil // a partial record: wait for more bytes
 		}
 	}
-	return nil
 }
 
 // onClose tears a connection down: requeues what it never wrote, reports
@@ -226,7 +232,8 @@ func (c *conn) onClose(err error) {
 	l, p := c.lane.Load(), c.peer.Load()
 	l.conn.CompareAndSwap(c, nil)
 	c.stopOutput(l)
-	c.plain, c.cipher = nil, nil
+	c.plain.drop()
+	c.cipher.drop()
 	c.releaseIn()
 	c.in = nil
 	t.stats.connsActive.Add(-1)

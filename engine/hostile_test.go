@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -220,4 +221,56 @@ func itoa(i int) string {
 		b = append([]byte{byte('0' + i%10)}, b...)
 	}
 	return string(b)
+}
+
+// TestPeerIgnoringCreditWhileStalled: with the inbound ring full nothing is
+// delivered, so the window check on delivery never runs; a peer that keeps
+// sending past its credit must still be cut off (gnet keeps reading the
+// socket whatever the engine does), over plaintext and over TLS.
+func TestPeerIgnoringCreditWhileStalled(t *testing.T) {
+	ca := newTestCA(t, "ca")
+	for _, mode := range []string{"plain", "tls"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := devConfig("b")
+			var client *tls.Config
+			if mode == "tls" {
+				cfg = tlsConfig("b", ca.issue(t, "b", certOpts{}))
+				creds, err := tlsConfig("raw", ca.issue(t, "raw", certOpts{})).TLS.Load()
+				if err != nil {
+					t.Fatal(err)
+				}
+				client = creds.ClientConfig(Strict, "b")
+			}
+			cfg.RecvBufferSize = 4 // nobody calls Recv: the ring fills at once
+			cfg.ReceiveWindow = 64 << 10
+			cfg.MaxMessageSize = 64 << 10
+			b := startTransport(t, cfg)
+			nc, err := net.Dial("tcp", b.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if client != nil {
+				nc = tls.Client(nc, client)
+			}
+			defer nc.Close()
+			h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 7, NodeID: "raw"}
+			if _, err := nc.Write(codec.AppendHello(nil, h)); err != nil {
+				t.Fatal(err)
+			}
+			readFrame(t, nc) // b's hello
+			frame := codec.AppendFrame(nil, 0, make([]byte, 1<<10))
+			go func() { // 2 MiB, ten times what the window and one frame allow
+				for range 2048 {
+					if _, err := nc.Write(frame); err != nil {
+						return
+					}
+				}
+			}()
+			expectClosed(t, nc, 10*time.Second)
+			waitFor(t, 5*time.Second, func() bool { return b.Stats().ProtocolErrors == 1 })
+			if st := b.Stats(); st.RecvStalls == 0 || st.RecvQueueDepth != 4 {
+				t.Fatalf("the ring never filled (stalls %d, depth %d): the test missed the stalled path", st.RecvStalls, st.RecvQueueDepth)
+			}
+		})
+	}
 }

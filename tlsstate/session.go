@@ -22,11 +22,6 @@ const (
 	// connections cannot grow memory without bound.
 	MaxHandshakeInput = 256 << 10
 
-	// maxRetainedOutput is the largest pending-output buffer kept for reuse
-	// after TakeOutput; larger ones are released so an idle connection does
-	// not keep a bulk transfer's buffer.
-	maxRetainedOutput = 128 << 10
-
 	recordHeaderLen = 5     // TLS record header: type, version, length
 	maxPlaintext    = 16384 // largest plaintext of one TLS record
 )
@@ -262,11 +257,7 @@ func (s *Session) HasOutput() bool {
 func (s *Session) TakeOutput(dst []byte) []byte {
 	s.mu.Lock()
 	dst = append(dst, s.out...)
-	if cap(s.out) > maxRetainedOutput {
-		s.out = nil
-	} else {
-		s.out = s.out[:0]
-	}
+	s.out = nil // pending output is rare after the handshake: an idle session keeps no buffer
 	s.mu.Unlock()
 	return dst
 }
@@ -413,8 +404,10 @@ func (s *Session) AppendEncrypt(dst, plain []byte) ([]byte, error) {
 		return dst, err
 	}
 	s.mu.Lock()
-	dst = append(dst, s.out...)
-	s.out = s.out[:0]
+	if len(s.out) > 0 {
+		dst = append(dst, s.out...)
+		s.out = nil
+	}
 	if len(plain) == 0 {
 		s.mu.Unlock()
 		return dst, nil
