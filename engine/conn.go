@@ -694,7 +694,7 @@ func (c *conn) writeFrames(iov [][]byte) error {
 		}
 		return nil
 	}
-	out := c.cipher.get()
+	out := c.cipher.reserve(sealedSize(iov))
 	for _, b := range iov {
 		var err error
 		if out, err = c.tls.AppendEncrypt(out, b); err != nil {
@@ -704,11 +704,25 @@ func (c *conn) writeFrames(iov [][]byte) error {
 	return c.writeCipher(out)
 }
 
+// sealedSize bounds the ciphertext of iov: each 16 KiB record, and each
+// buffer's last one, adds a header, a content type and an AEAD tag.
+func sealedSize(iov [][]byte) int {
+	n := 0
+	for _, b := range iov {
+		n += len(b) + (len(b)/16384+1)*recordOverhead
+	}
+	return n
+}
+
+// recordOverhead is a TLS 1.3 record's cost beyond its plaintext: 5 bytes
+// of header, 1 of inner content type, 16 of AEAD tag.
+const recordOverhead = 22
+
 // writeCipher hands ciphertext built in c.cipher to gnet (which copies
 // what the socket does not take) and releases the scratch buffer.
 func (c *conn) writeCipher(out []byte) error {
 	_, err := c.gc.Write(out)
-	c.cipher.b = out[:0]
+	c.cipher.set(out[:0])
 	c.cipher.release()
 	if err != nil {
 		return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)

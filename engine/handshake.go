@@ -166,15 +166,15 @@ func (c *conn) readTLS() error {
 	// every Peek, and the peer's credit bounds what can arrive.
 	defer c.plain.release()
 	for {
-		if p := c.plain.b; len(p) > 0 && !c.stalled.Load() {
+		if p := c.plain.data(); len(p) > 0 && !c.stalled.Load() {
 			used, _, err := c.processFrames(p)
-			c.plain.b = p[:copy(p, p[used:])]
+			c.plain.consume(used)
 			if err != nil {
 				return err
 			}
 		}
 		if c.stalled.Load() {
-			if err := c.checkBacklog(len(c.plain.b)); err != nil {
+			if err := c.checkBacklog(len(c.plain.data())); err != nil {
 				return err
 			}
 		}
@@ -186,9 +186,9 @@ func (c *conn) readTLS() error {
 		if avail > 0 {
 			in, _ = c.gc.Peek(-1)
 		}
-		before := len(c.plain.b)
-		plain, consumed, err := c.tls.Decrypt(c.plain.get(), in, 0)
-		c.plain.b = plain
+		before := len(c.plain.data())
+		plain, consumed, err := c.tls.Decrypt(c.plain.reserve(len(in)+decryptSlack), in, 0)
+		c.plain.set(plain)
 		c.discard(consumed)
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("from %s: %w: peer closed the TLS session", c.remote, ErrClosed)
@@ -196,11 +196,15 @@ func (c *conn) readTLS() error {
 		if err != nil {
 			return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
 		}
-		if consumed == 0 && len(plain) == before {
+		if consumed == 0 && len(c.plain.data()) == before {
 			return nil // a partial record: wait for more bytes
 		}
 	}
 }
+
+// decryptSlack is room beyond the ciphertext's length that Decrypt wants
+// free in its output (a whole record's plaintext), so it never grows it.
+const decryptSlack = 17 << 10
 
 // onClose tears a connection down: requeues what it never wrote, reports
 // what it wrote but the peer never confirmed, and schedules a reconnect.
