@@ -121,7 +121,8 @@ func (c *conn) wake() {
 	if c.closed.Load() || c.gc == nil {
 		return
 	}
-	if c.wakePending.CompareAndSwap(false, true) {
+	// Load first: a failing CAS still takes the cache line from the loop.
+	if !c.wakePending.Load() && c.wakePending.CompareAndSwap(false, true) {
 		_ = c.gc.Wake(nil)
 	}
 }
