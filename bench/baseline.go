@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tensorchain/transport/codec"
@@ -36,6 +37,8 @@ type baselineNode struct {
 	inbox   chan inboundMsg
 	deliver func(string, []byte)
 	comps   sync.Pool // *codec.Compressor
+
+	payloadOut, wireOut atomic.Uint64
 
 	mu    sync.Mutex
 	peers map[string]chan []byte
@@ -259,6 +262,17 @@ func (n *baselineNode) frame(p []byte) []byte {
 	return codec.AppendFrame(make([]byte, 0, codec.FrameLen(len(p))), 0, p)
 }
 
+// count books a frame queued for sending.
+func (n *baselineNode) count(payload int, frame []byte) []byte {
+	n.payloadOut.Add(uint64(payload))
+	n.wireOut.Add(uint64(len(frame)))
+	return frame
+}
+
+func (n *baselineNode) bytesQueued() (uint64, uint64) {
+	return n.payloadOut.Load(), n.wireOut.Load()
+}
+
 func (n *baselineNode) queue(to string) (chan []byte, error) {
 	n.mu.Lock()
 	q, ok := n.peers[to]
@@ -275,7 +289,7 @@ func (n *baselineNode) send(ctx context.Context, to string, p []byte) error {
 		return err
 	}
 	select {
-	case q <- n.frame(p):
+	case q <- n.count(len(p), n.frame(p)):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -288,7 +302,7 @@ func (n *baselineNode) trySend(to string, p []byte) error {
 		return err
 	}
 	select {
-	case q <- n.frame(p):
+	case q <- n.count(len(p), n.frame(p)):
 		return nil
 	default:
 		return errQueueFull

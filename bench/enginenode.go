@@ -97,6 +97,11 @@ func (n *engineNode) trySend(to string, p []byte) error { return n.t.TrySend(to,
 
 func (n *engineNode) connCount() int { return n.t.Stats().ConnectionCount }
 
+func (n *engineNode) bytesQueued() (uint64, uint64) {
+	st := n.t.Stats()
+	return st.PayloadBytesQueued, st.WireBytesQueued
+}
+
 func (n *engineNode) close() {
 	_ = n.t.Close()
 	n.cancel()

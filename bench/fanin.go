@@ -18,7 +18,7 @@ func fanin(im impl, o Options, p *pki) (Result, error) {
 		return Result{}, err
 	}
 	defer recv.close()
-	payload := payloadFor(o.FaninSize, o.LZ4)
+	payload := payloadFor(o.FaninSize, o.compressible())
 	var stops []func() error
 	for i := range o.Peers {
 		s, err := im.start(nodeSpec{id: fmt.Sprintf("send%d", i), opts: o, pki: p, loops: 1})

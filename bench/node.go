@@ -19,6 +19,9 @@ type node interface {
 	trySend(to string, payload []byte) error
 	// connCount is the number of established connections.
 	connCount() int
+	// bytesQueued reports the payload bytes accepted by send so far and
+	// the frame bytes they became (after compression).
+	bytesQueued() (payload, wire uint64)
 	// close shuts the node down.
 	close()
 }

@@ -20,13 +20,14 @@ func oneway(im impl, o Options, p *pki, size int) (Result, error) {
 	}
 	defer b.close()
 	defer a.close()
-	stop := streamTo(ctx, a, "recv", payloadFor(size, o.LZ4))
+	stop := streamTo(ctx, a, "recv", payloadFor(size, o.compressible()))
 	w := measureWindow(&got, warmup(o.Duration), o.Duration)
 	if err := stop(); err != nil {
 		return Result{}, err
 	}
 	r := Result{Scenario: ScenarioOneway, Case: sizeName(size), Impl: im.name}
 	r.throughput(w.msgs, size, w.elapsed, w.mallocs)
+	r.wire(size, a)
 	return r, nil
 }
 

@@ -31,6 +31,9 @@ type Options struct {
 	TLS bool
 	// LZ4 turns compression on and sends compressible payloads.
 	LZ4 bool
+	// Compressible sends compressible (JSON-like) payloads even without
+	// LZ4, so a run with and a run without compression move the same data.
+	Compressible bool
 	// PoolSize is the engine's connections per peer.
 	PoolSize int
 	// EventLoops is the engine's reactor count.
@@ -47,6 +50,9 @@ type Options struct {
 	// like the baseline's channel) or "handler" (the inline zero-copy path).
 	Deliver string
 }
+
+// compressible reports whether payloads are the compressible kind.
+func (o Options) compressible() bool { return o.LZ4 || o.Compressible }
 
 // DefaultOptions is a run that finishes in well under a minute.
 func DefaultOptions() Options {

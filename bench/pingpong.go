@@ -37,7 +37,7 @@ func pingpong(im impl, o Options, p *pki) (Result, error) {
 	if err := a.connect(ctx, "recv", b.addr()); err != nil {
 		return Result{}, err
 	}
-	payload := payloadFor(o.PingSize, o.LZ4)
+	payload := payloadFor(o.PingSize, o.compressible())
 	ping := func() (time.Duration, error) {
 		t0 := time.Now()
 		if err := a.send(ctx, "recv", payload); err != nil {

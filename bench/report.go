@@ -44,6 +44,7 @@ var (
 	mMsgs   = metric{"msgs/s", "higher", func(r Result) float64 { return r.MsgsPerSec }, fmtCount}
 	mMBs    = metric{"MB/s", "higher", func(r Result) float64 { return r.BytesPerSec / 1e6 }, fmtFloat}
 	mAllocs = metric{"allocs/msg", "lower", allocs, fmtFloat2}
+	mWire   = metric{"wire B/msg", "lower", func(r Result) float64 { return r.WirePerMsg }, fmtFloat}
 	mP50    = metric{"p50", "lower", func(r Result) float64 { return float64(r.P50) }, fmtDur}
 	mP99    = metric{"p99", "lower", func(r Result) float64 { return float64(r.P99) }, fmtDur}
 	mP999   = metric{"p999", "lower", func(r Result) float64 { return float64(r.P999) }, fmtDur}
@@ -53,7 +54,7 @@ var (
 
 // metricsOf lists the metrics each scenario compares.
 var metricsOf = map[string][]metric{
-	ScenarioOneway:   {mMsgs, mMBs, mAllocs},
+	ScenarioOneway:   {mMsgs, mMBs, mAllocs, mWire},
 	ScenarioPingpong: {mP50, mP99, mP999},
 	ScenarioFanin:    {mMsgs, mMBs, mAllocs},
 	ScenarioConns:    {mConn, mGor},
@@ -153,8 +154,8 @@ func targets(rs []Result, o Options) []Target {
 // WriteTable prints the comparisons and targets as aligned text.
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "tcbench %s  %s  %d CPU (%s)  %s\n", r.Date, r.Machine.OS, r.Machine.CPUs, r.Machine.CPU, r.Machine.Go)
-	fmt.Fprintf(w, "tls=%v lz4=%v pool=%d loops=%d duration=%v deliver=%s\n\n",
-		r.Options.TLS, r.Options.LZ4, r.Options.PoolSize, r.Options.EventLoops, r.Options.Duration, r.Options.Deliver)
+	fmt.Fprintf(w, "tls=%v lz4=%v compressible=%v pool=%d loops=%d duration=%v deliver=%s\n\n",
+		r.Options.TLS, r.Options.LZ4, r.Options.compressible(), r.Options.PoolSize, r.Options.EventLoops, r.Options.Duration, r.Options.Deliver)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tcase\tmetric\tengine\tbaseline\tengine/baseline\traw\t")
 	for _, sc := range AllScenarios {

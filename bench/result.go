@@ -20,6 +20,9 @@ type Result struct {
 	// AllocsPerMsg counts heap allocations in the whole process (sender and
 	// receiver) per message delivered, over the timed window.
 	AllocsPerMsg *float64 `json:"allocs_per_msg,omitempty"`
+	// WirePerMsg is the average frame size on the wire (header included,
+	// after compression), from the sender's counters.
+	WirePerMsg float64 `json:"wire_bytes_per_msg,omitempty"`
 
 	// Round-trip percentiles, in nanoseconds (pingpong and the raw floor).
 	P50  time.Duration `json:"p50_ns,omitempty"`
@@ -41,6 +44,17 @@ func (r *Result) throughput(msgs uint64, payload int, d time.Duration, mallocs u
 	if msgs > 0 {
 		a := float64(mallocs) / float64(msgs)
 		r.AllocsPerMsg = &a
+	}
+}
+
+// wire fills WirePerMsg for messages of size payload bytes from a
+// sender's byte counters.
+func (r *Result) wire(size int, n node) {
+	payload, wire := n.bytesQueued()
+	if payload > 0 {
+		r.WirePerMsg = float64(size) * float64(wire) / float64(payload)
+	} else if wire > 0 { // empty payloads: every frame is a bare header
+		r.WirePerMsg = 5
 	}
 }
 

@@ -47,6 +47,7 @@ func TestRunMeasuresEveryScenario(t *testing.T) {
 				t.Fatalf("Run: %v", err)
 			}
 			checkReport(t, rep, o)
+			checkWire(t, rep, o)
 		})
 	}
 }
@@ -98,6 +99,25 @@ func checkReport(t *testing.T, rep *Report, o Options) {
 	}
 	if len(back.Results) != len(rep.Results) {
 		t.Errorf("JSON round trip kept %d of %d results", len(back.Results), len(rep.Results))
+	}
+}
+
+// checkWire asserts that oneway reports frame sizes on the wire: a header
+// more than the payload without compression, a fraction of it with LZ4 on
+// compressible payloads.
+func checkWire(t *testing.T, rep *Report, o Options) {
+	t.Helper()
+	for _, r := range rep.Results {
+		if r.Scenario != ScenarioOneway || r.Case != "64KiB" {
+			continue
+		}
+		size := float64(64 << 10)
+		if o.LZ4 && r.WirePerMsg >= size/2 {
+			t.Errorf("%s: %.0f wire bytes per 64 KiB compressible message with LZ4", r.Impl, r.WirePerMsg)
+		}
+		if !o.LZ4 && r.WirePerMsg != size+5 {
+			t.Errorf("%s: %.0f wire bytes per 64 KiB message, want %v", r.Impl, r.WirePerMsg, size+5)
+		}
 	}
 }
 

@@ -17,6 +17,7 @@
 //	-duration   timed window per measurement, after a warm-up (default 1s)
 //	-tls        mutual TLS 1.3 for engine and baseline
 //	-lz4        LZ4 compression on, with compressible payloads
+//	-compressible  compressible (JSON-like) payloads without -lz4 too
 //	-pool       engine connections per peer (default 1)
 //	-loops      engine event loops (default: CPUs)
 //	-peers      fan-in senders (default 4)
@@ -109,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "timed window per measurement (after a warm-up)")
 	fs.BoolVar(&o.TLS, "tls", false, "mutual TLS 1.3 for engine and baseline")
 	fs.BoolVar(&o.LZ4, "lz4", false, "LZ4 compression with compressible payloads")
+	fs.BoolVar(&o.Compressible, "compressible", false, "compressible (JSON-like) payloads, also without -lz4")
 	fs.IntVar(&o.PoolSize, "pool", o.PoolSize, "engine connections per peer")
 	fs.IntVar(&o.EventLoops, "loops", o.EventLoops, "engine event loops")
 	fs.IntVar(&o.Peers, "peers", o.Peers, "fan-in senders")
