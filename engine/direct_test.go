@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"io"
 	"net"
 	"testing"
 	"time"
@@ -102,20 +101,6 @@ func TestDirectPartialWrite(t *testing.T) {
 		t.Fatalf("no direct write was partial (%d direct writes): the test did not exercise the tail", a.Stats().DirectWrites)
 	}
 	t.Logf("%d direct writes, %d partial", a.Stats().DirectWrites, a.stats.directPartial.Load())
-}
-
-// readFrameFrom reads one frame from a buffered raw socket.
-func readFrameFrom(t *testing.T, r *bufio.Reader) codec.Frame {
-	t.Helper()
-	var hdr [codec.HeaderSize]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		t.Fatalf("read header: %v", err)
-	}
-	body := make([]byte, binary.BigEndian.Uint32(hdr[:])-1)
-	if _, err := io.ReadFull(r, body); err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	return codec.Frame{Flags: hdr[4], Payload: body}
 }
 
 // TestKeepTailSavesTheUnwrittenRest covers every place a partial write can

@@ -32,16 +32,22 @@ func rawHello(t testing.TB, tr *Transport, id string) net.Conn {
 	return nc
 }
 
-// readFrame reads one frame from a raw socket.
+// readFrame reads one frame from a raw socket, within five seconds.
 func readFrame(t testing.TB, nc net.Conn) codec.Frame {
 	t.Helper()
 	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	return readFrameFrom(t, nc)
+}
+
+// readFrameFrom reads one frame from r.
+func readFrameFrom(t testing.TB, r io.Reader) codec.Frame {
+	t.Helper()
 	var hdr [codec.HeaderSize]byte
-	if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		t.Fatalf("read frame header: %v", err)
 	}
 	body := make([]byte, binary.BigEndian.Uint32(hdr[:])-1)
-	if _, err := io.ReadFull(nc, body); err != nil {
+	if _, err := io.ReadFull(r, body); err != nil {
 		t.Fatalf("read frame body: %v", err)
 	}
 	return codec.Frame{Flags: hdr[4], Payload: body}
