@@ -123,8 +123,8 @@ func (t *Transport) Start(ctx context.Context) error {
 		gnet.WithLoadBalancing(gnet.LeastConnections), // RoundRobin races with Register
 		gnet.WithTicker(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-		gnet.WithReuseAddr(true), // a restarted node rebinds its port despite TIME_WAIT
-		gnet.WithReadBufferCap(64 << 10),
+		gnet.WithReuseAddr(true),          // a restarted node rebinds its port despite TIME_WAIT
+		gnet.WithReadBufferCap(256 << 10), // per event loop, not per connection: a 64 KiB frame arrives whole and is decoded in place
 		gnet.WithLogger(gnetLogger{t.log.With("component", "gnet")}),
 	}
 	if t.cfg.Keepalive {
