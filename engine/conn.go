@@ -36,7 +36,7 @@ type conn struct {
 
 	established  atomic.Bool // hello exchanged: data may flow
 	closed       atomic.Bool
-	lastSend     atomic.Int64 // UnixNano of the last idle-looking Send, or busySend (direct.go)
+	lastSend     atomic.Int64 // UnixNano of the last send or drain, or busySend while streaming (direct.go)
 	wakePending  atomic.Bool  // a Wake is queued on the loop; skip another
 	stalled      atomic.Bool  // the inbound ring was full; wait for Recv
 	tlsDone      atomic.Bool  // the TLS handshake goroutine finished
@@ -536,7 +536,11 @@ func (c *conn) flush() error {
 			return err
 		}
 		c.wakePending.Store(false)
-		if pass == 1 || !c.outputWaiting() {
+		if !c.outputWaiting() {
+			c.markIdle()
+			return nil
+		}
+		if pass == 1 {
 			return nil
 		}
 	}
