@@ -709,19 +709,14 @@ func (c *conn) writeFrames(iov [][]byte) error {
 	return c.writeCipher(out)
 }
 
-// sealedSize bounds the ciphertext of iov: each 16 KiB record, and each
-// buffer's last one, adds a header, a content type and an AEAD tag.
+// sealedSize bounds the ciphertext of iov, sealed buffer by buffer.
 func sealedSize(iov [][]byte) int {
 	n := 0
 	for _, b := range iov {
-		n += len(b) + (len(b)/16384+1)*recordOverhead
+		n += tlsstate.SealedLen(len(b))
 	}
 	return n
 }
-
-// recordOverhead is a TLS 1.3 record's cost beyond its plaintext: 5 bytes
-// of header, 1 of inner content type, 16 of AEAD tag.
-const recordOverhead = 22
 
 // writeCipher hands ciphertext built in c.cipher to gnet (which copies
 // what the socket does not take) and releases the scratch buffer.

@@ -187,7 +187,7 @@ func (c *conn) readTLS() error {
 			in, _ = c.gc.Peek(-1)
 		}
 		before := len(c.plain.data())
-		plain, consumed, err := c.tls.Decrypt(c.plain.reserve(len(in)+decryptSlack), in, 0)
+		plain, consumed, err := c.tls.Decrypt(c.plain.reserve(tlsstate.DecryptRoom(len(in))), in, 0)
 		c.plain.set(plain)
 		c.discard(consumed)
 		if errors.Is(err, io.EOF) {
@@ -201,10 +201,6 @@ func (c *conn) readTLS() error {
 		}
 	}
 }
-
-// decryptSlack is room beyond the ciphertext's length that Decrypt wants
-// free in its output (a whole record's plaintext), so it never grows it.
-const decryptSlack = 17 << 10
 
 // onClose tears a connection down: requeues what it never wrote, reports
 // what it wrote but the peer never confirmed, and schedules a reconnect.

@@ -395,6 +395,24 @@ func (s *Session) Encrypt(plain []byte) error {
 	return s.writeError(err)
 }
 
+// SealedLen bounds the ciphertext AppendEncrypt makes of n bytes of
+// plaintext (pending output aside): each record of up to 16 KiB adds a
+// header, an inner content type and an AEAD tag.
+func SealedLen(n int) int {
+	return n + (n/maxPlaintext+1)*recordOverhead
+}
+
+// recordOverhead is a TLS 1.3 record's cost beyond its plaintext: the
+// header, one byte of inner content type and a 16-byte AEAD tag.
+const recordOverhead = recordHeaderLen + 1 + 16
+
+// DecryptRoom is the free capacity Decrypt wants in dst for n bytes of
+// ciphertext: with it (and no carried handshake input), Decrypt never has
+// to grow dst, so a caller can supply pooled buffers.
+func DecryptRoom(n int) int {
+	return n + maxPlaintext // plaintext never exceeds its ciphertext; each Read wants a record's room
+}
+
 // AppendEncrypt is Encrypt followed by TakeOutput without the intermediate
 // copy: it appends the pending output, then the records sealing plain, to
 // dst and returns it. The Session keeps no buffer for them. Loop only, after

@@ -365,3 +365,26 @@ func TestNonDefaultConfigIsCloned(t *testing.T) {
 		t.Fatal("caller's config modified")
 	}
 }
+
+// TestSizingHelpers checks SealedLen against real records and that a
+// buffer with DecryptRoom free is never regrown by Decrypt.
+func TestSizingHelpers(t *testing.T) {
+	c, s := securePair(t)
+	for _, n := range []int{1, 100, maxPlaintext - 1, maxPlaintext, maxPlaintext + 1, 64<<10 + 7} {
+		ct, err := c.AppendEncrypt(nil, make([]byte, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ct) > SealedLen(n) {
+			t.Errorf("%d plaintext bytes sealed into %d, SealedLen says at most %d", n, len(ct), SealedLen(n))
+		}
+		dst := make([]byte, 0, DecryptRoom(len(ct)))
+		plain, used, err := s.Decrypt(dst, ct, 0)
+		if err != nil || used != len(ct) || len(plain) != n {
+			t.Fatalf("%d bytes: Decrypt used %d of %d, gave %d: %v", n, used, len(ct), len(plain), err)
+		}
+		if &plain[:1][0] != &dst[:1][0] {
+			t.Errorf("%d bytes: Decrypt regrew a buffer with DecryptRoom free", n)
+		}
+	}
+}
