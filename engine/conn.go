@@ -531,19 +531,17 @@ func (c *conn) flush() error {
 		c.wakePending.Store(false)
 		return c.flushHandshake()
 	}
-	for pass := 0; ; pass++ {
+	for range 2 {
 		if err := c.flushPass(); err != nil {
 			return err
 		}
 		c.wakePending.Store(false)
 		if !c.outputWaiting() {
 			c.markIdle()
-			return nil
-		}
-		if pass == 1 {
-			return nil
+			break
 		}
 	}
+	return nil
 }
 
 // outputWaiting reports whether frames are queued or credit is owed.
@@ -596,13 +594,18 @@ func (c *conn) flushPass() error {
 
 // queueCreditAll appends a Credit frame for everything consumed so far.
 func (c *conn) queueCreditAll() {
-	if consumed := c.consumedBytes.Load(); consumed > c.creditSent {
-		msgs := c.consumedMsgs.Load()
-		c.ctrl = codec.AppendCredit(c.ctrl, codec.Credit{Bytes: uint32(consumed - c.creditSent), Messages: uint32(msgs - c.creditMsgsSent)})
-		c.creditSent, c.creditMsgsSent = consumed, msgs
-		c.creditSentA.Store(consumed)
-		c.creditMsgsA.Store(msgs)
+	if consumed, msgs := c.consumedBytes.Load(), c.consumedMsgs.Load(); consumed > c.creditSent {
+		c.appendCredit(consumed, msgs)
 	}
+}
+
+// appendCredit appends a Credit frame returning what was consumed since
+// the last one, up to consumed bytes and msgs messages, and records it.
+func (c *conn) appendCredit(consumed, msgs int64) {
+	c.ctrl = codec.AppendCredit(c.ctrl, codec.Credit{Bytes: uint32(consumed - c.creditSent), Messages: uint32(msgs - c.creditMsgsSent)})
+	c.creditSent, c.creditMsgsSent = consumed, msgs
+	c.creditSentA.Store(consumed)
+	c.creditMsgsA.Store(msgs)
 }
 
 // flushData writes queued data frames while send credit lasts, many frames
@@ -752,11 +755,8 @@ func (c *conn) writeDecompressed(frame []byte) error {
 // quarter of the window since the last one.
 func (c *conn) queueCredit() {
 	consumed, msgs := c.consumedBytes.Load(), c.consumedMsgs.Load()
-	if delta := consumed - c.creditSent; delta > 0 && (delta >= int64(c.t.cfg.ReceiveWindow/4) || msgs-c.creditMsgsSent >= creditEveryMsgs || c.t.closing.Load()) {
-		c.ctrl = codec.AppendCredit(c.ctrl, codec.Credit{Bytes: uint32(delta), Messages: uint32(msgs - c.creditMsgsSent)})
-		c.creditSent, c.creditMsgsSent = consumed, msgs
-		c.creditSentA.Store(consumed)
-		c.creditMsgsA.Store(msgs)
+	if consumed > c.creditSent && (c.creditDueAt(consumed, msgs) || c.t.closing.Load()) {
+		c.appendCredit(consumed, msgs)
 	}
 }
 
@@ -838,17 +838,26 @@ func (c *conn) publish() {
 	s := &c.t.stats
 	s.msgsRecv.Add(b.msgsRecv)
 	s.bytesRecv.Add(b.bytesRecv)
-	s.msgsSent.Add(b.msgsSent)
-	s.bytesSent.Add(b.bytesSent)
 	if p := c.peer.Load(); p != nil {
 		p.stats.msgsRecv.Add(b.msgsRecv)
 		p.stats.bytesRecv.Add(b.bytesRecv)
-		p.stats.msgsSent.Add(b.msgsSent)
-		p.stats.bytesSent.Add(b.bytesSent)
 	}
+	c.countSent(b.msgsSent, b.bytesSent)
 	if c.delivered {
 		c.delivered = false
 		c.t.notifyRecv()
+	}
+}
+
+// countSent adds messages and wire bytes written to the transport's and
+// the peer's stats.
+func (c *conn) countSent(msgs, bytes uint64) {
+	s := &c.t.stats
+	s.msgsSent.Add(msgs)
+	s.bytesSent.Add(bytes)
+	if p := c.peer.Load(); p != nil {
+		p.stats.msgsSent.Add(msgs)
+		p.stats.bytesSent.Add(bytes)
 	}
 }
 

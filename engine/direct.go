@@ -165,15 +165,9 @@ func (c *conn) releaseTail() {
 // countDirect adds a direct write to the stats (the loop's batch counters
 // are the loop's own).
 func (c *conn) countDirect(size int) {
-	s := &c.t.stats
-	s.directWrites.Add(1)
-	s.dataWrites.Add(1)
-	s.msgsSent.Add(1)
-	s.bytesSent.Add(uint64(size))
-	if p := c.peer.Load(); p != nil {
-		p.stats.msgsSent.Add(1)
-		p.stats.bytesSent.Add(uint64(size))
-	}
+	c.t.stats.directWrites.Add(1)
+	c.t.stats.dataWrites.Add(1)
+	c.countSent(1, uint64(size))
 }
 
 // stopOutput ends direct writes for good, returns the frames not yet

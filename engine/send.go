@@ -60,14 +60,22 @@ func (t *Transport) send(ctx context.Context, to string, payload []byte) error {
 	var hdr [codec.HeaderSize]byte
 	body, scratch := t.maybeCompress(p, payload, &hdr)
 	defer bufpool.Put(scratch)
-	wire := int64(len(hdr) + len(body))
-	if t.sendDirect(p, hdr[:], body) {
-		t.stats.payloadOut.Add(uint64(len(payload)))
-		t.stats.wireOut.Add(uint64(wire))
-		return nil
+	if !t.sendDirect(p, hdr[:], body) {
+		if err := t.enqueue(ctx, p, hdr[:], body); err != nil {
+			return fmt.Errorf("send to %s: %w", to, err)
+		}
 	}
+	t.stats.payloadOut.Add(uint64(len(payload)))
+	t.stats.wireOut.Add(uint64(len(hdr) + len(body)))
+	return nil
+}
+
+// enqueue appends the frame hdr+body to one of the peer's lanes, waiting
+// for room as reserve does, and wakes the lane's event loop.
+func (t *Transport) enqueue(ctx context.Context, p *peer, hdr, body []byte) error {
+	wire := int64(len(hdr) + len(body))
 	if err := t.reserve(ctx, p, wire); err != nil {
-		return fmt.Errorf("send to %s: %w", to, err)
+		return err
 	}
 	l, ok := p.lanes.Pick()
 	if !ok {
@@ -75,15 +83,13 @@ func (t *Transport) send(ctx context.Context, to string, payload []byte) error {
 		p.pendBytes.Add(-wire)
 		p.signalSpace()
 		if p.removed.Load() {
-			return fmt.Errorf("send to %s: %w", to, ErrPeerNotFound)
+			return ErrPeerNotFound
 		}
-		return fmt.Errorf("send to %s: %w: no connection left", to, ErrPeerFailed)
+		return fmt.Errorf("%w: no connection left", ErrPeerFailed)
 	}
-	if c := l.appendFrame(hdr[:], body); c != nil {
+	if c := l.appendFrame(hdr, body); c != nil {
 		c.wake()
 	}
-	t.stats.payloadOut.Add(uint64(len(payload)))
-	t.stats.wireOut.Add(uint64(wire))
 	return nil
 }
 
