@@ -3,6 +3,8 @@ package bench
 import (
 	"slices"
 	"time"
+
+	"github.com/tensorchain/transport/codec"
 )
 
 // Result is one measurement of one implementation.
@@ -54,7 +56,7 @@ func (r *Result) wire(size int, n node) {
 	if payload > 0 {
 		r.WirePerMsg = float64(size) * float64(wire) / float64(payload)
 	} else if wire > 0 { // empty payloads: every frame is a bare header
-		r.WirePerMsg = 5
+		r.WirePerMsg = codec.HeaderSize
 	}
 }
 
