@@ -79,6 +79,10 @@ func (b *Bucket) AllowN(n int) bool {
 	}
 }
 
+// Enabled reports whether the bucket limits at all (a disabled bucket
+// always allows).
+func (b *Bucket) Enabled() bool { return b.enabled }
+
 // Tokens returns the current number of tokens (for stats and tests);
 // +Inf for a disabled bucket.
 func (b *Bucket) Tokens() float64 {

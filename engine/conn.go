@@ -52,13 +52,17 @@ type conn struct {
 	creditSentA   atomic.Int64 // creditSent, published for consumed()
 	creditMsgsA   atomic.Int64 // creditMsgsSent, published for consumed()
 
-	failMu    sync.Mutex
-	failErr   error         // why the connection is being closed; the first reason wins
-	cause     failureCause  // the failure category
-	ready     chan struct{} // closed when the handshake succeeds or the conn dies
-	readyOnce sync.Once
-	readyErr  error
-	deadline  *time.Timer // handshake deadline
+	failMu        sync.Mutex
+	failErr       error        // why the connection is being closed; the first reason wins
+	cause         failureCause // the failure category
+	tlsReported   bool         // the TLS handshake goroutine has reported (handshake.go)
+	closeWaitsTLS bool         // closed during the TLS handshake: its report books the failure
+	heldCause     failureCause // the close's cause and reason, for that report
+	heldReason    error
+	ready         chan struct{} // closed when the handshake succeeds or the conn dies
+	readyOnce     sync.Once
+	readyErr      error
+	deadline      *time.Timer // handshake deadline
 
 	// loop only
 	helloSent   bool
@@ -105,8 +109,8 @@ type batchStats struct {
 	msgsRecv, bytesRecv, msgsSent, bytesSent uint64
 }
 
-func (t *Transport) newConn(outbound bool, l *lane, expectID string) *conn {
-	c := &conn{t: t, id: t.connSeq.Add(1), outbound: outbound, expectID: expectID, ready: make(chan struct{})}
+func (t *Transport) newConn(outbound bool, l *lane, expectID, remote string) *conn {
+	c := &conn{t: t, id: t.connSeq.Add(1), outbound: outbound, expectID: expectID, remote: remote, ready: make(chan struct{})}
 	if l != nil {
 		c.lane.Store(l)
 	}
@@ -135,6 +139,17 @@ func (c *conn) forceWake() {
 	c.wake()
 }
 
+// attach records the gnet connection once gnet has opened it, and reports
+// whether the connection already failed (its handshake deadline may fire
+// before gnet opens it). Under failMu, because fail reads gc from timer
+// goroutines.
+func (c *conn) attach(gc gnet.Conn) (failed bool) {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	c.gc = gc
+	return c.failErr != nil
+}
+
 // fail records why the connection must close and closes it. The first
 // reason wins. Safe from any goroutine.
 func (c *conn) fail(cause failureCause, err error) {
@@ -142,9 +157,10 @@ func (c *conn) fail(cause failureCause, err error) {
 	if c.failErr == nil {
 		c.failErr, c.cause = err, cause
 	}
+	gc := c.gc
 	c.failMu.Unlock()
-	if c.gc != nil {
-		_ = c.gc.Close()
+	if gc != nil {
+		_ = gc.Close()
 	}
 }
 
@@ -221,10 +237,13 @@ func (c *conn) read() error {
 			return c.checkBacklog(buffered + len(c.in) - c.inOff)
 		}
 		if c.inOff < len(c.in) {
-			used, stalled, err := c.processFrames(c.in[c.inOff:])
+			used, paused, err := c.processFrames(c.in[c.inOff:])
 			c.inOff += used
-			if err != nil || stalled {
+			if err != nil {
 				return err
+			}
+			if paused {
+				return c.checkBacklog(c.gc.InboundBuffered() + len(c.in) - c.inOff)
 			}
 			if c.inOff < len(c.in) { // a partial frame remains
 				if done, err := c.fillPartial(); err != nil || !done {
@@ -244,7 +263,7 @@ func (c *conn) read() error {
 			continue
 		}
 		buf, _ := c.gc.Peek(-1)
-		used, stalled, err := c.processFrames(buf)
+		used, paused, err := c.processFrames(buf)
 		if err == nil {
 			rest := buf[used:] // a partial frame, or frames the ring could not take
 			c.reserveIn(len(rest))
@@ -252,16 +271,20 @@ func (c *conn) read() error {
 			used = len(buf)
 		}
 		c.discard(used)
-		if err != nil || stalled {
+		if err != nil {
 			return err
+		}
+		if paused {
+			return c.checkBacklog(len(c.in) - c.inOff)
 		}
 	}
 }
 
-// checkBacklog fails a stalled connection whose peer has sent more than
-// its credit allows: pending bytes received but not yet delivered. gnet
-// keeps reading a socket whatever we do, so this is what bounds the
-// memory a peer that ignores flow control can take.
+// checkBacklog fails a paused connection (ring full or over its inbound
+// rate limit) whose peer has sent more than its credit allows: pending
+// bytes received but not yet delivered. gnet keeps reading a socket
+// whatever we do, so this is what bounds the memory a peer that ignores
+// flow control can take.
 func (c *conn) checkBacklog(pending int) error {
 	limit := c.t.cfg.ReceiveWindow + codec.FrameLen(c.t.cfg.MaxMessageSize) + backlogSlack
 	if pending > limit {
@@ -348,11 +371,11 @@ func (c *conn) discard(n int) {
 }
 
 // processFrames handles the complete frames at the front of buf and returns
-// how many bytes it consumed. It stops early, with stalled set, when the
-// inbound ring is full: the caller must keep buf[used:] for later. (The
-// stalled flag is returned rather than re-read from c.stalled, which Recv
-// may already have cleared.)
-func (c *conn) processFrames(buf []byte) (used int, stalled bool, err error) {
+// how many bytes it consumed. It stops early, with paused set, when the
+// inbound ring is full or the peer is over its inbound rate limit: the
+// caller must keep buf[used:] for later. (The flag is returned rather than
+// re-read from c.stalled, which Recv may already have cleared.)
+func (c *conn) processFrames(buf []byte) (used int, paused bool, err error) {
 	for used < len(buf) {
 		f, n, err := codec.Decode(buf[used:], c.maxIn())
 		if err != nil {
@@ -510,7 +533,7 @@ func (c *conn) onGoodbye() {
 	l.conn.CompareAndSwap(c, nil)
 	c.wmu.Lock()
 	c.directOff = true
-	l.requeue(c.out.unsent())
+	c.t.requeue(l, c.out.unsent(), "the peer said goodbye and the lane is gone")
 	c.wmu.Unlock()
 	// The closer closes the socket, once it has read our Goodbye, so that
 	// it is never cut off (EOF) while frames before it still wait for room
@@ -576,7 +599,7 @@ func (c *conn) flushPass() error {
 	if err := c.flushData(); err != nil {
 		return err
 	}
-	closingDrained := c.t.closing.Load() && c.out.empty() && c.lane.Load().Queued() == 0
+	closingDrained := c.t.quiesced.Load() && c.out.empty() && c.lane.Load().Queued() == 0
 	if !c.goodbyeSent && (c.goodbyeRecv || closingDrained) {
 		c.goodbyeSent = true
 		c.directOff = true

@@ -127,7 +127,7 @@ func (t *Transport) dialLane(l *lane) error {
 		}
 		return fmt.Errorf("connect %s (%s): %w: %v", p.id, addr, ErrUnreachable, err)
 	}
-	c := t.newConn(true, l, p.id)
+	c := t.newConn(true, l, p.id, nc.RemoteAddr().String())
 	c.deadline = time.AfterFunc(time.Until(deadline), func() {
 		c.fail(causeTimeout, fmt.Errorf("handshake with %s (%s): %w after %v", p.id, addr, ErrTimeout, t.cfg.ConnectTimeout))
 		c.finishReady(c.failErrSnapshot())
@@ -185,7 +185,7 @@ func (t *Transport) scheduleRedialLocked(l *lane) {
 		l.setState(StateFailed)
 		delete(t.redial, l)
 		n, b := l.drain()
-		t.dropLocked(p, n, b, "connection failed and will not be retried")
+		t.drop(p, n, b, "connection failed and will not be retried")
 		t.log.Warn("connection failed for good", "peer", p.id, "lane", l.index, "attempts", l.attempts)
 		return
 	}

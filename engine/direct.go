@@ -180,6 +180,6 @@ func (c *conn) stopOutput(l *lane) {
 		defer c.wmu.Unlock()
 	}
 	c.directOff = true
-	l.requeue(c.out.unsent())
+	c.t.requeue(l, c.out.unsent(), "their connection closed and the lane is gone")
 	c.releaseTail()
 }

@@ -30,17 +30,19 @@ func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	t := h.t
 	c, _ := gc.Context().(*conn)
-	if c == nil { // accepted: inbound
-		c = t.newConn(false, nil, "")
+	inbound := c == nil
+	if inbound {
+		c = t.newConn(false, nil, "", gc.RemoteAddr().String())
 		gc.SetContext(c)
+	}
+	failed := c.attach(gc)
+	if inbound { // armed only now that gc and remote are set: the timer reads both
 		c.deadline = time.AfterFunc(t.cfg.ConnectTimeout, func() {
 			c.fail(causeTimeout, fmt.Errorf("handshake from %s: %w after %v", c.remote, ErrTimeout, t.cfg.ConnectTimeout))
 		})
 	}
-	c.gc = gc
-	c.remote = gc.RemoteAddr().String()
 	t.register(c)
-	if t.closing.Load() || c.failErrSnapshot() != nil {
+	if t.closing.Load() || failed {
 		return nil, gnet.Close
 	}
 	if t.tlsEnabled() {

@@ -166,14 +166,16 @@ func (c *conn) readTLS() error {
 	// every Peek, and the peer's credit bounds what can arrive.
 	defer c.plain.release()
 	for {
-		if p := c.plain.data(); len(p) > 0 && !c.stalled.Load() {
-			used, _, err := c.processFrames(p)
+		paused := c.stalled.Load()
+		if p := c.plain.data(); len(p) > 0 && !paused {
+			used, p, err := c.processFrames(p)
 			c.plain.consume(used)
 			if err != nil {
 				return err
 			}
+			paused = p
 		}
-		if c.stalled.Load() {
+		if paused {
 			if err := c.checkBacklog(len(c.plain.data())); err != nil {
 				return err
 			}
@@ -193,6 +195,9 @@ func (c *conn) readTLS() error {
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("from %s: %w: peer closed the TLS session", c.remote, ErrClosed)
 		}
+		if err != nil && !c.established.Load() { // e.g. the alert of a server that refused our certificate
+			return c.handshakeError(causeTLS, "%v", err)
+		}
 		if err != nil {
 			return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
 		}
@@ -200,6 +205,61 @@ func (c *conn) readTLS() error {
 			return nil // a partial record: wait for more bytes
 		}
 	}
+}
+
+// handshakeFailed counts and logs a connection that closed before its
+// handshake finished, and releases the dialer waiting for it. A close for
+// no recorded reason inside a TLS handshake takes the TLS error, which says
+// why (a refused certificate, a foreign CA) where the socket saw only EOF.
+func (c *conn) handshakeFailed(cause failureCause, reason error) {
+	t := c.t
+	if cause == causeClosed || cause == causeTLS {
+		if p := c.tlsErr.Load(); p != nil && !errors.Is(*p, tlsstate.ErrClosed) {
+			cause, reason = causeTLS, *p
+		}
+	}
+	if !t.closing.Load() {
+		t.stats.handshakeFail[cause].Add(1)
+		t.log.Info("handshake failed", "remote", c.remote, "peer", c.peerID(), "cause", cause.String(), "err", reason)
+	}
+	if !errors.Is(reason, ErrHandshakeFailed) && !errors.Is(reason, ErrTimeout) {
+		reason = fmt.Errorf("handshake with %s: %w: connection closed (%v)", c.remote, ErrHandshakeFailed, reason)
+	}
+	c.finishReady(reason)
+}
+
+// awaitTLSReport defers handshakeFailed to the end of a TLS handshake still
+// running when the connection closed: the peer often closes as soon as our
+// alert reaches it, before the handshake goroutine has reported the error
+// the alert carried. It reports whether it deferred. Loop only.
+func (c *conn) awaitTLSReport(cause failureCause, reason error) bool {
+	if c.tls == nil {
+		return false
+	}
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	if c.tlsReported {
+		return false
+	}
+	if cause == causeClosed {
+		cause = causeTLS // the peer gave up inside the TLS handshake (bad certificate, wrong protocol)
+	}
+	c.closeWaitsTLS, c.heldCause, c.heldReason = true, cause, reason
+	return true
+}
+
+// tlsReport records the end of the TLS handshake and books a handshake
+// failure that awaitTLSReport deferred. It reports whether the connection
+// had already closed. Called from the handshake goroutine.
+func (c *conn) tlsReport() (closed bool) {
+	c.failMu.Lock()
+	c.tlsReported = true
+	waiting, cause, reason := c.closeWaitsTLS, c.heldCause, c.heldReason
+	c.failMu.Unlock()
+	if waiting {
+		c.handshakeFailed(cause, reason)
+	}
+	return waiting
 }
 
 // onClose tears a connection down: requeues what it never wrote, reports
@@ -216,17 +276,9 @@ func (c *conn) onClose(err error) {
 	cause, reason := c.reason(err)
 	t.unregister(c)
 	if !c.established.Load() {
-		if cause == causeClosed && c.tls != nil && !c.tlsDone.Load() {
-			cause = causeTLS // the peer gave up inside the TLS handshake (bad certificate, wrong protocol)
+		if !c.awaitTLSReport(cause, reason) {
+			c.handshakeFailed(cause, reason)
 		}
-		if !t.closing.Load() {
-			t.stats.handshakeFail[cause].Add(1)
-			t.log.Info("handshake failed", "remote", c.remote, "peer", c.peerID(), "cause", cause.String(), "err", reason)
-		}
-		if !errors.Is(reason, ErrHandshakeFailed) && !errors.Is(reason, ErrTimeout) {
-			reason = fmt.Errorf("handshake with %s: %w: connection closed (%v)", c.remote, ErrHandshakeFailed, reason)
-		}
-		c.finishReady(reason)
 		return
 	}
 	l, p := c.lane.Load(), c.peer.Load()

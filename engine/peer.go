@@ -120,8 +120,9 @@ type lane struct {
 	outbound bool
 	index    int
 
-	mu sync.Mutex
-	q  frameQueue // encoded frames waiting for the event loop
+	mu      sync.Mutex
+	q       frameQueue // encoded frames waiting for the event loop (under mu)
+	retired bool       // the queue was emptied for good; nothing may join it (under mu)
 
 	queued atomic.Int64 // bytes queued here and not yet written, for selection
 	conn   atomic.Pointer[conn]
@@ -144,12 +145,18 @@ func (l *lane) getState() State  { return State(l.st.Load()) }
 func (l *lane) setState(s State) { l.st.Store(int32(s)) }
 
 // appendFrame queues one encoded frame and returns the connection to wake.
-func (l *lane) appendFrame(header []byte, payload []byte) *conn {
+// ok is false when the lane has been retired: the frame was not queued and
+// the caller must pick another lane.
+func (l *lane) appendFrame(header []byte, payload []byte) (c *conn, ok bool) {
 	l.mu.Lock()
+	if l.retired {
+		l.mu.Unlock()
+		return nil, false
+	}
 	l.q.push(header, payload)
 	l.mu.Unlock()
 	l.queued.Add(int64(len(header) + len(payload)))
-	return l.conn.Load()
+	return l.conn.Load(), true
 }
 
 // take moves the queued frames to the loop's cursor (which must be empty).
@@ -160,19 +167,39 @@ func (l *lane) take(into *frameQueue) {
 }
 
 // requeue puts frames that a lost connection never wrote back in front of
-// the queue, preserving order.
-func (l *lane) requeue(front frameQueue) {
+// the queue, preserving order. On a retired lane nothing is queued: the
+// frames are released and their count returned, for the caller to report
+// as dropped.
+func (l *lane) requeue(front frameQueue) (droppedMsgs, droppedBytes int) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.retired {
+		droppedMsgs, droppedBytes = front.msgs, front.bytes
+		front.release()
+		l.queued.Add(-int64(droppedBytes))
+		return droppedMsgs, droppedBytes
+	}
 	l.q.prepend(&front)
-	l.mu.Unlock()
+	return 0, 0
 }
 
-// drain empties the queue, returning the number of messages and bytes dropped.
-func (l *lane) drain() (msgs int, bytes int) {
+// retire empties the queue for good: later appends are refused and later
+// requeues dropped. It returns the queue it held.
+func (l *lane) retire() frameQueue {
 	l.mu.Lock()
-	msgs, bytes = l.q.msgs, l.q.bytes
-	l.q.release()
+	rest := l.q
+	l.q = frameQueue{}
+	l.retired = true
 	l.mu.Unlock()
-	l.queued.Add(-int64(bytes))
+	l.queued.Add(-int64(rest.bytes))
+	return rest
+}
+
+// drain retires the lane and drops what it held, returning the number of
+// messages and bytes dropped.
+func (l *lane) drain() (msgs int, bytes int) {
+	rest := l.retire()
+	msgs, bytes = rest.msgs, rest.bytes
+	rest.release()
 	return msgs, bytes
 }

@@ -36,6 +36,11 @@ func (t *Transport) Broadcast(ctx context.Context, payload []byte) error {
 
 // send implements Send (ctx != nil) and TrySend (ctx == nil).
 func (t *Transport) send(ctx context.Context, to string, payload []byte) error {
+	// Announce the send before checking closing: Close sets closing, then
+	// waits for sendsInFlight to reach zero before any connection says
+	// goodbye, so a send that passed the check queues its frame in time.
+	t.sendsInFlight.Add(1)
+	defer t.sendsInFlight.Add(-1)
 	if t.closing.Load() {
 		return fmt.Errorf("send to %s: %w", to, ErrClosed)
 	}
@@ -77,20 +82,27 @@ func (t *Transport) enqueue(ctx context.Context, p *peer, hdr, body []byte) erro
 	if err := t.reserve(ctx, p, wire); err != nil {
 		return err
 	}
-	l, ok := p.lanes.Pick()
-	if !ok {
-		p.pending.Add(-1)
-		p.pendBytes.Add(-wire)
-		p.signalSpace()
-		if p.removed.Load() {
-			return ErrPeerNotFound
+	for {
+		l, ok := p.lanes.Pick()
+		if !ok {
+			p.pending.Add(-1)
+			p.pendBytes.Add(-wire)
+			p.signalSpace()
+			if p.removed.Load() {
+				return ErrPeerNotFound
+			}
+			return fmt.Errorf("%w: no connection left", ErrPeerFailed)
 		}
-		return fmt.Errorf("%w: no connection left", ErrPeerFailed)
+		// A lane retired between Pick and the append refuses the frame; it
+		// has already left the pool (or become unusable), so the next Pick
+		// chooses another.
+		if c, ok := l.appendFrame(hdr, body); ok {
+			if c != nil {
+				c.wake()
+			}
+			return nil
+		}
 	}
-	if c := l.appendFrame(hdr, body); c != nil {
-		c.wake()
-	}
-	return nil
 }
 
 // maybeCompress fills the frame header and returns the body to send: the
@@ -136,7 +148,7 @@ func (t *Transport) reserve(ctx context.Context, p *peer, wire int64) error {
 		case <-ctx.Done():
 			p.waiters.Add(-1)
 			return fmt.Errorf("%w: queue full: %w", ErrTimeout, ctx.Err())
-		case <-t.done:
+		case <-t.stopping:
 			p.waiters.Add(-1)
 			return ErrClosed
 		}

@@ -85,23 +85,26 @@ type Stats struct {
 
 // PeerStats is one peer's part of Stats.
 type PeerStats struct {
-	NodeID              string  `json:"node_id"`
-	Address             string  `json:"address,omitempty"`
-	State               string  `json:"state"`
-	Connections         int     `json:"connections"`
-	MessagesSent        uint64  `json:"messages_sent"`
-	MessagesReceived    uint64  `json:"messages_received"`
-	BytesSent           uint64  `json:"bytes_sent"`
-	BytesReceived       uint64  `json:"bytes_received"`
-	RateLimited         uint64  `json:"rate_limited"`
-	QueueFull           uint64  `json:"queue_full"`
-	MessagesDropped     uint64  `json:"messages_dropped"`
-	MessagesUnconfirmed uint64  `json:"messages_unconfirmed"`
-	ReconnectAttempts   uint64  `json:"reconnect_attempts"`
-	InboundThrottled    uint64  `json:"inbound_throttled"`
-	QueueDepth          int64   `json:"queue_depth"`
-	QueuedBytes         int64   `json:"queued_bytes"`
-	RateTokens          float64 `json:"rate_tokens"`
+	NodeID              string `json:"node_id"`
+	Address             string `json:"address,omitempty"`
+	State               string `json:"state"`
+	Connections         int    `json:"connections"`
+	MessagesSent        uint64 `json:"messages_sent"`
+	MessagesReceived    uint64 `json:"messages_received"`
+	BytesSent           uint64 `json:"bytes_sent"`
+	BytesReceived       uint64 `json:"bytes_received"`
+	RateLimited         uint64 `json:"rate_limited"`
+	QueueFull           uint64 `json:"queue_full"`
+	MessagesDropped     uint64 `json:"messages_dropped"`
+	MessagesUnconfirmed uint64 `json:"messages_unconfirmed"`
+	ReconnectAttempts   uint64 `json:"reconnect_attempts"`
+	InboundThrottled    uint64 `json:"inbound_throttled"`
+	QueueDepth          int64  `json:"queue_depth"`
+	QueuedBytes         int64  `json:"queued_bytes"`
+	// RateLimitEnabled reports whether sends to the peer are rate limited;
+	// RateTokens is the tokens left in its bucket (0 when not limited).
+	RateLimitEnabled bool    `json:"rate_limit_enabled"`
+	RateTokens       float64 `json:"rate_tokens"`
 }
 
 // Stats returns a snapshot of the transport's statistics.
@@ -161,8 +164,8 @@ func (p *peer) snapshot() PeerStats {
 		ReconnectAttempts: s.reconnects.Load(), InboundThrottled: s.throttled.Load(),
 		QueueDepth: p.pending.Load(), QueuedBytes: p.pendBytes.Load(),
 	}
-	if p.limiter != nil {
-		ps.RateTokens = p.limiter.Tokens()
+	if p.limiter != nil && p.limiter.Enabled() { // a disabled bucket has +Inf tokens, which JSON cannot carry
+		ps.RateLimitEnabled, ps.RateTokens = true, p.limiter.Tokens()
 	}
 	return ps
 }

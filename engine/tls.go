@@ -39,6 +39,8 @@ func (t *Transport) startTLS(c *conn) {
 			c.tlsErr.Store(&e)
 		}
 		c.tlsDone.Store(true)
-		c.forceWake()
+		if !c.tlsReport() {
+			c.forceWake()
+		}
 	})
 }

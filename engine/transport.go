@@ -44,9 +44,12 @@ type Transport struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // dial goroutines
 
-	started atomic.Bool
-	closing atomic.Bool
-	done    chan struct{} // closed when Close has finished
+	started       atomic.Bool
+	closing       atomic.Bool   // Close has begun: new sends fail with ErrClosed
+	stopping      chan struct{} // closed when Close begins: blocked sends give up
+	sendsInFlight atomic.Int64  // sends past their closing check (send.go)
+	quiesced      atomic.Bool   // closing, and no send is in flight: connections may say goodbye
+	done          chan struct{} // closed when Close has finished
 
 	mu     sync.Mutex // guards the fields below and peer membership
 	peers  atomic.Pointer[map[string]*peer]
@@ -79,6 +82,7 @@ func New(cfg Config) (*Transport, error) {
 		ready:     make(chan struct{}),
 		runDone:   make(chan error, 1),
 		done:      make(chan struct{}),
+		stopping:  make(chan struct{}),
 		conns:     make(map[*conn]struct{}),
 		redial:    make(map[*lane]struct{}),
 		ring:      newRing(cfg.RecvBufferSize),
@@ -276,22 +280,18 @@ func (t *Transport) retireInboundLaneLocked(l *lane) {
 	p := l.peer
 	l.setState(StateClosed)
 	p.lanes.Remove(func(m *lane) bool { return m == l })
-	l.mu.Lock()
-	rest := l.q
-	l.q = frameQueue{}
-	l.mu.Unlock()
-	l.queued.Add(-int64(rest.bytes))
+	rest := l.retire()
 	if rest.msgs > 0 {
 		if other, ok := p.lanes.Pick(); ok {
 			other.queued.Add(int64(rest.bytes))
-			other.requeue(rest)
+			t.requeue(other, rest, "its last connection closed")
 			if c := other.conn.Load(); c != nil {
 				c.wake()
 			}
 		} else {
 			msgs, bytes := rest.msgs, rest.bytes
 			rest.release()
-			t.dropLocked(p, msgs, bytes, "its last connection closed")
+			t.drop(p, msgs, bytes, "its last connection closed")
 		}
 	}
 	if p.lanes.Len() == 0 && !p.dialed {
@@ -299,8 +299,16 @@ func (t *Transport) retireInboundLaneLocked(l *lane) {
 	}
 }
 
-// dropLocked reports messages that can no longer be delivered.
-func (t *Transport) dropLocked(p *peer, msgs, bytes int, why string) {
+// requeue returns unsent frames to the front of lane l; on a lane retired
+// meanwhile they are dropped and reported.
+func (t *Transport) requeue(l *lane, q frameQueue, why string) {
+	if msgs, bytes := l.requeue(q); msgs > 0 {
+		t.drop(l.peer, msgs, bytes, why)
+	}
+}
+
+// drop reports messages that can no longer be delivered.
+func (t *Transport) drop(p *peer, msgs, bytes int, why string) {
 	if msgs == 0 {
 		return
 	}
@@ -361,7 +369,7 @@ func (t *Transport) Disconnect(nodeID string) error {
 			conns = append(conns, c)
 		}
 		n, b := l.drain()
-		t.dropLocked(p, n, b, "disconnected")
+		t.drop(p, n, b, "disconnected")
 	}
 	t.mu.Unlock()
 	for _, c := range conns {
@@ -378,27 +386,49 @@ func (t *Transport) Close() error {
 	if !t.closing.CompareAndSwap(false, true) {
 		return fmt.Errorf("close: %w", ErrClosed)
 	}
+	close(t.stopping)
 	if !t.started.Load() || t.cancel == nil {
 		close(t.done)
 		return nil
 	}
-	t.flushAll(time.Now().Add(t.cfg.CloseTimeout))
+	deadline := time.Now().Add(t.cfg.CloseTimeout)
+	t.quiesce(deadline)
+	t.flushAll(deadline)
 	t.mu.Lock()
 	for _, p := range *t.peers.Load() {
 		for _, l := range p.lanes.Members() {
 			n, b := l.drain()
-			t.dropLocked(p, n, b, "transport closed before they could be sent")
+			t.drop(p, n, b, "transport closed before they could be sent")
 		}
 	}
 	t.mu.Unlock()
 	t.cancel()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = t.eng.Stop(ctx)
+	t.stopEngine()
 	<-t.runDone
 	t.wg.Wait()
 	close(t.done)
 	return nil
+}
+
+// quiesce waits, until deadline, for sends that passed their closing check
+// to queue their frames; after it no frame joins a lane, so a connection
+// whose lane is empty may say goodbye. Sends blocked on a full queue have
+// been released by closing t.stopping.
+func (t *Transport) quiesce(deadline time.Time) {
+	for t.sendsInFlight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	t.quiesced.Store(true)
+}
+
+// stopEngine starts gnet's shutdown without waiting for it: Engine.Stop
+// begins the shutdown at once but then polls every 500 ms for its end, so
+// it is given a context that is already done; Close waits for gnet.Run to
+// return instead, which it does as soon as the loops have stopped.
+func (t *Transport) stopEngine() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = t.eng.Stop(ctx)
 }
 
 // flushAll waits until every queued message is written (or the deadline),
