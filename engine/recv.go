@@ -26,7 +26,8 @@ type Message struct {
 }
 
 // Release returns the payload's buffer to the pool. Payload must not be
-// used afterwards. Calling it more than once is harmless.
+// used afterwards. Calling it again on the same variable is harmless, but
+// Message is a value: copies share the buffer, so release only one of them.
 func (m *Message) Release() {
 	switch {
 	case m.slab != nil:
