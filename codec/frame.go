@@ -100,9 +100,9 @@ func Decode(buf []byte, maxPayload int) (f Frame, n int, err error) {
 	return Frame{Flags: flags, Payload: buf[HeaderSize:total:total]}, total, nil
 }
 
-// PeekLength returns the total wire size of the frame at the front of buf,
+// FrameSize returns the total wire size of the frame at the front of buf,
 // or 0 when fewer than 4 bytes are available. It does not validate.
-func PeekLength(buf []byte) int {
+func FrameSize(buf []byte) int {
 	if len(buf) < 4 {
 		return 0
 	}

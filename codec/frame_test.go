@@ -125,8 +125,8 @@ func TestAppendFrameMatchesPutHeader(t *testing.T) {
 	if !bytes.Equal(buf, AppendFrame(nil, FlagCompressed, payload)) {
 		t.Fatal("PutHeader and AppendFrame disagree")
 	}
-	if FrameLen(300) != len(buf) || PeekLength(buf) != len(buf) || PeekLength(buf[:3]) != 0 {
-		t.Fatal("FrameLen/PeekLength disagree with the encoding")
+	if FrameLen(300) != len(buf) || FrameSize(buf) != len(buf) || FrameSize(buf[:3]) != 0 {
+		t.Fatal("FrameLen/FrameSize disagree with the encoding")
 	}
 }
 

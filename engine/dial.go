@@ -128,27 +128,27 @@ func (t *Transport) dialLane(l *lane) error {
 		return fmt.Errorf("connect %s (%s): %w: %v", p.id, addr, ErrUnreachable, err)
 	}
 	c := t.newConn(true, l, p.id, nc.RemoteAddr().String())
-	c.deadline = time.AfterFunc(time.Until(deadline), func() {
+	c.hs.deadline = time.AfterFunc(time.Until(deadline), func() {
 		c.fail(causeTimeout, fmt.Errorf("handshake with %s (%s): %w after %v", p.id, addr, ErrTimeout, t.cfg.ConnectTimeout))
-		c.finishReady(c.failErrSnapshot())
+		c.finishReady(c.failErr())
 	})
 	l.setState(StateHandshaking)
 	ch, err := t.eng.Register(gnet.NewContext(gnet.NewNetConnContext(ctx, nc), c))
 	if err != nil {
-		c.deadline.Stop()
+		c.hs.deadline.Stop()
 		_ = nc.Close()
 		return fmt.Errorf("connect %s (%s): %w: %v", p.id, addr, ErrClosed, err)
 	}
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			c.deadline.Stop()
+			c.hs.deadline.Stop()
 			return fmt.Errorf("connect %s (%s): %w: %v", p.id, addr, ErrUnreachable, res.Err)
 		}
 	case <-ctx.Done():
 	}
-	<-c.ready
-	return c.readyErr
+	<-c.hs.ready
+	return c.hs.readyErr
 }
 
 func isTimeout(err error) bool {
@@ -236,7 +236,7 @@ func (t *Transport) tick() time.Duration {
 	if checkIO {
 		t.lastIOCheck = now
 		for c := range t.conns {
-			if l := c.lane.Load(); c.established.Load() && (c.outBuffered.Load() > 0 || (l != nil && l.Queued() > 0)) {
+			if l := c.lane.Load(); c.established() && (c.wr.outBuffered.Load() > 0 || (l != nil && l.Queued() > 0)) {
 				busy = append(busy, c)
 			}
 		}
@@ -256,7 +256,7 @@ func (t *Transport) wakeWriteBlocked() {
 	t.mu.Lock()
 	var blocked []*conn
 	for c := range t.conns {
-		if c.writeBlocked.Load() || c.throttled.Load() {
+		if c.wr.blocked.Load() || c.rd.paused() == throttled {
 			blocked = append(blocked, c)
 		}
 	}

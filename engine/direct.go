@@ -71,10 +71,11 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 	if now-last < int64(directIdleGap) {
 		return false
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.directOff || c.gnetBuffered || c.tail != nil || !c.out.empty() || c.closed.Load() ||
-		c.sendCredit.Load() <= 0 || l.conn.Load() != c || l.Queued() > 0 {
+	w := &c.wr
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.directOff || w.gnetBuffered || w.tail != nil || !w.out.empty() || c.closed() ||
+		!c.sendWin.open() || l.conn.Load() != c || l.Queued() > 0 {
 		return false
 	}
 	n, err := c.writeFrame(hdr, body)
@@ -89,8 +90,7 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 		c.t.stats.directPartial.Add(1)
 		c.forceWake() // a pending wake may belong to a pass that has already ended
 	}
-	c.sendCredit.Add(-int64(codec.BodyCreditCost(hdr[4], body)))
-	c.sentMsgs++
+	c.sendWin.spend(int64(codec.BodyCreditCost(hdr[4], body)), 1)
 	c.countDirect(size)
 	return true
 }
@@ -105,14 +105,14 @@ func (c *conn) markIdle() {
 }
 
 // writeFrame writes one frame to the socket without blocking and returns
-// how much the kernel took. Under wmu.
+// how much the kernel took. Under wr.mu.
 func (c *conn) writeFrame(hdr, body []byte) (int, error) {
 	if len(hdr)+len(body) > directCopyMax {
-		return writev2(c.gc.Fd(), hdr, body)
+		return writev2(c.sock.Fd(), hdr, body)
 	}
 	buf := bufpool.Get(len(hdr) + len(body)) // one write(2) of a copy: cheaper than an iovec for small frames
 	defer bufpool.Put(buf)
-	return unix.Write(c.gc.Fd(), append(append((*buf)[:0], hdr...), body...))
+	return unix.Write(c.sock.Fd(), append(append((*buf)[:0], hdr...), body...))
 }
 
 // writev2 writes a and b (both non-empty) with one writev(2). Unlike
@@ -132,34 +132,36 @@ func writev2(fd int, a, b []byte) (int, error) {
 }
 
 // keepTail saves what the kernel did not take of the frame hdr+body,
-// after its first written bytes. Under wmu.
+// after its first written bytes. Under wr.mu.
 func (c *conn) keepTail(hdr, body []byte, written int) {
-	c.tailBuf = bufpool.Get(len(hdr) + len(body) - written)
-	c.tail = (*c.tailBuf)[:0]
+	w := &c.wr
+	w.tailBuf = bufpool.Get(len(hdr) + len(body) - written)
+	w.tail = (*w.tailBuf)[:0]
 	if written < len(hdr) {
-		c.tail = append(c.tail, hdr[written:]...)
+		w.tail = append(w.tail, hdr[written:]...)
 		written = len(hdr)
 	}
-	c.tail = append(c.tail, body[written-len(hdr):]...)
+	w.tail = append(w.tail, body[written-len(hdr):]...)
 }
 
 // writeTail hands the rest of a partial direct write to gnet (which
-// buffers what the kernel does not take). Loop only, under wmu.
+// buffers what the kernel does not take). Loop only, under wr.mu.
 func (c *conn) writeTail() error {
-	if c.tail == nil {
+	if c.wr.tail == nil {
 		return nil
 	}
-	_, err := c.gc.Write(c.tail)
+	_, err := c.sock.Write(c.wr.tail)
 	c.releaseTail()
 	return err
 }
 
-// releaseTail returns the tail's buffer. Under wmu.
+// releaseTail returns the tail's buffer. Under wr.mu.
 func (c *conn) releaseTail() {
-	if c.tailBuf != nil {
-		bufpool.Put(c.tailBuf)
+	w := &c.wr
+	if w.tailBuf != nil {
+		bufpool.Put(w.tailBuf)
 	}
-	c.tail, c.tailBuf = nil, nil
+	w.tail, w.tailBuf = nil, nil
 }
 
 // countDirect adds a direct write to the stats (the loop's batch counters
@@ -173,13 +175,14 @@ func (c *conn) countDirect(size int) {
 // stopOutput ends direct writes for good, returns the frames not yet
 // written to the lane and drops a pending tail, so that no sending
 // goroutine touches the descriptor once gnet closes it. Loop only: gnet
-// calls OnClose from inside a failed write, while flush already holds wmu.
+// calls OnClose from inside a failed write, while flush already holds wr.mu.
 func (c *conn) stopOutput(l *lane) {
-	if !c.flushing {
-		c.wmu.Lock()
-		defer c.wmu.Unlock()
+	w := &c.wr
+	if !w.flushing {
+		w.mu.Lock()
+		defer w.mu.Unlock()
 	}
-	c.directOff = true
-	c.t.requeue(l, c.out.unsent(), "their connection closed and the lane is gone")
+	w.directOff = true
+	c.t.requeue(l, w.out.unsent(), "their connection closed and the lane is gone")
 	c.releaseTail()
 }

@@ -111,7 +111,7 @@ func TestKeepTailSavesTheUnwrittenRest(t *testing.T) {
 	for _, written := range []int{0, 1, 4, 5, 6, len(frame) - 1} {
 		var c conn
 		c.keepTail(hdr, body, written)
-		if got := string(c.tail); got != frame[written:] {
+		if got := string(c.wr.tail); got != frame[written:] {
 			t.Errorf("written %d: tail %q, want %q", written, got, frame[written:])
 		}
 		c.releaseTail()

@@ -91,7 +91,7 @@ func (s *sendCursor) unsent() frameQueue {
 	if s.pos.off > 0 { // copy the rest of the partly written segment
 		rest := (*s.q.segs[0])[s.pos.off:]
 		for off := 0; off < len(rest); {
-			fl := codec.PeekLength(rest[off:])
+			fl := codec.FrameSize(rest[off:])
 			out.push(rest[off:off+codec.HeaderSize], rest[off+codec.HeaderSize:off+fl])
 			off += fl
 		}
@@ -99,7 +99,7 @@ func (s *sendCursor) unsent() frameQueue {
 		s.recycleWritten()
 	}
 	for _, seg := range s.q.segs {
-		for off := 0; off < len(*seg); off += codec.PeekLength((*seg)[off:]) {
+		for off := 0; off < len(*seg); off += codec.FrameSize((*seg)[off:]) {
 			out.msgs++
 		}
 		out.bytes += len(*seg)

@@ -37,7 +37,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	failed := c.attach(gc)
 	if inbound { // armed only now that gc and remote are set: the timer reads both
-		c.deadline = time.AfterFunc(t.cfg.ConnectTimeout, func() {
+		c.hs.deadline = time.AfterFunc(t.cfg.ConnectTimeout, func() {
 			c.fail(causeTimeout, fmt.Errorf("handshake from %s: %w after %v", c.remote, ErrTimeout, t.cfg.ConnectTimeout))
 		})
 	}
@@ -52,7 +52,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if !c.outbound {
 		return nil, gnet.None // the listener answers the dialer's hello
 	}
-	c.helloSent = true
+	c.setPhase(phaseHelloSent)
 	return t.hello, gnet.None
 }
 

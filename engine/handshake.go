@@ -3,7 +3,9 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"io"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tensorchain/transport/codec"
 	"github.com/tensorchain/transport/tlsstate"
@@ -46,33 +48,86 @@ func (t *Transport) helloFrame() []byte {
 	})
 }
 
-// sendHello writes our hello once. The dialer speaks first, as soon as the
-// transport layer (TCP, or TLS) is up; the listener answers only after the
-// dialer's hello passed every check, so a dialer that sees the listener's
-// hello knows it was accepted.
+// handshake is a connection's part in its handshake.
+type handshake struct {
+	ready     chan struct{} // closed when the handshake succeeds or the connection dies
+	readyOnce sync.Once
+	readyErr  error       // the outcome; written before ready closes
+	deadline  *time.Timer // set before gnet sees the connection; constant
+	tls       atomic.Pointer[tlsResult]
+}
+
+// tlsResult is the outcome of a TLS handshake, set once by its goroutine.
+type tlsResult struct{ err error }
+
+// startTLS begins the TLS handshake of a new connection. The handshake runs
+// in a goroutine bounded by HandshakeConcurrency and ConnectTimeout; once it
+// ends, all record processing happens on the event loop.
+func (t *Transport) startTLS(c *conn) {
+	role, tc := tlsstate.Server, t.serverTLS
+	if c.outbound {
+		role, tc = tlsstate.Client, t.creds.ClientConfig(t.cfg.SecurityMode, c.expectID)
+	}
+	c.tls = tlsstate.NewSession(tc, role, c.wake)
+	c.setPhase(phaseTLS)
+	deadline := c.created.Add(t.cfg.ConnectTimeout)
+	c.tls.StartHandshake(t.ctx, t.hsLimiter, deadline, func(err error) {
+		if err != nil {
+			err = fmt.Errorf("tls handshake with %s: %w: %w", c.remote, ErrHandshakeFailed, err)
+		}
+		c.hs.tls.Store(&tlsResult{err: err})
+		if !c.tlsReport() {
+			c.forceWake()
+		}
+	})
+}
+
+// tlsSettled reports whether the TLS handshake has ended, and how; the
+// first time the loop sees it succeed, the connection moves on to the
+// hello exchange. Loop only.
+func (c *conn) tlsSettled() (done bool, err error) {
+	res := c.hs.tls.Load()
+	if res == nil {
+		return false, nil
+	}
+	if res.err == nil && c.getPhase() == phaseTLS {
+		c.setPhase(phaseHello)
+	}
+	return true, res.err
+}
+
+// tlsErr is the TLS handshake's error, if it has ended in one.
+func (c *conn) tlsErr() error {
+	if res := c.hs.tls.Load(); res != nil {
+		return res.err
+	}
+	return nil
+}
+
+// sendHello writes a dialer's hello once, as soon as the transport layer
+// (TCP, or TLS) is up. The dialer speaks first; the listener answers only
+// after the dialer's hello passed every check (onHello), so a dialer that
+// sees the listener's hello knows it was accepted.
 func (c *conn) sendHello() error {
-	if c.helloSent {
+	if !c.outbound || c.getPhase() != phaseHello {
 		return nil
 	}
-	c.helloSent = true
+	c.setPhase(phaseHelloSent)
 	return c.writeWire(c.t.hello)
 }
 
-// flushHandshake moves TLS handshake bytes to the socket and sends our
-// hello once TLS (if any) is up.
+// flushHandshake moves TLS handshake bytes to the socket and sends a
+// dialer's hello once TLS (if any) is up.
 func (c *conn) flushHandshake() error {
 	if c.tls == nil {
-		if c.outbound {
-			return c.sendHello()
-		}
-		return nil
+		return c.sendHello()
 	}
 	if c.tls.HasOutput() {
-		if err := c.writeCipher(c.tls.TakeOutput(c.cipher.get())); err != nil {
+		if err := c.writeCipher(c.tls.TakeOutput(c.wr.cipher.get())); err != nil {
 			return err
 		}
 	}
-	if c.outbound && c.tlsDone.Load() && c.tlsErr.Load() == nil {
+	if done, err := c.tlsSettled(); done && err == nil {
 		return c.sendHello()
 	}
 	return nil
@@ -87,6 +142,7 @@ func (c *conn) handshakeError(cause failureCause, format string, args ...any) er
 }
 
 // onHello validates the peer's hello and binds the connection to its peer.
+// A listener answers with its own hello only now, after every check.
 func (c *conn) onHello(f codec.Frame) error {
 	t := c.t
 	if !f.Control() {
@@ -99,6 +155,34 @@ func (c *conn) onHello(f codec.Frame) error {
 	if err != nil {
 		return c.handshakeError(causeProtocol, "%v", err)
 	}
+	if err := c.checkHello(h); err != nil {
+		return err
+	}
+	if err := t.bind(c, h); err != nil {
+		return c.handshakeError(causeDuplicate, "%v", err)
+	}
+	if !c.outbound {
+		if err := c.writeWire(t.hello); err != nil {
+			return err
+		}
+	}
+	if c.hs.deadline != nil {
+		c.hs.deadline.Stop()
+	}
+	c.finishReady(nil)
+	t.log.Debug("connection established", "peer", h.NodeID, "conn", c.id, "remote", c.remote,
+		"outbound", c.outbound, "compression", c.compressOut, "tls", c.tls != nil)
+	if c.outbound && c.retried > 0 {
+		t.log.Info("reconnected", "peer", h.NodeID, "conn", c.id, "redials", c.retried)
+	}
+	return nil
+}
+
+// checkHello applies the checks of docs/PROTOCOL.md ("What a receiver
+// checks") that need no transport state: self-connection, a node claiming
+// our id, the id a dialer expected, the id the client certificate proves.
+func (c *conn) checkHello(h codec.Hello) error {
+	t := c.t
 	if h.NodeID == t.cfg.NodeID {
 		if h.Incarnation == t.incarnation {
 			return c.handshakeError(causeSelf, "connected to itself (%s)", h.NodeID)
@@ -113,98 +197,15 @@ func (c *conn) onHello(f codec.Frame) error {
 			return c.handshakeError(causeNodeID, "%v", err)
 		}
 	}
-	if err := t.bind(c, h); err != nil {
-		return c.handshakeError(causeDuplicate, "%v", err)
-	}
-	if err := c.sendHello(); err != nil {
-		return err
-	}
-	if c.deadline != nil {
-		c.deadline.Stop()
-	}
-	c.finishReady(nil)
-	t.log.Debug("connection established", "peer", h.NodeID, "conn", c.id, "remote", c.remote,
-		"outbound", c.outbound, "compression", c.compressOut, "tls", c.tls != nil)
-	if c.outbound && c.retried > 0 {
-		t.log.Info("reconnected", "peer", h.NodeID, "conn", c.id, "redials", c.retried)
-	}
 	return nil
 }
 
 // finishReady releases a dialer waiting for this connection's handshake.
 func (c *conn) finishReady(err error) {
-	c.readyOnce.Do(func() {
-		c.readyErr = err
-		close(c.ready)
+	c.hs.readyOnce.Do(func() {
+		c.hs.readyErr = err
+		close(c.hs.ready)
 	})
-}
-
-// readTLS decrypts buffered ciphertext and decodes the frames inside.
-func (c *conn) readTLS() error {
-	if !c.tlsDone.Load() {
-		if n := c.gc.InboundBuffered(); n > 0 {
-			in, _ := c.gc.Peek(-1)
-			c.tls.Feed(in)
-			c.discard(n)
-		}
-		return nil
-	}
-	if p := c.tlsErr.Load(); p != nil {
-		if c.tls.HasOutput() { // an alert that tells the peer why
-			_, _ = c.gc.Write(c.tls.TakeOutput(nil))
-		}
-		c.fail(causeTLS, *p)
-		return *p
-	}
-	if c.outbound {
-		if err := c.sendHello(); err != nil {
-			return err
-		}
-	}
-	// While the inbound ring is full, ciphertext is still decrypted into
-	// c.plain: bytes left in gnet would be copied into a fresh buffer by
-	// every Peek, and the peer's credit bounds what can arrive.
-	defer c.plain.release()
-	for {
-		paused := c.stalled.Load()
-		if p := c.plain.data(); len(p) > 0 && !paused {
-			used, p, err := c.processFrames(p)
-			c.plain.consume(used)
-			if err != nil {
-				return err
-			}
-			paused = p
-		}
-		if paused {
-			if err := c.checkBacklog(len(c.plain.data())); err != nil {
-				return err
-			}
-		}
-		avail := c.gc.InboundBuffered()
-		if avail == 0 && c.tls.Buffered() == 0 {
-			return nil
-		}
-		var in []byte
-		if avail > 0 {
-			in, _ = c.gc.Peek(-1)
-		}
-		before := len(c.plain.data())
-		plain, consumed, err := c.tls.Decrypt(c.plain.reserve(tlsstate.DecryptRoom(len(in))), in, 0)
-		c.plain.set(plain)
-		c.discard(consumed)
-		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("from %s: %w: peer closed the TLS session", c.remote, ErrClosed)
-		}
-		if err != nil && !c.established.Load() { // e.g. the alert of a server that refused our certificate
-			return c.handshakeError(causeTLS, "%v", err)
-		}
-		if err != nil {
-			return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
-		}
-		if consumed == 0 && len(c.plain.data()) == before {
-			return nil // a partial record: wait for more bytes
-		}
-	}
 }
 
 // handshakeFailed counts and logs a connection that closed before its
@@ -214,8 +215,8 @@ func (c *conn) readTLS() error {
 func (c *conn) handshakeFailed(cause failureCause, reason error) {
 	t := c.t
 	if cause == causeClosed || cause == causeTLS {
-		if p := c.tlsErr.Load(); p != nil && !errors.Is(*p, tlsstate.ErrClosed) {
-			cause, reason = causeTLS, *p
+		if err := c.tlsErr(); err != nil && !errors.Is(err, tlsstate.ErrClosed) {
+			cause, reason = causeTLS, err
 		}
 	}
 	if !t.closing.Load() {
@@ -236,15 +237,16 @@ func (c *conn) awaitTLSReport(cause failureCause, reason error) bool {
 	if c.tls == nil {
 		return false
 	}
-	c.failMu.Lock()
-	defer c.failMu.Unlock()
-	if c.tlsReported {
+	f := &c.failure
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tlsReported {
 		return false
 	}
 	if cause == causeClosed {
 		cause = causeTLS // the peer gave up inside the TLS handshake (bad certificate, wrong protocol)
 	}
-	c.closeWaitsTLS, c.heldCause, c.heldReason = true, cause, reason
+	f.closeWaitsTLS, f.heldCause, f.heldReason = true, cause, reason
 	return true
 }
 
@@ -252,60 +254,13 @@ func (c *conn) awaitTLSReport(cause failureCause, reason error) bool {
 // failure that awaitTLSReport deferred. It reports whether the connection
 // had already closed. Called from the handshake goroutine.
 func (c *conn) tlsReport() (closed bool) {
-	c.failMu.Lock()
-	c.tlsReported = true
-	waiting, cause, reason := c.closeWaitsTLS, c.heldCause, c.heldReason
-	c.failMu.Unlock()
+	f := &c.failure
+	f.mu.Lock()
+	f.tlsReported = true
+	waiting, cause, reason := f.closeWaitsTLS, f.heldCause, f.heldReason
+	f.mu.Unlock()
 	if waiting {
 		c.handshakeFailed(cause, reason)
 	}
 	return waiting
-}
-
-// onClose tears a connection down: requeues what it never wrote, reports
-// what it wrote but the peer never confirmed, and schedules a reconnect.
-func (c *conn) onClose(err error) {
-	t := c.t
-	c.closed.Store(true)
-	if c.deadline != nil {
-		c.deadline.Stop()
-	}
-	if c.tls != nil {
-		c.tls.Close()
-	}
-	cause, reason := c.reason(err)
-	t.unregister(c)
-	if !c.established.Load() {
-		if !c.awaitTLSReport(cause, reason) {
-			c.handshakeFailed(cause, reason)
-		}
-		return
-	}
-	l, p := c.lane.Load(), c.peer.Load()
-	l.conn.CompareAndSwap(c, nil)
-	c.stopOutput(l)
-	c.plain.drop()
-	c.cipher.drop()
-	c.releaseIn()
-	c.in = nil
-	t.stats.connsActive.Add(-1)
-	switch cause {
-	case causeProtocol:
-		t.stats.protocolErrors.Add(1)
-	case causeCompression:
-		t.stats.compressionErrors.Add(1)
-	case causeTimeout:
-		t.stats.ioTimeouts.Add(1)
-	}
-	if unconfirmed := c.sentMsgs - min(c.ackedMsgs, c.sentMsgs); unconfirmed > 0 {
-		t.stats.unconfirmed.Add(unconfirmed)
-		p.stats.unconfirmed.Add(unconfirmed)
-		if !t.closing.Load() {
-			t.log.Warn("connection lost with messages unconfirmed by the peer", "peer", p.id, "conn", c.id, "unconfirmed", unconfirmed, "err", reason)
-		}
-	}
-	if !t.closing.Load() {
-		t.log.Info("connection closed", "peer", p.id, "conn", c.id, "cause", cause.String(), "err", reason)
-	}
-	t.connLost(l)
 }

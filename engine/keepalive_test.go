@@ -21,11 +21,11 @@ func TestKeepaliveOnEverySocket(t *testing.T) {
 	check := func(tr *Transport, outbound bool) {
 		n := 0
 		for _, c := range tr.snapshotConns() {
-			if c.outbound != outbound || !c.established.Load() {
+			if c.outbound != outbound || !c.established() {
 				continue
 			}
 			n++
-			fd := c.gc.Fd()
+			fd := c.sock.Fd()
 			on, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
 			if err != nil || on != 1 {
 				t.Errorf("%s conn %d (outbound=%v): SO_KEEPALIVE = %d, %v", tr.cfg.NodeID, c.id, outbound, on, err)

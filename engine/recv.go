@@ -125,7 +125,7 @@ func (t *Transport) wakeStalled() {
 	t.anyStalled.Store(false)
 	t.stallMu.Unlock()
 	for _, c := range list {
-		c.stalled.Store(false)
+		c.rd.pause.CompareAndSwap(int32(ringFull), int32(running))
 		c.forceWake()
 	}
 }

@@ -244,12 +244,12 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	c.compressIn = t.cfg.Compression.Enabled && h.Caps&codec.CapLZ4 != 0
 	c.compressOut = c.compressIn
 	p.compress.Store(c.compressOut)
-	c.sendCredit.Store(int64(h.Window))
-	c.wmu.Lock()
-	c.directOff = c.tls != nil // TLS records are sealed on the loop only
-	c.wmu.Unlock()
+	c.sendWin.grant(int64(h.Window), 0)
+	c.wr.mu.Lock()
+	c.wr.directOff = c.tls != nil // TLS records are sealed on the loop only
+	c.wr.mu.Unlock()
 	c.peer.Store(p)
-	c.established.Store(true)
+	c.setPhase(phaseEstablished)
 	c.retried = l.attempts
 	l.attempts = 0
 	l.conn.Store(c)
@@ -453,7 +453,7 @@ func (t *Transport) flushAll(deadline time.Time) {
 func (t *Transport) establishedConns() int {
 	n := 0
 	for _, c := range t.snapshotConns() {
-		if c.established.Load() {
+		if c.established() {
 			n++
 		}
 	}

@@ -1,0 +1,409 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/tensorchain/transport/codec"
+	"github.com/tensorchain/transport/internal/bufpool"
+	"github.com/tensorchain/transport/tlsstate"
+)
+
+// How a frame comes in: gnet's buffer (or TLS plaintext decrypted from
+// it) -> reassembly -> processFrames -> the hello, a control message, or
+// deliver (to the inline Handler or the inbound ring), under credit flow
+// control (window.go).
+
+// preHelloLimit bounds frames before the handshake: a hello is at most
+// a few hundred bytes, so a larger length is refused before buffering it.
+const preHelloLimit = 512
+
+// pauseState says why delivery on a connection is paused. While paused,
+// new bytes wait (in gnet, or decrypted) and the backlog check bounds them.
+type pauseState int32
+
+const (
+	running   pauseState = iota
+	ringFull             // the inbound ring was full: Recv resumes it (wakeStalled)
+	throttled            // over its inbound rate limit: the ticker resumes it
+)
+
+// reader is a connection's receive side. Loop only, except pause.
+type reader struct {
+	pause     atomic.Int32 // a pauseState: set by the loop; ringFull is cleared by Recv
+	in        scratch      // plaintext taken from gnet, not yet decoded: a partial frame, or frames held by a pause
+	plain     scratch      // TLS plaintext not yet decoded
+	backlog   bool         // bytes were left in gnet's buffer during a ring-full pause
+	slabs     slabWriter   // small received payloads, one slab per read batch
+	delivered bool         // a message went into the ring this callback
+}
+
+func (r *reader) paused() pauseState { return pauseState(r.pause.Load()) }
+
+// release returns the reader's buffers (the connection is gone).
+func (r *reader) release() {
+	r.in.drop()
+	r.plain.drop()
+}
+
+// maxIn is the largest frame payload accepted right now.
+func (c *conn) maxIn() int {
+	if !c.established() {
+		return preHelloLimit
+	}
+	return c.t.cfg.MaxMessageSize
+}
+
+// read decodes whatever complete frames are buffered.
+//
+// gnet's Peek is zero-copy only while gnet's own inbound ring is empty, and
+// that ring fills whenever a callback leaves bytes unconsumed; a Peek then
+// copies (and allocates) the whole backlog. So read never leaves bytes in
+// gnet while it can make progress: complete frames are decoded in place,
+// and whatever cannot be delivered yet (a partial frame, or frames behind a
+// pause) moves once into rd.in, the connection's own buffer. While the ring
+// is full, new bytes wait in gnet (bounded by the peer's credit) and are
+// drained into rd.in with Read, which copies without allocating, when
+// delivery resumes.
+func (c *conn) read() error {
+	defer c.rd.slabs.seal() // a slab is never kept between batches: idle connections hold none
+	if c.tls != nil {
+		return c.readTLS()
+	}
+	defer c.rd.in.release() // idle connections hold no buffer either
+	in := &c.rd.in
+	for {
+		if c.rd.paused() == ringFull {
+			buffered := c.sock.InboundBuffered()
+			c.rd.backlog = buffered > 0
+			return c.checkBacklog(buffered + len(in.data()))
+		}
+		if len(in.data()) > 0 {
+			used, paused, err := c.processFrames(in.data())
+			in.consume(used)
+			if err != nil {
+				return err
+			}
+			if paused {
+				return c.checkBacklog(c.sock.InboundBuffered() + len(in.data()))
+			}
+			if len(in.data()) > 0 { // a partial frame remains
+				if done, err := c.fillPartial(); err != nil || !done {
+					return err
+				}
+				continue
+			}
+		}
+		avail := c.sock.InboundBuffered()
+		if avail == 0 {
+			return nil
+		}
+		if c.rd.backlog { // gnet's buffer holds bytes from a stall: take them all at once
+			c.rd.backlog = false
+			c.readIntoIn(avail)
+			continue
+		}
+		buf, _ := c.sock.Peek(-1)
+		used, paused, err := c.processFrames(buf)
+		if rest := buf[used:]; err == nil && len(rest) > 0 { // a partial frame, or frames held by a pause
+			in.set(append(in.reserve(len(rest)), rest...))
+			used = len(buf)
+		}
+		c.discard(used)
+		if err != nil {
+			return err
+		}
+		if paused {
+			return c.checkBacklog(len(in.data()))
+		}
+	}
+}
+
+// checkBacklog fails a paused connection whose peer has sent more than
+// its credit allows: pending bytes received but not yet delivered. gnet
+// keeps reading a socket whatever we do, so this is what bounds the
+// memory a peer that ignores flow control can take.
+func (c *conn) checkBacklog(pending int) error {
+	if !c.recvWin.backlogFits(pending) {
+		return fmt.Errorf("from %s: %w: peer exceeded its flow-control window (%d bytes pending while delivery is paused)", c.remote, ErrProtocol, pending)
+	}
+	return nil
+}
+
+// fillPartial reads from gnet until rd.in holds the whole frame at its
+// front, validating the header as soon as the length is known. It reports
+// whether the frame is complete.
+func (c *conn) fillPartial() (bool, error) {
+	for {
+		have := c.rd.in.data()
+		need := codec.HeaderSize
+		if len(have) >= 4 {
+			if _, _, err := codec.Decode(have, c.maxIn()); err != nil {
+				return false, fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+			}
+			need = max(need, codec.FrameSize(have))
+		}
+		if len(have) >= need {
+			return true, nil
+		}
+		avail := c.sock.InboundBuffered()
+		if avail == 0 {
+			return false, nil
+		}
+		c.readIntoIn(min(need-len(have), avail))
+	}
+}
+
+// readIntoIn moves n bytes from gnet to the end of rd.in.
+func (c *conn) readIntoIn(n int) {
+	b := c.rd.in.reserve(n)
+	m, _ := c.sock.Read(b[len(b) : len(b)+n])
+	c.rd.in.set(b[:len(b)+m])
+}
+
+// discard drops n consumed bytes from gnet's inbound buffer. gnet treats
+// Discard(0) as "discard everything", so zero must never reach it.
+func (c *conn) discard(n int) {
+	if n > 0 {
+		_, _ = c.sock.Discard(n)
+	}
+}
+
+// readTLS decrypts buffered ciphertext and decodes the frames inside.
+func (c *conn) readTLS() error {
+	done, err := c.tlsSettled()
+	if !done {
+		if n := c.sock.InboundBuffered(); n > 0 {
+			in, _ := c.sock.Peek(-1)
+			c.tls.Feed(in)
+			c.discard(n)
+		}
+		return nil
+	}
+	if err != nil {
+		if c.tls.HasOutput() { // an alert that tells the peer why
+			_, _ = c.sock.Write(c.tls.TakeOutput(nil))
+		}
+		c.fail(causeTLS, err)
+		return err
+	}
+	if err := c.sendHello(); err != nil {
+		return err
+	}
+	// While delivery is paused, ciphertext is still decrypted into
+	// rd.plain: bytes left in gnet would be copied into a fresh buffer by
+	// every Peek, and the peer's credit bounds what can arrive.
+	defer c.rd.plain.release()
+	plain := &c.rd.plain
+	for {
+		paused := c.rd.paused() == ringFull
+		if p := plain.data(); len(p) > 0 && !paused {
+			used, p, err := c.processFrames(p)
+			plain.consume(used)
+			if err != nil {
+				return err
+			}
+			paused = p
+		}
+		if paused {
+			if err := c.checkBacklog(len(plain.data())); err != nil {
+				return err
+			}
+		}
+		avail := c.sock.InboundBuffered()
+		if avail == 0 && c.tls.Buffered() == 0 {
+			return nil
+		}
+		var in []byte
+		if avail > 0 {
+			in, _ = c.sock.Peek(-1)
+		}
+		before := len(plain.data())
+		out, consumed, err := c.tls.Decrypt(plain.reserve(tlsstate.DecryptRoom(len(in))), in, 0)
+		plain.set(out)
+		c.discard(consumed)
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("from %s: %w: peer closed the TLS session", c.remote, ErrClosed)
+		}
+		if err != nil && !c.established() { // e.g. the alert of a server that refused our certificate
+			return c.handshakeError(causeTLS, "%v", err)
+		}
+		if err != nil {
+			return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+		}
+		if consumed == 0 && len(plain.data()) == before {
+			return nil // a partial record: wait for more bytes
+		}
+	}
+}
+
+// processFrames handles the complete frames at the front of buf and returns
+// how many bytes it consumed. It stops early, with paused set, when the
+// inbound ring is full or the peer is over its inbound rate limit: the
+// caller must keep buf[used:] for later. (The flag is returned rather than
+// re-read from rd.pause, which Recv may already have cleared.)
+func (c *conn) processFrames(buf []byte) (used int, paused bool, err error) {
+	for used < len(buf) {
+		f, n, err := codec.Decode(buf[used:], c.maxIn())
+		if err != nil {
+			return used, false, fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+		}
+		if n == 0 {
+			break
+		}
+		switch {
+		case !c.established():
+			err = c.onHello(f)
+		case f.Control():
+			err = c.onControl(f.Payload)
+		default:
+			var ok bool
+			if ok, err = c.deliver(f, n); !ok && err == nil {
+				return used, true, nil
+			}
+		}
+		if err != nil {
+			return used, false, err
+		}
+		used += n
+	}
+	return used, false, nil
+}
+
+// deliver hands one data frame to the application. It returns false when
+// delivery must pause (ring full, or over the inbound rate limit): the
+// frame stays buffered and the connection waits to be resumed.
+func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
+	t := c.t
+	cost, err := c.creditCost(f)
+	if err != nil {
+		return false, err
+	}
+	if !c.recvWin.admit(cost) {
+		return false, fmt.Errorf("from %s: %w: peer exceeded its flow-control window", c.remote, ErrProtocol)
+	}
+	p := c.peer.Load()
+	if !c.allowInbound(p) {
+		return false, nil
+	}
+	payload, buf, err := c.payloadOf(f)
+	if err != nil {
+		return false, err
+	}
+	if t.cfg.Handler != nil {
+		t.cfg.Handler(p.id, payload)
+		if buf != nil {
+			bufpool.Put(buf)
+		}
+		c.recvWin.consume(int32(cost)) // the flush after this callback returns the credit
+	} else {
+		m := Message{From: p.id, ConnID: c.id, conn: c, cost: int32(cost)}
+		switch {
+		case buf != nil: // decompressed into its own buffer
+			m.Payload, m.buf = *buf, buf
+		case fitsSlab(len(payload)):
+			m.Payload, m.slab = c.rd.slabs.copyIn(payload)
+		default:
+			buf = bufpool.Get(len(payload))
+			copy(*buf, payload)
+			m.Payload, m.buf = *buf, buf
+		}
+		if !t.ring.push(m) {
+			bufpool.Put(buf)
+			c.rd.pause.Store(int32(ringFull))
+			t.addStalled(c)
+			return false, nil
+		}
+		if m.slab != nil {
+			c.rd.slabs.commit(len(payload))
+		}
+		c.rd.delivered = true
+	}
+	c.recvWin.accept(cost)
+	c.batch.msgsRecv++
+	c.batch.bytesRecv += uint64(wire)
+	return true, nil
+}
+
+// consumed records that the application took a delivered message off the
+// ring, and wakes the loop once a credit update is due. Any goroutine.
+func (c *conn) consumed(cost int32) {
+	if c.recvWin.consume(cost) {
+		c.wake()
+	}
+}
+
+// allowInbound takes a token from the peer's inbound budget. Over budget,
+// the connection pauses like on a full ring: its bytes wait, no credit
+// returns, so flow control holds the sender back; the ticker resumes it
+// once tokens have refilled.
+func (c *conn) allowInbound(p *peer) bool {
+	if p.inLimiter == nil {
+		return true
+	}
+	if !p.inLimiter.Allow() {
+		if pauseState(c.rd.pause.Swap(int32(throttled))) != throttled {
+			c.t.stats.inboundThrottled.Add(1)
+			p.stats.throttled.Add(1)
+		}
+		return false
+	}
+	c.rd.pause.CompareAndSwap(int32(throttled), int32(running))
+	return true
+}
+
+// creditCost is what a data frame costs in flow-control credit: its size
+// as if uncompressed, so that the window bounds the memory the messages
+// take once decompressed. A bad length prefix is a compression error.
+func (c *conn) creditCost(f codec.Frame) (int, error) {
+	if !f.Compressed() {
+		return codec.FrameLen(len(f.Payload)), nil
+	}
+	n, err := codec.DecompressedLen(f.Payload, c.t.cfg.MaxMessageSize)
+	if err != nil {
+		return 0, fmt.Errorf("from %s: %w: %w", c.remote, ErrCompression, err)
+	}
+	return codec.FrameLen(n), nil
+}
+
+// payloadOf returns the frame's payload, decompressed into a pooled buffer
+// when the frame is compressed (buf is then that buffer).
+func (c *conn) payloadOf(f codec.Frame) ([]byte, *[]byte, error) {
+	if !f.Compressed() {
+		return f.Payload, nil, nil
+	}
+	if !c.compressIn {
+		return nil, nil, fmt.Errorf("from %s: %w: compressed frame on a connection without compression", c.remote, ErrProtocol)
+	}
+	n, err := codec.DecompressedLen(f.Payload, c.t.cfg.MaxMessageSize)
+	if err != nil {
+		return nil, nil, fmt.Errorf("from %s: %w: %w", c.remote, ErrCompression, err)
+	}
+	buf := bufpool.Get(n)
+	if err := codec.Decompress(*buf, f.Payload); err != nil {
+		bufpool.Put(buf)
+		return nil, nil, fmt.Errorf("from %s: %w: %w", c.remote, ErrCompression, err)
+	}
+	c.t.stats.decompressedIn.Add(uint64(n))
+	c.t.stats.compressedIn.Add(uint64(len(f.Payload)))
+	return *buf, buf, nil
+}
+
+// onControl handles a control frame after the handshake.
+func (c *conn) onControl(p []byte) error {
+	m, err := codec.DecodeControl(p)
+	if err != nil {
+		return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+	}
+	switch m.Type {
+	case codec.TypeCredit:
+		c.sendWin.grant(int64(m.Credit.Bytes), m.Credit.Messages)
+		c.wr.lastProgress = time.Now()
+	case codec.TypeGoodbye:
+		c.onGoodbye()
+	}
+	return nil
+}

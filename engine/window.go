@@ -1,0 +1,131 @@
+package engine
+
+import (
+	"sync/atomic"
+
+	"github.com/tensorchain/transport/codec"
+)
+
+// Credit flow control (docs/PROTOCOL.md, "Flow control"), one window per
+// direction of a connection. Both types are pure bookkeeping: no I/O, no
+// clock, so window_test.go checks the arithmetic without sockets.
+
+// backlogSlack allows for control frames, which take no credit.
+const backlogSlack = 64 << 10
+
+// creditEveryMsgs bounds how many consumed messages go unconfirmed: small
+// messages would otherwise be confirmed only every quarter window, and a
+// lost connection would report far more of them as unconfirmed than were.
+const creditEveryMsgs = 512
+
+// recvWindow is the receiving half: the credit this node granted in its
+// hello, what the peer has spent of it, and what the application has
+// consumed and may be returned in Credit frames. Costs are in credit units
+// (codec.CreditCost: a frame's size as if uncompressed).
+type recvWindow struct {
+	window   int64 // credit granted in our hello; constant
+	maxFrame int64 // cost of the largest frame accepted; constant
+
+	received     int64 // loop only: cost of data frames accepted
+	returned     int64 // loop only: cost returned in Credit frames so far
+	returnedMsgs int64 // loop only: messages returned so far
+
+	consumed     atomic.Int64 // any goroutine: cost of messages the application took
+	consumedMsgs atomic.Int64 // any goroutine
+	// returned and returnedMsgs as last published by the loop, for due
+	// from other goroutines.
+	returnedPub, returnedMsgsPub atomic.Int64
+}
+
+// newRecvWindow returns the window for a connection that granted window
+// bytes and accepts payloads up to maxPayload bytes.
+func newRecvWindow(window, maxPayload int) recvWindow {
+	return recvWindow{window: int64(window), maxFrame: int64(codec.FrameLen(maxPayload))}
+}
+
+// admit reports whether a data frame of the given cost is within the
+// credit the peer holds. Credit may be overrun by one frame (a sender
+// writes while any credit remains), never more. Loop only.
+func (w *recvWindow) admit(cost int) bool {
+	return w.received+int64(cost)-w.returned <= w.window+w.maxFrame
+}
+
+// accept records a data frame taken for delivery. Loop only.
+func (w *recvWindow) accept(cost int) { w.received += int64(cost) }
+
+// backlogFits reports whether pending bytes, received but not delivered
+// while delivery is paused, are within what a peer honouring credit can
+// have sent.
+func (w *recvWindow) backlogFits(pending int) bool {
+	return int64(pending) <= w.window+w.maxFrame+backlogSlack
+}
+
+// consume records that the application took a delivered message, and
+// reports whether a Credit frame is now due. Any goroutine.
+func (w *recvWindow) consume(cost int32) (due bool) {
+	b := w.consumed.Add(int64(cost))
+	m := w.consumedMsgs.Add(1)
+	return w.dueAt(b, m)
+}
+
+// due reports whether enough has been consumed to return credit. Any
+// goroutine.
+func (w *recvWindow) due() bool {
+	return w.dueAt(w.consumed.Load(), w.consumedMsgs.Load())
+}
+
+// dueAt reports whether b bytes and m messages consumed in all call for a
+// Credit frame: a quarter of the window, or creditEveryMsgs messages.
+func (w *recvWindow) dueAt(b, m int64) bool {
+	return b-w.returnedPub.Load() >= w.window/4 || m-w.returnedMsgsPub.Load() >= creditEveryMsgs
+}
+
+// take returns the Credit frame to send now, if any: what was consumed
+// since the last one, once it is due, or whenever anything is owed when
+// all is set (before a goodbye, or while closing). Loop only.
+func (w *recvWindow) take(all bool) (codec.Credit, bool) {
+	b, m := w.consumed.Load(), w.consumedMsgs.Load()
+	if b <= w.returned || !(all || w.dueAt(b, m)) {
+		return codec.Credit{}, false
+	}
+	cr := codec.Credit{Bytes: uint32(b - w.returned), Messages: uint32(m - w.returnedMsgs)}
+	w.returned, w.returnedMsgs = b, m
+	w.returnedPub.Store(b)
+	w.returnedMsgsPub.Store(m)
+	return cr, true
+}
+
+// sendWindow is the sending half: the credit the peer granted and how
+// many of our messages it has confirmed consuming.
+type sendWindow struct {
+	// credit is what the peer still accepts: its hello and Credit frames
+	// add (loop), writes subtract (the loop, or a direct write under the
+	// writer's lock). Atomic: Send reads it to choose a direct write.
+	credit atomic.Int64
+	sent   uint64 // messages written: the loop or a direct write, under the writer's lock
+	acked  uint64 // messages the peer confirmed: loop only
+}
+
+// grant adds credit from the peer's hello or a Credit frame, confirming
+// msgs messages. Loop only.
+func (w *sendWindow) grant(bytes int64, msgs uint32) {
+	w.credit.Add(bytes)
+	w.acked += uint64(msgs)
+}
+
+// open reports whether a data frame may be written now.
+func (w *sendWindow) open() bool { return w.credit.Load() > 0 }
+
+// available is the credit left (negative after a frame overran it).
+func (w *sendWindow) available() int64 { return w.credit.Load() }
+
+// spend records msgs messages written at a total credit cost. Under the
+// writer's lock.
+func (w *sendWindow) spend(cost int64, msgs int) {
+	w.credit.Add(-cost)
+	w.sent += uint64(msgs)
+}
+
+// unconfirmed is the number of messages written that the peer has not
+// confirmed: if the connection dies, they may or may not have arrived.
+func (w *sendWindow) unconfirmed() uint64 { return w.sent - min(w.acked, w.sent) }
