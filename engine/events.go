@@ -8,14 +8,14 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
-// handler adapts gnet's callbacks to the transport. Every callback except
+// eventHandler adapts gnet's callbacks to the transport. Every callback except
 // OnTick runs on the event loop that owns the connection.
-type handler struct {
+type eventHandler struct {
 	gnet.BuiltinEventEngine
 	t *Transport
 }
 
-func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
+func (h *eventHandler) OnBoot(eng gnet.Engine) gnet.Action {
 	t := h.t
 	t.eng = eng
 	addr, err := listenAddr(eng)
@@ -27,7 +27,7 @@ func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 	return gnet.None
 }
 
-func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	t := h.t
 	c, _ := gc.Context().(*conn)
 	inbound := c == nil
@@ -56,7 +56,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	return t.hello, gnet.None
 }
 
-func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
+func (h *eventHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 	c, ok := gc.Context().(*conn)
 	if !ok {
 		return gnet.Close
@@ -70,14 +70,14 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	return c.onTraffic()
 }
 
-func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
+func (h *eventHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if c, ok := gc.Context().(*conn); ok {
 		c.onClose(err)
 	}
 	return gnet.None
 }
 
-func (h *handler) OnTick() (time.Duration, gnet.Action) {
+func (h *eventHandler) OnTick() (time.Duration, gnet.Action) {
 	return h.t.tick(), gnet.None
 }
 

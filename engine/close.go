@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Close stops accepting sends, flushes queued messages within CloseTimeout,
+// says goodbye to every peer and closes all connections. Messages it could
+// not flush are counted as dropped. Afterwards every call returns ErrClosed
+// (Recv first returns the messages already received).
+func (t *Transport) Close() error {
+	if !t.closing.CompareAndSwap(false, true) {
+		return fmt.Errorf("close: %w", ErrClosed)
+	}
+	close(t.stopping)
+	if !t.started.Load() || t.cancel == nil {
+		close(t.done)
+		return nil
+	}
+	deadline := time.Now().Add(t.cfg.CloseTimeout)
+	t.quiesce(deadline)
+	t.flushAll(deadline)
+	t.mu.Lock()
+	for _, p := range *t.peers.Load() {
+		for _, l := range p.lanes.Members() {
+			n, b := l.drain()
+			t.drop(p, n, b, "transport closed before they could be sent")
+		}
+	}
+	t.mu.Unlock()
+	t.cancel()
+	t.stopEngine()
+	<-t.runDone
+	t.wg.Wait()
+	close(t.done)
+	return nil
+}
+
+// quiesce waits, until deadline, for sends that passed their closing check
+// to queue their frames; after it no frame joins a lane, so a connection
+// whose lane is empty may say goodbye. Sends blocked on a full queue have
+// been released by closing t.stopping.
+func (t *Transport) quiesce(deadline time.Time) {
+	for t.sendsInFlight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	t.quiesced.Store(true)
+}
+
+// stopEngine starts gnet's shutdown without waiting for it: Engine.Stop
+// begins the shutdown at once but then polls every 500 ms for its end, so
+// it is given a context that is already done; Close waits for gnet.Run to
+// return instead, which it does as soon as the loops have stopped.
+func (t *Transport) stopEngine() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = t.eng.Stop(ctx)
+}
+
+// flushAll waits until every queued message is written (or the deadline),
+// then lets each connection send its final credit and goodbye.
+func (t *Transport) flushAll(deadline time.Time) {
+	for time.Now().Before(deadline) && t.pendingTotal() > 0 {
+		t.wakeAll()
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.wakeAll() // closing is set: each connection sends credit and goodbye
+	// Wait for the peers' answering goodbyes, which close the connections:
+	// a peer answers only after reading everything we wrote before ours.
+	until := deadline
+	if d := time.Now().Add(100 * time.Millisecond); until.Before(d) {
+		until = d // always give a goodbye a moment, even with CloseTimeout 0
+	}
+	for time.Now().Before(until) && t.establishedConns() > 0 {
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (t *Transport) establishedConns() int {
+	n := 0
+	for _, c := range t.snapshotConns() {
+		if c.established() {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *Transport) pendingTotal() int64 {
+	var n int64
+	for _, p := range *t.peers.Load() {
+		n += p.pending.Load()
+	}
+	return n
+}
+
+func (t *Transport) snapshotConns() []*conn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*conn, 0, len(t.conns))
+	for c := range t.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (t *Transport) wakeAll() {
+	for _, c := range t.snapshotConns() {
+		c.forceWake()
+	}
+}

@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/tensorchain/transport/codec"
+)
+
+// Membership: which peers exist, which lanes each has, and what happens to
+// a lane's queue when its connection comes and goes. Changes happen under
+// Transport.mu; Send reads the peer map and each pool lock-free.
+
+// peer returns the peer with that id, or nil. Lock-free.
+func (t *Transport) peer(id string) *peer {
+	return (*t.peers.Load())[id]
+}
+
+// setPeerLocked adds or (p == nil) removes a peer; t.mu must be held.
+func (t *Transport) setPeerLocked(id string, p *peer) {
+	cur := *t.peers.Load()
+	next := make(map[string]*peer, len(cur)+1)
+	for k, v := range cur {
+		next[k] = v
+	}
+	if p == nil {
+		delete(next, id)
+	} else {
+		next[id] = p
+	}
+	t.peers.Store(&next)
+}
+
+// bind attaches a connection whose hello just arrived to its peer and lane.
+func (t *Transport) bind(c *conn, h codec.Hello) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing.Load() {
+		return fmt.Errorf("%w: transport closing", ErrClosed)
+	}
+	var l *lane
+	var p *peer
+	if c.outbound {
+		l = c.lane.Load()
+		p = l.peer
+		if p.removed.Load() {
+			return fmt.Errorf("peer %s was disconnected", p.id)
+		}
+	} else {
+		p = t.peer(h.NodeID)
+		if p != nil && p.incarnation != h.Incarnation && p.hasActiveConn() {
+			return fmt.Errorf("node id %q is already in use by a live peer (incarnation %x, newcomer %x)", h.NodeID, p.incarnation, h.Incarnation)
+		}
+		if p == nil {
+			p = newPeer(h.NodeID, t.cfg.RateLimit, t.cfg.InboundRateLimit)
+			t.setPeerLocked(p.id, p)
+		}
+		l = &lane{peer: p}
+		p.lanes.Add(l)
+		c.lane.Store(l)
+	}
+	p.incarnation = h.Incarnation
+	p.maxMessage.Store(int64(h.MaxMessage))
+	// Compression is on only when both hellos advertise it, in both directions.
+	c.compressIn = t.cfg.Compression.Enabled && h.Caps&codec.CapLZ4 != 0
+	c.compressOut = c.compressIn
+	p.compress.Store(c.compressOut)
+	c.sendWin.grant(int64(h.Window), 0)
+	c.wr.mu.Lock()
+	c.wr.directOff = c.tls != nil // TLS records are sealed on the loop only
+	c.wr.mu.Unlock()
+	c.peer.Store(p)
+	c.setPhase(phaseEstablished)
+	c.retried = l.attempts
+	l.attempts = 0
+	l.conn.Store(c)
+	l.setState(StateActive)
+	t.stats.connsActive.Add(1)
+	return nil
+}
+
+// connLost updates a lane whose established connection closed.
+func (t *Transport) connLost(l *lane) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := l.peer
+	if t.closing.Load() || p.removed.Load() {
+		l.setState(StateClosed)
+		return
+	}
+	if !l.outbound {
+		t.retireInboundLaneLocked(l)
+		return
+	}
+	t.scheduleRedialLocked(l)
+}
+
+// retireInboundLaneLocked removes a dead inbound lane, moving its unsent
+// messages to another lane of the same peer, or counting them as dropped.
+func (t *Transport) retireInboundLaneLocked(l *lane) {
+	p := l.peer
+	l.setState(StateClosed)
+	p.lanes.Remove(func(m *lane) bool { return m == l })
+	rest := l.retire()
+	if rest.msgs > 0 {
+		if other, ok := p.lanes.Pick(); ok {
+			other.queued.Add(int64(rest.bytes))
+			t.requeue(other, rest, "its last connection closed")
+			if c := other.conn.Load(); c != nil {
+				c.wake()
+			}
+		} else {
+			msgs, bytes := rest.msgs, rest.bytes
+			rest.release()
+			t.drop(p, msgs, bytes, "its last connection closed")
+		}
+	}
+	if p.lanes.Len() == 0 && !p.dialed {
+		t.setPeerLocked(p.id, nil)
+	}
+}
+
+// requeue returns unsent frames to the front of lane l; on a lane retired
+// meanwhile they are dropped and reported.
+func (t *Transport) requeue(l *lane, q frameQueue, why string) {
+	if msgs, bytes := l.requeue(q); msgs > 0 {
+		t.drop(l.peer, msgs, bytes, why)
+	}
+}
+
+// drop reports messages that can no longer be delivered.
+func (t *Transport) drop(p *peer, msgs, bytes int, why string) {
+	if msgs == 0 {
+		return
+	}
+	p.pending.Add(-int64(msgs))
+	p.pendBytes.Add(-int64(bytes))
+	p.stats.dropped.Add(uint64(msgs))
+	t.stats.dropped.Add(uint64(msgs))
+	p.signalSpace()
+	t.log.Warn("dropping undeliverable messages", "peer", p.id, "messages", msgs, "reason", why)
+}
+
+// Peers lists the known peers, sorted by node id.
+func (t *Transport) Peers() []PeerInfo {
+	var out []PeerInfo
+	for _, p := range *t.peers.Load() {
+		out = append(out, p.info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].NodeID < out[j].NodeID })
+	return out
+}
+
+// PeerInfo describes one peer.
+type PeerInfo struct {
+	NodeID      string
+	Address     string // dial address; empty for a peer that only connected to us
+	State       State
+	Connections int // established connections
+	Lanes       []State
+}
+
+func (p *peer) info() PeerInfo {
+	pi := PeerInfo{NodeID: p.id, Address: p.address(), State: p.state()}
+	for _, l := range p.lanes.Members() {
+		pi.Lanes = append(pi.Lanes, l.getState())
+		if l.Healthy() {
+			pi.Connections++
+		}
+	}
+	return pi
+}
+
+// Disconnect closes every connection to the peer and forgets it, with its
+// rate-limit bucket. Messages still queued for it are dropped and counted.
+func (t *Transport) Disconnect(nodeID string) error {
+	t.mu.Lock()
+	p := t.peer(nodeID)
+	if p == nil {
+		t.mu.Unlock()
+		return fmt.Errorf("disconnect %s: %w", nodeID, ErrPeerNotFound)
+	}
+	p.removed.Store(true)
+	t.setPeerLocked(nodeID, nil)
+	var conns []*conn
+	for _, l := range p.lanes.Members() {
+		delete(t.redial, l)
+		l.setState(StateClosed)
+		if c := l.conn.Load(); c != nil {
+			conns = append(conns, c)
+		}
+		n, b := l.drain()
+		t.drop(p, n, b, "disconnected")
+	}
+	t.mu.Unlock()
+	for _, c := range conns {
+		c.fail(causeClosed, fmt.Errorf("disconnect %s: %w", nodeID, ErrClosed))
+	}
+	return nil
+}
