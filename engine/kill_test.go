@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -17,6 +18,11 @@ import (
 
 // childEnv makes the test binary run as a receiving node (see TestMain).
 const childEnv = "TRANSPORT_TEST_CHILD_ADDR"
+
+// childPeerEnv, set to "nodeID@address" next to childEnv, makes the child
+// node also Connect to that node, the parent: a full mesh, in which the
+// parent holds inbound lanes from the child besides its own outbound ones.
+const childPeerEnv = "TRANSPORT_TEST_CHILD_PEER"
 
 func TestMain(m *testing.M) {
 	if addr := os.Getenv(childEnv); addr != "" {
@@ -28,11 +34,18 @@ func TestMain(m *testing.M) {
 
 // runChildNode is a receiving node in its own process. It prints the
 // sequence number of every message before its handler returns, that is
-// before the message's credit can reach the sender.
+// before the message's credit can reach the sender. With childPeerEnv set
+// it also connects back to the parent before it reports ready.
 func runChildNode(addr string) {
 	out := os.Stdout
 	cfg := devConfig("child")
 	cfg.ListenAddr = addr
+	peerID, peerAddr, mesh := strings.Cut(os.Getenv(childPeerEnv), "@")
+	if mesh {
+		cfg.PoolSize = 2
+		cfg.Reconnect.InitialBackoff = 20 * time.Millisecond
+		cfg.Reconnect.MaxBackoff = 200 * time.Millisecond
+	}
 	cfg.Handler = func(_ string, p []byte) {
 		fmt.Fprintf(out, "%d\n", binary.BigEndian.Uint64(p))
 	}
@@ -43,6 +56,15 @@ func runChildNode(addr string) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(1)
+	}
+	if mesh {
+		// A dial the parent refuses (it may not have noticed yet that the
+		// previous incarnation died) keeps retrying in the background.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := tr.Connect(ctx, PeerConfig{NodeID: peerID, Address: peerAddr}); err != nil {
+			fmt.Fprintln(os.Stderr, "child: connect to parent:", err)
+		}
+		cancel()
 	}
 	fmt.Fprintln(out, "ready")
 	sig := make(chan os.Signal, 1)
@@ -64,7 +86,17 @@ func startChild(t *testing.T, addr string, seen func(uint64)) *exec.Cmd {
 // startChildCmd starts cmd as a child node listening on addr.
 func startChildCmd(t *testing.T, cmd *exec.Cmd, addr string, seen func(uint64)) *exec.Cmd {
 	t.Helper()
-	cmd.Env = append(os.Environ(), childEnv+"="+addr)
+	cmd, _ = startChildProc(t, cmd, addr, seen)
+	return cmd
+}
+
+// startChildProc is startChildCmd that also returns a channel closed once
+// the child's output has been read to its end. Wait for it before calling
+// cmd.Wait, which closes the pipe and would discard what is still unread.
+// Variables in cmd.Env, if set, are passed on.
+func startChildProc(t *testing.T, cmd *exec.Cmd, addr string, seen func(uint64)) (*exec.Cmd, <-chan struct{}) {
+	t.Helper()
+	cmd.Env = append(cmd.Environ(), childEnv+"="+addr)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +106,9 @@ func startChildCmd(t *testing.T, cmd *exec.Cmd, addr string, seen func(uint64)) 
 		t.Fatal(err)
 	}
 	ready := make(chan struct{})
+	eof := make(chan struct{})
 	go func() {
+		defer close(eof)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if sc.Text() == "ready" {
@@ -92,7 +126,7 @@ func startChildCmd(t *testing.T, cmd *exec.Cmd, addr string, seen func(uint64)) 
 		_ = cmd.Process.Kill()
 		t.Fatal("child node did not start")
 	}
-	return cmd
+	return cmd, eof
 }
 
 // TestKillPeerProcess kills a receiving node with SIGKILL mid-stream and
