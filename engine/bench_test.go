@@ -99,3 +99,24 @@ func BenchmarkOneWay(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCloseIdle measures New, Start and Close of a plaintext transport
+// that never had a connection: the cost of an idle Close.
+func BenchmarkCloseIdle(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		tr, err := New(devConfig("a"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = tr.Start(ctx)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tr.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
