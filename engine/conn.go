@@ -206,9 +206,6 @@ func (c *conn) onClose(err error) {
 	if c.hs.deadline != nil {
 		c.hs.deadline.Stop()
 	}
-	if c.tls != nil {
-		c.tls.Close()
-	}
 	cause, reason := c.reason(err)
 	t.unregister(c)
 	c.rd.release()
@@ -218,6 +215,9 @@ func (c *conn) onClose(err error) {
 			c.handshakeFailed(cause, reason)
 		}
 		return
+	}
+	if c.tls != nil {
+		c.tls.Close()
 	}
 	l, p := c.lane.Load(), c.peer.Load()
 	l.conn.CompareAndSwap(c, nil)

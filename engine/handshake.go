@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,9 +216,12 @@ func (c *conn) finishReady(err error) {
 func (c *conn) handshakeFailed(cause failureCause, reason error) {
 	t := c.t
 	if cause == causeClosed || cause == causeTLS {
-		if err := c.tlsErr(); err != nil && !errors.Is(err, tlsstate.ErrClosed) {
+		if err := c.tlsFailure(); err != nil {
 			cause, reason = causeTLS, err
 		}
+	}
+	if c.tls != nil {
+		c.tls.Close()
 	}
 	if !t.closing.Load() {
 		t.stats.handshakeFail[cause].Add(1)
@@ -227,6 +231,31 @@ func (c *conn) handshakeFailed(cause failureCause, reason error) {
 		reason = fmt.Errorf("handshake with %s: %w: connection closed (%v)", c.remote, ErrHandshakeFailed, reason)
 	}
 	c.finishReady(reason)
+}
+
+// tlsFailure is why TLS refused the connection, if it did: the handshake's
+// own error, or the alert a peer sent right after a handshake that
+// succeeded on our side (a TLS 1.3 server refusing our certificate), still
+// buffered. Loop only, or once the loop is done with the connection.
+func (c *conn) tlsFailure() error {
+	if c.tls == nil {
+		return nil
+	}
+	res := c.hs.tls.Load()
+	switch {
+	case res == nil:
+		return nil
+	case res.err != nil:
+		if errors.Is(res.err, tlsstate.ErrClosed) {
+			return nil // we ended it: the close's own reason says more
+		}
+		return res.err
+	case c.tls.Buffered() > 0:
+		if _, _, err := c.tls.Decrypt(nil, nil, 0); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("tls handshake with %s: %w: %w", c.remote, ErrHandshakeFailed, err)
+		}
+	}
+	return nil
 }
 
 // awaitTLSReport defers handshakeFailed to the end of a TLS handshake still
@@ -243,10 +272,18 @@ func (c *conn) awaitTLSReport(cause failureCause, reason error) bool {
 	if f.tlsReported {
 		return false
 	}
-	if cause == causeClosed {
+	peerClosed := cause == causeClosed
+	if peerClosed {
 		cause = causeTLS // the peer gave up inside the TLS handshake (bad certificate, wrong protocol)
 	}
 	f.closeWaitsTLS, f.heldCause, f.heldReason = true, cause, reason
+	f.mu.Unlock()
+	if peerClosed {
+		c.tls.PeerClosed() // the handshake may still read the alert the peer sent before closing
+	} else {
+		c.tls.Close()
+	}
+	f.mu.Lock() // for the deferred Unlock
 	return true
 }
 

@@ -323,3 +323,52 @@ func TestHandshakeInputBounded(t *testing.T) {
 	}
 	server.s.Close()
 }
+
+// TestPeerClosedLetsHandshakeReadTheAlert: a client that refuses the
+// server's certificate sends an alert and hangs up at once. The server's
+// event loop feeds the alert and sees end of input in the same breath;
+// PeerClosed must let the running handshake read the alert, so the server
+// learns why ("bad certificate"), where Close would report only ErrClosed.
+func TestPeerClosedLetsHandshakeReadTheAlert(t *testing.T) {
+	p := newPKI(t)
+	other := newTestCA(t, "other-ca")
+	server := newEndpoint(p.node2.creds(strictCfg, p.ca.pool()).ServerConfig(Strict), Server)
+	client := newEndpoint(p.node1.creds(strictCfg, other.pool()).ClientConfig(Strict, "node2"), Client)
+	deadline := time.Now().Add(10 * time.Second)
+	client.start(nil, deadline)
+	server.start(nil, deadline)
+	relay := func(from, to *Session, what string) {
+		t.Helper()
+		waitFor(t, 5*time.Second, what, from.HasOutput)
+		to.Feed(from.TakeOutput(nil))
+	}
+	relay(client.s, server.s, "ClientHello")
+	relay(server.s, client.s, "the server's flight")
+	cerr := recvErr(t, client.done, 5*time.Second)
+	expectHandshakeErr(t, "client", cerr, "unknown authority")
+	alert := client.s.TakeOutput(nil)
+	if len(alert) == 0 {
+		t.Fatal("the refusing client wrote no alert")
+	}
+	server.s.Feed(alert)
+	server.s.PeerClosed()
+	serr := recvErr(t, server.done, 5*time.Second)
+	expectHandshakeErr(t, "server", serr, "bad certificate")
+	if errors.Is(serr, ErrClosed) {
+		t.Fatalf("server: %v is ErrClosed", serr)
+	}
+	server.s.Close()
+	client.s.Close()
+}
+
+// TestPeerClosedWithNothingFedIsClose: with no input left to read, a
+// handshake cannot learn anything more, so PeerClosed ends it at once.
+func TestPeerClosedWithNothingFedIsClose(t *testing.T) {
+	p := newPKI(t)
+	server := newEndpoint(p.node2.creds(strictCfg, p.ca.pool()).ServerConfig(Strict), Server)
+	server.start(nil, time.Now().Add(10*time.Second))
+	server.s.PeerClosed()
+	if err := recvErr(t, server.done, 5*time.Second); !errors.Is(err, ErrClosed) {
+		t.Fatalf("handshake ended with %v, want ErrClosed", err)
+	}
+}

@@ -77,6 +77,7 @@ type Session struct {
 	sealing    bool
 	inErr      error // Feed overflowed MaxHandshakeInput
 	connClosed bool  // the adapter was closed (Close, deadline)
+	peerEOF    bool  // PeerClosed: no more input will be fed
 	hsErr      error // why the handshake failed
 	job        *hsJob
 
@@ -457,6 +458,26 @@ func (s *Session) Close() {
 	_ = s.tc.Close() // close_notify if complete, then adapter.Close
 }
 
+// PeerClosed tells the Session that the peer closed its side of the
+// connection: no more ciphertext will be fed. A running handshake still
+// consumes what was fed, which may hold the alert that says why the peer
+// gave up (done then gets that alert's error rather than ErrClosed), and
+// then fails on the end of input. During a handshake with nothing fed
+// left to read it is Close; after the handshake it changes nothing (the
+// bytes fed during it stay readable by Decrypt until Close). Safe from any
+// goroutine.
+func (s *Session) PeerClosed() {
+	s.mu.Lock()
+	if s.fedOff >= len(s.fed) && phase(s.phase.Load()) != phaseDone {
+		s.mu.Unlock()
+		s.Close()
+		return
+	}
+	s.peerEOF = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
 // ConnectionState returns crypto/tls's view of the connection: version,
 // cipher suite, the peer's verified certificates. Meaningful after done(nil).
 func (s *Session) ConnectionState() tls.ConnectionState { return s.tc.ConnectionState() }
@@ -553,6 +574,8 @@ func (a *adapter) Read(p []byte) (int, error) {
 				s.fed, s.fedOff = s.fed[:0], 0
 			}
 			return n, nil
+		case s.peerEOF:
+			return 0, io.EOF
 		}
 		s.cond.Wait()
 	}
