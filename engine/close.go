@@ -20,11 +20,11 @@ func (t *Transport) Close() error {
 		return nil
 	}
 	deadline := time.Now().Add(t.cfg.CloseTimeout)
-	t.quiesce(deadline)
 	t.flushAll(deadline)
 	t.mu.Lock()
 	for _, p := range *t.peers.Load() {
 		for _, l := range p.lanes.Members() {
+			l.setState(StateClosed)
 			n, b := l.drain()
 			t.drop(p, n, b, "transport closed before they could be sent")
 		}
@@ -36,17 +36,6 @@ func (t *Transport) Close() error {
 	t.wg.Wait()
 	close(t.done)
 	return nil
-}
-
-// quiesce waits, until deadline, for sends that passed their closing check
-// to queue their frames; after it no frame joins a lane, so a connection
-// whose lane is empty may say goodbye. Sends blocked on a full queue have
-// been released by closing t.stopping.
-func (t *Transport) quiesce(deadline time.Time) {
-	for t.sendsInFlight.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Microsecond)
-	}
-	t.quiesced.Store(true)
 }
 
 // stopEngine starts gnet's shutdown without waiting for it: Engine.Stop

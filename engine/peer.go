@@ -123,6 +123,7 @@ type lane struct {
 	mu      sync.Mutex
 	q       frameQueue // encoded frames waiting for the event loop (under mu)
 	retired bool       // the queue was emptied for good; nothing may join it (under mu)
+	sealed  bool       // closing: the connection said goodbye; nothing may join it (under mu)
 
 	queued atomic.Int64 // bytes queued here and not yet written, for selection
 	conn   atomic.Pointer[conn]
@@ -144,19 +145,42 @@ func (l *lane) Usable() bool {
 func (l *lane) getState() State  { return State(l.st.Load()) }
 func (l *lane) setState(s State) { l.st.Store(int32(s)) }
 
+// appendResult says whether appendFrame queued the frame.
+type appendResult int
+
+const (
+	appended    appendResult = iota
+	laneRetired              // the lane is gone: pick another
+	laneSealed               // the transport is closing and the lane said goodbye
+)
+
 // appendFrame queues one encoded frame and returns the connection to wake.
-// ok is false when the lane has been retired: the frame was not queued and
-// the caller must pick another lane.
-func (l *lane) appendFrame(header []byte, payload []byte) (c *conn, ok bool) {
+func (l *lane) appendFrame(header []byte, payload []byte) (*conn, appendResult) {
 	l.mu.Lock()
-	if l.retired {
+	switch {
+	case l.retired:
 		l.mu.Unlock()
-		return nil, false
+		return nil, laneRetired
+	case l.sealed:
+		l.mu.Unlock()
+		return nil, laneSealed
 	}
 	l.q.push(header, payload)
 	l.mu.Unlock()
 	l.queued.Add(int64(len(header) + len(payload)))
-	return l.conn.Load(), true
+	return l.conn.Load(), appended
+}
+
+// sealIfEmpty seals the lane if nothing is queued, and reports whether it
+// did: once sealed no frame joins it (appendFrame returns laneSealed).
+func (l *lane) sealIfEmpty() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.q.msgs > 0 {
+		return false
+	}
+	l.sealed = true
+	return true
 }
 
 // take moves the queued frames to the loop's cursor (which must be empty).
@@ -167,13 +191,13 @@ func (l *lane) take(into *frameQueue) {
 }
 
 // requeue puts frames that a lost connection never wrote back in front of
-// the queue, preserving order. On a retired lane nothing is queued: the
+// the queue, preserving order. On a retired or sealed lane nothing is queued: the
 // frames are released and their count returned, for the caller to report
 // as dropped.
 func (l *lane) requeue(front frameQueue) (droppedMsgs, droppedBytes int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.retired {
+	if l.retired || l.sealed {
 		droppedMsgs, droppedBytes = front.msgs, front.bytes
 		front.release()
 		l.queued.Add(-int64(droppedBytes))

@@ -36,11 +36,6 @@ func (t *Transport) Broadcast(ctx context.Context, payload []byte) error {
 
 // send implements Send (ctx != nil) and TrySend (ctx == nil).
 func (t *Transport) send(ctx context.Context, to string, payload []byte) error {
-	// Announce the send before checking closing: Close sets closing, then
-	// waits for sendsInFlight to reach zero before any connection says
-	// goodbye, so a send that passed the check queues its frame in time.
-	t.sendsInFlight.Add(1)
-	defer t.sendsInFlight.Add(-1)
 	if t.closing.Load() {
 		return fmt.Errorf("send to %s: %w", to, ErrClosed)
 	}
@@ -93,15 +88,23 @@ func (t *Transport) enqueue(ctx context.Context, p *peer, hdr, body []byte) erro
 			}
 			return fmt.Errorf("%w: no connection left", ErrPeerFailed)
 		}
-		// A lane retired between Pick and the append refuses the frame; it
-		// has already left the pool (or become unusable), so the next Pick
-		// chooses another.
-		if c, ok := l.appendFrame(hdr, body); ok {
+		c, res := l.appendFrame(hdr, body)
+		switch {
+		case res == appended:
 			if c != nil {
 				c.wake()
 			}
 			return nil
+		case res == laneSealed || t.closing.Load():
+			// Its connection said goodbye: Close began after this send's
+			// closing check. The send fails rather than queue behind it.
+			p.pending.Add(-1)
+			p.pendBytes.Add(-wire)
+			p.signalSpace()
+			return ErrClosed
 		}
+		// A lane retired between Pick and the append has already left the
+		// pool (or become unusable): the next Pick chooses another.
 	}
 }
 

@@ -42,12 +42,10 @@ type Transport struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // dial goroutines
 
-	started       atomic.Bool
-	closing       atomic.Bool   // Close has begun: new sends fail with ErrClosed
-	stopping      chan struct{} // closed when Close begins: blocked sends give up
-	sendsInFlight atomic.Int64  // sends past their closing check (send.go)
-	quiesced      atomic.Bool   // closing, and no send is in flight: connections may say goodbye
-	done          chan struct{} // closed when Close has finished
+	started  atomic.Bool
+	closing  atomic.Bool   // Close has begun: new sends fail with ErrClosed
+	stopping chan struct{} // closed when Close begins: blocked sends give up
+	done     chan struct{} // closed when Close has finished
 
 	mu     sync.Mutex // guards the fields below and peer membership
 	peers  atomic.Pointer[map[string]*peer]

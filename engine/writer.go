@@ -134,14 +134,17 @@ func (c *conn) writeCtrl() error {
 }
 
 // maybeSayGoodbye sends our Goodbye, after a final Credit, once the peer
-// said goodbye or once the transport is closing, no send is in flight
-// and this connection has written everything queued for it.
+// said goodbye, or once the transport is closing and this connection has
+// written everything queued for it. Sealing the empty lane, under its lock,
+// is what makes that final: a Send that passed its closing check before
+// Close began either queued its frame before the seal (and the goodbye
+// waits for it) or finds the lane sealed and fails with ErrClosed.
 func (c *conn) maybeSayGoodbye() error {
 	w := &c.wr
 	switch {
 	case w.goodbye == goodbyeReceived:
 		w.goodbye = goodbyeAnswered
-	case w.goodbye == goodbyeNone && c.t.quiesced.Load() && w.out.empty() && c.lane.Load().Queued() == 0:
+	case w.goodbye == goodbyeNone && c.t.closing.Load() && w.out.empty() && c.lane.Load().sealIfEmpty():
 		w.goodbye = goodbyeSent
 	default:
 		return nil
