@@ -237,41 +237,9 @@ func TestPeerIgnoringCreditWhileStalled(t *testing.T) {
 	ca := newTestCA(t, "ca")
 	for _, mode := range []string{"plain", "tls"} {
 		t.Run(mode, func(t *testing.T) {
-			cfg := devConfig("b")
-			var client *tls.Config
-			if mode == "tls" {
-				cfg = tlsConfig("b", ca.issue(t, "b", certOpts{}))
-				creds, err := tlsConfig("raw", ca.issue(t, "raw", certOpts{})).TLS.Load()
-				if err != nil {
-					t.Fatal(err)
-				}
-				client = creds.ClientConfig(Strict, "b")
-			}
-			cfg.RecvBufferSize = 4 // nobody calls Recv: the ring fills at once
-			cfg.ReceiveWindow = 64 << 10
-			cfg.MaxMessageSize = 64 << 10
-			b := startTransport(t, cfg)
-			nc, err := net.Dial("tcp", b.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if client != nil {
-				nc = tls.Client(nc, client)
-			}
-			defer nc.Close()
-			h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 7, NodeID: "raw"}
-			if _, err := nc.Write(codec.AppendHello(nil, h)); err != nil {
-				t.Fatal(err)
-			}
-			readFrame(t, nc) // b's hello
-			frame := codec.AppendFrame(nil, 0, make([]byte, 1<<10))
-			go func() { // 2 MiB, ten times what the window and one frame allow
-				for range 2048 {
-					if _, err := nc.Write(frame); err != nil {
-						return
-					}
-				}
-			}()
+			b, nc := floodIgnoringCredit(t, ca, mode, func(cfg *Config) {
+				cfg.RecvBufferSize = 4 // nobody calls Recv: the ring fills at once
+			})
 			expectClosed(t, nc, 10*time.Second)
 			waitFor(t, 5*time.Second, func() bool { return b.Stats().ProtocolErrors == 1 })
 			if st := b.Stats(); st.RecvStalls == 0 || st.RecvQueueDepth != 4 {
@@ -279,4 +247,49 @@ func TestPeerIgnoringCreditWhileStalled(t *testing.T) {
 			}
 		})
 	}
+}
+
+
+// floodIgnoringCredit starts node b (plaintext, or Strict mTLS with mode
+// "tls") with a 64 KiB window and message size, changed by tune, and a raw
+// peer that completes the handshake and then sends 2 MiB of 1 KiB frames,
+// ten times what the window and one frame allow, whatever the credit.
+func floodIgnoringCredit(t *testing.T, ca *testCA, mode string, tune func(*Config)) (*Transport, net.Conn) {
+	t.Helper()
+	cfg := devConfig("b")
+	var client *tls.Config
+	if mode == "tls" {
+		cfg = tlsConfig("b", ca.issue(t, "b", certOpts{}))
+		creds, err := tlsConfig("raw", ca.issue(t, "raw", certOpts{})).TLS.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		client = creds.ClientConfig(Strict, "b")
+	}
+	cfg.ReceiveWindow = 64 << 10
+	cfg.MaxMessageSize = 64 << 10
+	tune(&cfg)
+	b := startTransport(t, cfg)
+	nc, err := net.Dial("tcp", b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if client != nil {
+		nc = tls.Client(nc, client)
+	}
+	t.Cleanup(func() { nc.Close() })
+	h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 7, NodeID: "raw"}
+	if _, err := nc.Write(codec.AppendHello(nil, h)); err != nil {
+		t.Fatal(err)
+	}
+	readFrame(t, nc) // b's hello
+	frame := codec.AppendFrame(nil, 0, make([]byte, 1<<10))
+	go func() {
+		for range 2048 {
+			if _, err := nc.Write(frame); err != nil {
+				return
+			}
+		}
+	}()
+	return b, nc
 }

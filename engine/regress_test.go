@@ -294,42 +294,10 @@ func TestThrottledPeerIgnoringCreditIsCut(t *testing.T) {
 	ca := newTestCA(t, "ca")
 	for _, mode := range []string{"plain", "tls"} {
 		t.Run(mode, func(t *testing.T) {
-			cfg := devConfig("b")
-			var client *tls.Config
-			if mode == "tls" {
-				cfg = tlsConfig("b", ca.issue(t, "b", certOpts{}))
-				creds, err := tlsConfig("raw", ca.issue(t, "raw", certOpts{})).TLS.Load()
-				if err != nil {
-					t.Fatal(err)
-				}
-				client = creds.ClientConfig(Strict, "b")
-			}
-			cfg.InboundRateLimit = bucket.Config{Enabled: true, BucketSize: 1, RefillRate: 1}
-			cfg.RecvBufferSize = 1 << 16 // far more than is sent: the ring never fills
-			cfg.ReceiveWindow = 64 << 10
-			cfg.MaxMessageSize = 64 << 10
-			b := startTransport(t, cfg)
-			nc, err := net.Dial("tcp", b.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if client != nil {
-				nc = tls.Client(nc, client)
-			}
-			defer nc.Close()
-			h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 7, NodeID: "raw"}
-			if _, err := nc.Write(codec.AppendHello(nil, h)); err != nil {
-				t.Fatal(err)
-			}
-			readFrame(t, nc) // b's hello
-			frame := codec.AppendFrame(nil, 0, make([]byte, 1<<10))
-			go func() { // 2 MiB, ten times what the window and one frame allow
-				for range 2048 {
-					if _, err := nc.Write(frame); err != nil {
-						return
-					}
-				}
-			}()
+			b, nc := floodIgnoringCredit(t, ca, mode, func(cfg *Config) {
+				cfg.InboundRateLimit = bucket.Config{Enabled: true, BucketSize: 1, RefillRate: 1}
+				cfg.RecvBufferSize = 1 << 16 // far more than is sent: the ring never fills
+			})
 			closed := closedWithin(nc, 5*time.Second)
 			if closed {
 				waitFor(t, 5*time.Second, func() bool { return b.Stats().ProtocolErrors > 0 })
