@@ -249,7 +249,6 @@ func TestPeerIgnoringCreditWhileStalled(t *testing.T) {
 	}
 }
 
-
 // floodIgnoringCredit starts node b (plaintext, or Strict mTLS with mode
 // "tls") with a 64 KiB window and message size, changed by tune, and a raw
 // peer that completes the handshake and then sends 2 MiB of 1 KiB frames,
