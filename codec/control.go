@@ -8,7 +8,8 @@ import (
 )
 
 // ProtocolVersion is the version of the wire protocol this package speaks.
-const ProtocolVersion = 1
+// Version 2 added the connection's class and lane to the Hello.
+const ProtocolVersion = 2
 
 // Control message types: the first payload byte of a frame with FlagControl.
 const (
@@ -32,7 +33,16 @@ const (
 const MaxNodeIDLen = 255
 
 // helloFixedLen is the size of a Hello payload without its node id.
-const helloFixedLen = 1 + 1 + 2 + 4 + 4 + 8 + 1
+const helloFixedLen = 1 + 1 + 2 + 4 + 4 + 8 + 1 + 1 + 1
+
+// Connection classes a dialer declares in its Hello.
+const (
+	// ClassBulk connections carry ordinary messages (log entries, snapshots).
+	ClassBulk uint8 = 0
+	// ClassControl connections carry heartbeats, votes and small RPCs, apart
+	// from bulk data so that they never queue behind it.
+	ClassControl uint8 = 1
+)
 
 // Hello is the application handshake message.
 type Hello struct {
@@ -41,6 +51,8 @@ type Hello struct {
 	MaxMessage  uint32 // largest payload the sender accepts, in bytes
 	Window      uint32 // receive credit the sender grants, in wire bytes
 	Incarnation uint64 // random per transport start: tells restarts from duplicates
+	Class       uint8  // the connection's class (ClassBulk, ClassControl), as the dialer declares it
+	Lane        uint8  // the dialer's index of this connection within its class
 	NodeID      string // the sender's node id
 }
 
@@ -58,15 +70,24 @@ func AppendHello(dst []byte, h Hello) []byte {
 	binary.BigEndian.PutUint32(p[4:], h.MaxMessage)
 	binary.BigEndian.PutUint32(p[8:], h.Window)
 	binary.BigEndian.PutUint64(p[12:], h.Incarnation)
-	p[20] = byte(len(h.NodeID))
-	copy(p[21:], h.NodeID)
+	p[20] = h.Class
+	p[21] = h.Lane
+	p[22] = byte(len(h.NodeID))
+	copy(p[23:], h.NodeID)
 	return dst
 }
 
 // DecodeHello parses and validates the payload of a Hello control frame.
 func DecodeHello(p []byte) (Hello, error) {
-	if len(p) < helloFixedLen || p[0] != TypeHello {
+	if len(p) < 2 || p[0] != TypeHello {
 		return Hello{}, fmt.Errorf("%w: not a hello (%d bytes)", ErrMalformed, len(p))
+	}
+	// The version comes first: an older peer's Hello has another layout.
+	if p[1] != ProtocolVersion {
+		return Hello{}, fmt.Errorf("%w: the peer speaks protocol version %d, this node speaks %d", ErrVersion, p[1], ProtocolVersion)
+	}
+	if len(p) < helloFixedLen {
+		return Hello{}, fmt.Errorf("%w: hello of %d bytes, at least %d expected", ErrMalformed, len(p), helloFixedLen)
 	}
 	h := Hello{
 		Version:     p[1],
@@ -74,14 +95,16 @@ func DecodeHello(p []byte) (Hello, error) {
 		MaxMessage:  binary.BigEndian.Uint32(p[4:]),
 		Window:      binary.BigEndian.Uint32(p[8:]),
 		Incarnation: binary.BigEndian.Uint64(p[12:]),
+		Class:       p[20],
+		Lane:        p[21],
 	}
-	idLen := int(p[20])
+	idLen := int(p[22])
 	if len(p) != helloFixedLen+idLen {
 		return Hello{}, fmt.Errorf("%w: hello of %d bytes declares a %d-byte node id", ErrMalformed, len(p), idLen)
 	}
-	h.NodeID = string(p[21:])
-	if h.Version != ProtocolVersion {
-		return Hello{}, fmt.Errorf("%w: protocol version %d, want %d", ErrVersion, h.Version, ProtocolVersion)
+	h.NodeID = string(p[23:])
+	if h.Class > ClassControl {
+		return Hello{}, fmt.Errorf("%w: unknown connection class %d", ErrMalformed, h.Class)
 	}
 	if err := ValidateNodeID(h.NodeID); err != nil {
 		return Hello{}, err

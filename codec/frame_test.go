@@ -61,7 +61,8 @@ func TestDecodeIsZeroCopy(t *testing.T) {
 }
 
 func TestHelloRoundTripAndValidation(t *testing.T) {
-	good := Hello{Version: ProtocolVersion, Caps: CapLZ4, MaxMessage: 1 << 20, Window: 1 << 16, Incarnation: 7, NodeID: "node-1"}
+	good := Hello{Version: ProtocolVersion, Caps: CapLZ4, MaxMessage: 1 << 20, Window: 1 << 16, Incarnation: 7,
+		Class: ClassControl, Lane: 3, NodeID: "node-1"}
 	f, _, err := Decode(AppendHello(nil, good), 512)
 	if err != nil || !f.Control() {
 		t.Fatalf("hello frame: %v", err)
@@ -81,16 +82,20 @@ func TestHelloRoundTripAndValidation(t *testing.T) {
 	}{
 		{"empty", nil, ErrMalformed},
 		{"wrong type", mutate(func(p []byte) []byte { p[0] = TypeCredit; return p }), ErrMalformed},
-		{"version 2", mutate(func(p []byte) []byte { p[1] = 2; return p }), ErrVersion},
+		{"version 1", mutate(func(p []byte) []byte { p[1] = 1; return p }), ErrVersion},
+		{"version 3", mutate(func(p []byte) []byte { p[1] = 3; return p }), ErrVersion},
+		{"version 1 layout", []byte{TypeHello, 1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'a'}, ErrVersion},
+		{"unknown class", mutate(func(p []byte) []byte { p[20] = 2; return p }), ErrMalformed},
+		{"too short for v2", mutate(func(p []byte) []byte { return p[:helloFixedLen-1] }), ErrMalformed},
 		{"unknown caps", mutate(func(p []byte) []byte { p[3] |= 0x80; return p }), ErrMalformed},
 		{"zero max message", mutate(func(p []byte) []byte { copy(p[4:8], []byte{0, 0, 0, 0}); return p }), ErrMalformed},
 		{"zero window", mutate(func(p []byte) []byte { copy(p[8:12], []byte{0, 0, 0, 0}); return p }), ErrMalformed},
 		{"truncated id", mutate(func(p []byte) []byte { return p[:len(p)-1] }), ErrMalformed},
 		{"trailing byte", mutate(func(p []byte) []byte { return append(p, 'x') }), ErrMalformed},
-		{"empty id", mutate(func(p []byte) []byte { p[20] = 0; return p[:21] }), ErrMalformed},
-		{"space in id", mutate(func(p []byte) []byte { p[21] = ' '; return p }), ErrMalformed},
-		{"control char in id", mutate(func(p []byte) []byte { p[21] = 0x07; return p }), ErrMalformed},
-		{"invalid utf8", mutate(func(p []byte) []byte { p[21] = 0xff; return p }), ErrMalformed},
+		{"empty id", mutate(func(p []byte) []byte { p[22] = 0; return p[:23] }), ErrMalformed},
+		{"space in id", mutate(func(p []byte) []byte { p[23] = ' '; return p }), ErrMalformed},
+		{"control char in id", mutate(func(p []byte) []byte { p[23] = 0x07; return p }), ErrMalformed},
+		{"invalid utf8", mutate(func(p []byte) []byte { p[23] = 0xff; return p }), ErrMalformed},
 	}
 	for _, tc := range bad {
 		if _, err := DecodeHello(tc.p); !errors.Is(err, tc.want) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -39,8 +40,15 @@ func TestProtocolDocVectors(t *testing.T) {
 		"data-hi":    func() []byte { return AppendFrame(nil, 0, []byte("hi")) },
 		"data-empty": func() []byte { return AppendFrame(nil, 0, nil) },
 		"hello-node1": func() []byte {
-			return AppendHello(nil, Hello{Version: 1, Caps: CapLZ4, MaxMessage: 16 << 20, Window: 4 << 20,
-				Incarnation: 0x0102030405060708, NodeID: "node1"})
+			return AppendHello(nil, Hello{Version: 2, Caps: CapLZ4, MaxMessage: 16 << 20, Window: 4 << 20,
+				Incarnation: 0x0102030405060708, Class: ClassBulk, Lane: 1, NodeID: "node1"})
+		},
+		"hello-node1-control": func() []byte {
+			return AppendHello(nil, Hello{Version: 2, Caps: CapLZ4, MaxMessage: 16 << 20, Window: 4 << 20,
+				Incarnation: 0x0102030405060708, Class: ClassControl, Lane: 0, NodeID: "node1"})
+		},
+		"refused-hello-v1": func() []byte { // version 1's layout: no class or lane
+			return []byte{0, 0, 0, 0x1b, 2, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0x40, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 5, 'n', 'o', 'd', 'e', '1'}
 		},
 		"credit-1MiB-16": func() []byte { return AppendCredit(nil, Credit{Bytes: 1 << 20, Messages: 16}) },
 		"goodbye":        func() []byte { return AppendGoodbye(nil) },
@@ -61,7 +69,11 @@ func TestProtocolDocVectors(t *testing.T) {
 			t.Fatalf("vector %s does not decode: n=%d err=%v", name, n, err)
 		}
 		if f.Control() {
-			if name == "hello-node1" {
+			if strings.HasPrefix(name, "refused-") {
+				if _, err := DecodeHello(f.Payload); !errors.Is(err, ErrVersion) {
+					t.Errorf("vector %s: DecodeHello error %v, want ErrVersion", name, err)
+				}
+			} else if strings.HasPrefix(name, "hello-") {
 				h, err := DecodeHello(f.Payload)
 				if err != nil || h.NodeID != "node1" || h.Window != 4<<20 {
 					t.Errorf("vector %s: DecodeHello = %+v, %v", name, h, err)

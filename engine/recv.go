@@ -18,6 +18,8 @@ type Message struct {
 	// ConnID identifies the connection it arrived on; messages from one
 	// connection arrive in the order they were sent.
 	ConnID uint64
+	// Class is the class the sender chose (SendOptions.Class).
+	Class Class
 
 	buf  *[]byte // the payload's own pooled buffer, or
 	slab *slab   // the slab holding it (small payloads, slab.go)

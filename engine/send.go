@@ -14,12 +14,12 @@ import (
 // It blocks only while the peer's queue is full, until ctx ends (ErrTimeout).
 // A peer whose rate-limit bucket is empty fails at once with ErrRateLimited.
 func (t *Transport) Send(ctx context.Context, to string, payload []byte) error {
-	return t.send(ctx, to, payload)
+	return t.send(ctx, to, payload, SendOptions{})
 }
 
 // TrySend is Send that never blocks: a full queue returns ErrQueueFull.
 func (t *Transport) TrySend(to string, payload []byte) error {
-	return t.send(nil, to, payload)
+	return t.send(nil, to, payload, SendOptions{})
 }
 
 // Broadcast sends payload to every known peer and joins the errors of the
@@ -27,15 +27,16 @@ func (t *Transport) TrySend(to string, payload []byte) error {
 func (t *Transport) Broadcast(ctx context.Context, payload []byte) error {
 	var errs []error
 	for id := range *t.peers.Load() {
-		if err := t.send(ctx, id, payload); err != nil {
+		if err := t.send(ctx, id, payload, SendOptions{}); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// send implements Send (ctx != nil) and TrySend (ctx == nil).
-func (t *Transport) send(ctx context.Context, to string, payload []byte) error {
+// send implements Send and SendWith (ctx != nil), TrySend and TrySendWith
+// (ctx == nil).
+func (t *Transport) send(ctx context.Context, to string, payload []byte, o SendOptions) error {
 	if t.closing.Load() {
 		return fmt.Errorf("send to %s: %w", to, ErrClosed)
 	}
