@@ -14,7 +14,7 @@ type counters struct {
 	rateLimited, queueFull, inboundThrottled atomic.Uint64
 	protocolErrors, compressionErrors        atomic.Uint64
 	ioTimeouts, dialFailures, reconnects     atomic.Uint64
-	dropped, unconfirmed, stalls             atomic.Uint64
+	dropped, unconfirmed, stalls, expired    atomic.Uint64
 	connsActive                              atomic.Int64
 	handshakeFail                            [numCauses]atomic.Uint64
 }
@@ -24,6 +24,7 @@ type peerCounters struct {
 	msgsSent, msgsRecv, bytesSent, bytesRecv atomic.Uint64
 	rateLimited, queueFull, dropped          atomic.Uint64
 	unconfirmed, reconnects, throttled       atomic.Uint64
+	expired                                  atomic.Uint64
 }
 
 // Stats is a point-in-time snapshot of the transport's counters. Byte
@@ -78,6 +79,9 @@ type Stats struct {
 	// before the peer confirmed consuming them: they may or may not have
 	// been delivered.
 	MessagesUnconfirmed uint64 `json:"messages_unconfirmed"`
+	// MessagesExpired counts messages dropped unsent because their
+	// SendOptions.Deadline passed first; none of them was delivered.
+	MessagesExpired uint64 `json:"messages_expired"`
 	// RecvQueueDepth is the number of messages waiting for Recv.
 	RecvQueueDepth int         `json:"recv_queue_depth"`
 	Peers          []PeerStats `json:"peers"`
@@ -97,6 +101,7 @@ type PeerStats struct {
 	QueueFull           uint64 `json:"queue_full"`
 	MessagesDropped     uint64 `json:"messages_dropped"`
 	MessagesUnconfirmed uint64 `json:"messages_unconfirmed"`
+	MessagesExpired     uint64 `json:"messages_expired"`
 	ReconnectAttempts   uint64 `json:"reconnect_attempts"`
 	InboundThrottled    uint64 `json:"inbound_throttled"`
 	QueueDepth          int64  `json:"queue_depth"`
@@ -134,6 +139,7 @@ func (t *Transport) Stats() Stats {
 		ReconnectAttempts:   s.reconnects.Load(),
 		MessagesDropped:     s.dropped.Load(),
 		MessagesUnconfirmed: s.unconfirmed.Load(),
+		MessagesExpired:     s.expired.Load(),
 		RecvQueueDepth:      t.ring.len(),
 		HandshakeFailures:   make(map[string]uint64, numCauses),
 		CompressionRatio:    1,
@@ -160,7 +166,7 @@ func (p *peer) snapshot() PeerStats {
 		MessagesSent: s.msgsSent.Load(), MessagesReceived: s.msgsRecv.Load(),
 		BytesSent: s.bytesSent.Load(), BytesReceived: s.bytesRecv.Load(),
 		RateLimited: s.rateLimited.Load(), QueueFull: s.queueFull.Load(),
-		MessagesDropped: s.dropped.Load(), MessagesUnconfirmed: s.unconfirmed.Load(),
+		MessagesDropped: s.dropped.Load(), MessagesUnconfirmed: s.unconfirmed.Load(), MessagesExpired: s.expired.Load(),
 		ReconnectAttempts: s.reconnects.Load(), InboundThrottled: s.throttled.Load(),
 		QueueDepth: p.pending.Load(), QueuedBytes: p.pendBytes.Load(),
 	}
