@@ -26,7 +26,7 @@ func (t *Transport) Close() error {
 		for _, l := range p.lanes.Members() {
 			l.setState(StateClosed)
 			n, b := l.drain()
-			t.drop(p, n, b, "transport closed before they could be sent")
+			t.drop(l, n, b, "transport closed before they could be sent")
 		}
 	}
 	t.mu.Unlock()
@@ -80,7 +80,7 @@ func (t *Transport) establishedConns() int {
 func (t *Transport) pendingTotal() int64 {
 	var n int64
 	for _, p := range *t.peers.Load() {
-		n += p.pending.Load()
+		n += p.queuedMessages()
 	}
 	return n
 }

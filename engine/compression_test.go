@@ -142,7 +142,7 @@ func TestCorruptCompressedFrames(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer nc.Close()
-			h := codec.Hello{Version: 1, Caps: codec.CapLZ4, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 5, NodeID: "lz4raw"}
+			h := codec.Hello{Version: codec.ProtocolVersion, Caps: codec.CapLZ4, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 5, NodeID: "lz4raw"}
 			_, _ = nc.Write(codec.AppendHello(nil, h))
 			readFrame(t, nc)
 			if _, err := nc.Write(codec.AppendFrame(nil, codec.FlagCompressed, tc.body)); err != nil {

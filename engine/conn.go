@@ -61,7 +61,8 @@ type conn struct {
 	ioCheck     atomic.Bool  // the ticker asks the loop to check the I/O timeout
 	lastSend    atomic.Int64 // UnixNano of the last send or drain, or busySend while streaming (direct.go)
 
-	compressOut, compressIn bool // loop only: set by bind from both hellos
+	compressOut, compressIn bool  // loop only: set by bind from both hellos
+	class                   Class // the lane's class: outbound, from the start; inbound, set by bind
 
 	hs      handshake  // handshake.go
 	failure failure    // why the connection closes (see fail)
@@ -97,6 +98,7 @@ func (t *Transport) newConn(outbound bool, l *lane, expectID, remote string) *co
 		recvWin: newRecvWindow(t.cfg.ReceiveWindow, t.cfg.MaxMessageSize)}
 	if l != nil {
 		c.lane.Store(l)
+		c.class = l.class
 	}
 	c.wr.lastProgress = c.created
 	return c

@@ -82,7 +82,7 @@ func (t *Transport) addOutboundLanes(pc PeerConfig) ([]*lane, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.peer(pc.NodeID)
-	if p != nil && p.dialed {
+	if p != nil && p.dialed.Load() {
 		if a := p.address(); a != pc.Address {
 			return nil, fmt.Errorf("connect %s: %w: already connected at %s", pc.NodeID, ErrInvalidConfig, a)
 		}
@@ -94,14 +94,16 @@ func (t *Transport) addOutboundLanes(pc PeerConfig) ([]*lane, error) {
 	}
 	addr := pc.Address
 	p.addr.Store(&addr)
-	p.dialed = true
-	lanes := make([]*lane, t.cfg.PoolSize)
-	for i := range lanes {
-		l := &lane{peer: p, outbound: true, index: i, dialing: true}
+	lanes := make([]*lane, 0, t.cfg.PoolSize+1)
+	for i := range t.cfg.PoolSize {
+		lanes = append(lanes, &lane{peer: p, outbound: true, class: Bulk, index: i, dialing: true})
+	}
+	lanes = append(lanes, &lane{peer: p, outbound: true, class: Control, index: 0, dialing: true})
+	for _, l := range lanes {
 		l.setState(StateConnecting)
 		p.lanes.Add(l)
-		lanes[i] = l
 	}
+	p.dialed.Store(true) // after the lanes exist: Pick then finds them
 	return lanes, nil
 }
 
@@ -185,7 +187,7 @@ func (t *Transport) scheduleRedialLocked(l *lane) {
 		l.setState(StateFailed)
 		delete(t.redial, l)
 		n, b := l.drain()
-		t.drop(p, n, b, "connection failed and will not be retried")
+		t.drop(l, n, b, "connection failed and will not be retried")
 		t.log.Warn("connection failed for good", "peer", p.id, "lane", l.index, "attempts", l.attempts)
 		return
 	}

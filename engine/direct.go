@@ -38,12 +38,8 @@ const (
 	busySend = math.MaxInt64
 )
 
-// sendDirect tries a direct write on the connection Send would pick.
-func (t *Transport) sendDirect(p *peer, hdr, body []byte) bool {
-	l, ok := p.lanes.Pick()
-	if !ok {
-		return false
-	}
+// sendDirect tries a direct write on lane l's connection.
+func (t *Transport) sendDirect(l *lane, hdr, body []byte) bool {
 	c := l.conn.Load()
 	return c != nil && c.tryDirect(l, hdr, body)
 }

@@ -62,24 +62,39 @@ func TestDirectPartialWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
+	accepted := make(chan net.Conn, 2)
 	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
+		for range 2 { // the bulk connection and the control connection
+			c, _ := ln.Accept()
+			accepted <- c
+		}
 	}()
 	go func() { _ = a.Connect(context.Background(), PeerConfig{NodeID: "raw", Address: ln.Addr().String()}) }()
-	nc := <-accepted
-	if nc == nil {
-		t.Fatal("accept failed")
-	}
-	defer nc.Close()
-	r := bufio.NewReaderSize(nc, 1<<20)
-	readFrameFrom(t, r) // a's hello
+	var nc net.Conn
+	var r *bufio.Reader
 	h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 31, Incarnation: 1, NodeID: "raw"}
-	if _, err := nc.Write(codec.AppendHello(nil, h)); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		c := <-accepted
+		if c == nil {
+			t.Fatal("accept failed")
+		}
+		defer c.Close()
+		br := bufio.NewReaderSize(c, 1<<20)
+		their, err := codec.DecodeHello(readFrameFrom(t, br).Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(codec.AppendHello(nil, h)); err != nil {
+			t.Fatal(err)
+		}
+		if their.Class == codec.ClassBulk {
+			nc, r = c, br
+		}
 	}
-	waitFor(t, 5*time.Second, func() bool { return a.Stats().ConnectionCount == 1 })
+	if nc == nil {
+		t.Fatal("no bulk connection")
+	}
+	waitFor(t, 5*time.Second, func() bool { return a.Stats().ConnectionCount == 2 })
 
 	const n = 400 // 25 MiB: far beyond the socket buffers while nobody reads
 	payload := make([]byte, 64<<10-codec.HeaderSize)

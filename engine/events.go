@@ -53,7 +53,7 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.None // the listener answers the dialer's hello
 	}
 	c.setPhase(phaseHelloSent)
-	return t.hello, gnet.None
+	return c.dialerHello(), gnet.None
 }
 
 func (h *eventHandler) OnTraffic(gc gnet.Conn) gnet.Action {

@@ -11,28 +11,44 @@ const segmentSize = 64 << 10
 
 // frameQueue is an ordered queue of encoded frames in pooled segments. A
 // frame never spans segments; a frame larger than segmentSize gets a
-// segment of its own. Nothing is ever regrown or copied twice: senders copy
-// a payload once into a segment, and the loop hands segments to the kernel
-// (several per writev) and returns them to the pool.
+// segment of its own, and so does a frame with a deadline (the segment
+// carries it, so the loop can drop the frame whole, unwritten, once it
+// expires). Nothing is ever regrown or copied twice: senders copy a payload
+// once into a segment, and the loop hands segments to the kernel (several
+// per writev) and returns them to the pool.
 type frameQueue struct {
-	segs  []*[]byte
+	segs  []segment
 	msgs  int // frames in the queue
 	bytes int // bytes in the queue
 }
 
-// push appends one frame.
-func (q *frameQueue) push(header, payload []byte) {
+// segment is a run of encoded frames in one pooled buffer.
+type segment struct {
+	buf *[]byte
+	// deadline, when not 0, is the UnixNano after which the segment's one
+	// frame must not be written.
+	deadline int64
+}
+
+// push appends one frame; a deadline (UnixNano, 0 for none) gives it a
+// segment of its own.
+func (q *frameQueue) push(header, payload []byte, deadline int64) {
 	n := len(header) + len(payload)
-	var last *[]byte
+	var last *segment
 	if len(q.segs) > 0 {
-		last = q.segs[len(q.segs)-1]
+		last = &q.segs[len(q.segs)-1]
 	}
-	if last == nil || cap(*last)-len(*last) < n {
-		last = bufpool.Get(max(n, segmentSize))
-		*last = (*last)[:0]
-		q.segs = append(q.segs, last)
+	if deadline != 0 || last == nil || last.deadline != 0 || cap(*last.buf)-len(*last.buf) < n {
+		size := n
+		if deadline == 0 {
+			size = max(n, segmentSize)
+		}
+		buf := bufpool.Get(size)
+		*buf = (*buf)[:0]
+		q.segs = append(q.segs, segment{buf: buf, deadline: deadline})
+		last = &q.segs[len(q.segs)-1]
 	}
-	*last = append(append(*last, header...), payload...)
+	*last.buf = append(append(*last.buf, header...), payload...)
 	q.msgs++
 	q.bytes += n
 }
@@ -51,8 +67,8 @@ func (q *frameQueue) prepend(front *frameQueue) {
 // release returns every segment to the pool and empties the queue.
 func (q *frameQueue) release() {
 	for i, s := range q.segs {
-		bufpool.Put(s)
-		q.segs[i] = nil
+		bufpool.Put(s.buf)
+		q.segs[i] = segment{}
 	}
 	q.segs, q.msgs, q.bytes = q.segs[:0], 0, 0
 }
@@ -70,10 +86,13 @@ type sendCursor struct {
 // empty reports whether every taken frame has been handed to the socket.
 func (s *sendCursor) empty() bool { return s.pos.seg >= len(s.q.segs) }
 
+// front returns the unwritten bytes of the segment at the cursor.
+func (s *sendCursor) front() []byte { return (*s.q.segs[s.pos.seg].buf)[s.pos.off:] }
+
 // after returns the position n bytes past the cursor, within its segment.
 func (s *sendCursor) after(n int) cursorPos {
 	p := cursorPos{s.pos.seg, s.pos.off + n}
-	if p.off == len(*s.q.segs[p.seg]) {
+	if p.off == len(*s.q.segs[p.seg].buf) {
 		p = cursorPos{seg: p.seg + 1}
 	}
 	return p
@@ -88,21 +107,19 @@ func (s *sendCursor) unsent() frameQueue {
 		s.reset()
 		return out
 	}
-	if s.pos.off > 0 { // copy the rest of the partly written segment
-		rest := (*s.q.segs[0])[s.pos.off:]
+	if s.pos.off > 0 { // copy the rest of the partly written segment (its frames have begun: no deadline)
+		rest := s.front()
 		for off := 0; off < len(rest); {
 			fl := codec.FrameSize(rest[off:])
-			out.push(rest[off:off+codec.HeaderSize], rest[off+codec.HeaderSize:off+fl])
+			out.push(rest[off:off+codec.HeaderSize], rest[off+codec.HeaderSize:off+fl], 0)
 			off += fl
 		}
 		s.pos = cursorPos{seg: 1}
 		s.recycleWritten()
 	}
 	for _, seg := range s.q.segs {
-		for off := 0; off < len(*seg); off += codec.FrameSize((*seg)[off:]) {
-			out.msgs++
-		}
-		out.bytes += len(*seg)
+		out.msgs += countFrames(*seg.buf)
+		out.bytes += len(*seg.buf)
 		out.segs = append(out.segs, seg)
 	}
 	clear(s.q.segs)
@@ -117,7 +134,7 @@ func (s *sendCursor) recycleWritten() {
 		return
 	}
 	for i := range s.pos.seg {
-		bufpool.Put(s.q.segs[i])
+		bufpool.Put(s.q.segs[i].buf)
 	}
 	n := copy(s.q.segs, s.q.segs[s.pos.seg:])
 	clear(s.q.segs[n:])
@@ -129,4 +146,30 @@ func (s *sendCursor) recycleWritten() {
 func (s *sendCursor) reset() {
 	s.q.release()
 	s.pos = cursorPos{}
+}
+
+// countFrames is the number of encoded frames in b.
+func countFrames(b []byte) int {
+	n := 0
+	for off := 0; off < len(b); off += codec.FrameSize(b[off:]) {
+		n++
+	}
+	return n
+}
+
+// skipExpired drops the segments at the cursor whose deadline is before
+// now, unwritten, and returns how many frames and bytes it dropped. Only
+// whole segments at a segment boundary go: a frame whose first byte is out
+// is always finished.
+func (s *sendCursor) skipExpired(now int64) (msgs, bytes int) {
+	for s.pos.off == 0 && s.pos.seg < len(s.q.segs) {
+		seg := s.q.segs[s.pos.seg]
+		if seg.deadline == 0 || seg.deadline >= now {
+			break
+		}
+		msgs += countFrames(*seg.buf)
+		bytes += len(*seg.buf)
+		s.pos.seg++
+	}
+	return msgs, bytes
 }

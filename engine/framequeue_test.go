@@ -12,7 +12,7 @@ func queuedFrames(t *testing.T, q *frameQueue) [][]byte {
 	t.Helper()
 	var out [][]byte
 	for _, seg := range q.segs {
-		for b := *seg; len(b) > 0; {
+		for b := *seg.buf; len(b) > 0; {
 			f, n, err := codec.Decode(b, 1<<30)
 			if err != nil || n == 0 {
 				t.Fatalf("bad frame in queue: n=%d err=%v", n, err)
@@ -30,7 +30,7 @@ func pushPayloads(q *frameQueue, sizes ...int) [][]byte {
 		p := bytes.Repeat([]byte{byte(i + 1)}, n)
 		var hdr [codec.HeaderSize]byte
 		codec.PutHeader(hdr[:], 0, n)
-		q.push(hdr[:], p)
+		q.push(hdr[:], p, 0)
 		want = append(want, p)
 	}
 	return want
@@ -94,4 +94,42 @@ func TestSendCursorUnsentKeepsOrder(t *testing.T) {
 		}
 	}
 	lane.release()
+}
+
+// TestExpiredFramesAreSkippedWhole: a frame with a deadline has a segment
+// of its own, so the cursor can drop it unwritten once it expires, without
+// touching the frames around it; a frame already begun is never dropped.
+func TestExpiredFramesAreSkippedWhole(t *testing.T) {
+	var q frameQueue
+	push := func(payload string, deadline int64) {
+		var hdr [codec.HeaderSize]byte
+		codec.PutHeader(hdr[:], 0, len(payload))
+		q.push(hdr[:], []byte(payload), deadline)
+	}
+	push("a", 0)
+	push("hb1", 100) // expires at 100
+	push("hb2", 300) // expires at 300
+	push("b", 0)
+	push("c", 0)
+	if len(q.segs) != 4 || q.msgs != 5 {
+		t.Fatalf("%d segments, %d frames: want a, hb1, hb2 on their own, then b and c together", len(q.segs), q.msgs)
+	}
+	var s sendCursor
+	s.q = q
+	if m, _ := s.skipExpired(200); m != 0 {
+		t.Fatalf("skipped %d frames at the front, which has no deadline", m)
+	}
+	s.pos = cursorPos{seg: 1} // "a" written
+	m, b := s.skipExpired(200)
+	if m != 1 || b != codec.FrameLen(3) || s.pos.seg != 2 {
+		t.Fatalf("skipped %d frames, %d bytes, cursor at %v: want hb1 only", m, b, s.pos)
+	}
+	if m, _ := s.skipExpired(250); m != 0 {
+		t.Fatal("hb2 skipped before its deadline")
+	}
+	s.pos.off = 2 // hb2 begun
+	if m, _ := s.skipExpired(1000); m != 0 {
+		t.Fatal("a frame already begun was dropped")
+	}
+	s.reset()
 }

@@ -33,8 +33,9 @@ var causeNames = [numCauses]string{"closed", "timeout", "protocol", "version", "
 
 func (f failureCause) String() string { return causeNames[f] }
 
-// helloFrame is the handshake this transport sends on every connection.
-func (t *Transport) helloFrame() []byte {
+// helloFrame is the hello this transport sends on a connection of class
+// and lane index (a listener answers with class bulk, lane 0).
+func (t *Transport) helloFrame(class Class, lane int) []byte {
 	var caps uint16
 	if t.cfg.Compression.Enabled {
 		caps |= codec.CapLZ4
@@ -45,8 +46,17 @@ func (t *Transport) helloFrame() []byte {
 		MaxMessage:  uint32(t.cfg.MaxMessageSize),
 		Window:      uint32(t.cfg.ReceiveWindow),
 		Incarnation: t.incarnation,
+		Class:       uint8(class),
+		Lane:        uint8(lane),
 		NodeID:      t.cfg.NodeID,
 	})
+}
+
+// dialerHello is the hello an outbound connection sends: its lane's class
+// and index.
+func (c *conn) dialerHello() []byte {
+	l := c.lane.Load()
+	return c.t.helloFrame(l.class, l.index)
 }
 
 // handshake is a connection's part in its handshake.
@@ -114,7 +124,7 @@ func (c *conn) sendHello() error {
 		return nil
 	}
 	c.setPhase(phaseHelloSent)
-	return c.writeWire(c.t.hello)
+	return c.writeWire(c.dialerHello())
 }
 
 // flushHandshake moves TLS handshake bytes to the socket and sends a

@@ -146,7 +146,7 @@ func TestHostileRawPeers(t *testing.T) {
 		{"data before hello", false, dataFrame(0, []byte("hi")), func(s Stats) uint64 { return s.HandshakeFailures["protocol"] }},
 		{"oversized hello", false, binary.BigEndian.AppendUint32(nil, 100_000), func(s Stats) uint64 { return s.HandshakeFailures["protocol"] }},
 		{"wrong version", false, func() []byte {
-			f := codec.AppendHello(nil, codec.Hello{Version: 1, MaxMessage: 1, Window: 1, NodeID: "v"})
+			f := codec.AppendHello(nil, codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1, Window: 1, NodeID: "v"})
 			f[codec.HeaderSize+1] = 9
 			return f
 		}(), func(s Stats) uint64 { return s.HandshakeFailures["version"] }},

@@ -225,7 +225,7 @@ func TestStalledReaderIOTimeout(t *testing.T) {
 				_ = tc.SetReadBuffer(4 << 10)
 			}
 			readFrame(t, c) // the dialer's hello
-			h := codec.Hello{Version: 1, MaxMessage: 1 << 30, Window: 1 << 31, Incarnation: 7, NodeID: "sink"}
+			h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 30, Window: 1 << 31, Incarnation: 7, NodeID: "sink"}
 			_, _ = c.Write(codec.AppendHello(nil, h))
 			accepted <- c // and never read again
 		}
@@ -321,8 +321,9 @@ func TestSimultaneousConnect(t *testing.T) {
 			t.Fatalf("a got %q", m.Payload)
 		}
 	}
-	// Each side keeps its own dialed pool and the other's inbound connections.
-	if p := a.Peers(); len(p) != 1 || p[0].Connections != 2*a.cfg.PoolSize {
+	// Each side keeps its own dialed pool (PoolSize bulk lanes and the
+	// control lane) and the other's inbound connections.
+	if p := a.Peers(); len(p) != 1 || p[0].Connections != 2*(a.cfg.PoolSize+1) {
 		t.Fatalf("a's view of b: %+v", p)
 	}
 }

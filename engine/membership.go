@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/tensorchain/transport/codec"
 )
@@ -55,9 +56,13 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 			p = newPeer(h.NodeID, t.cfg.RateLimit, t.cfg.InboundRateLimit)
 			t.setPeerLocked(p.id, p)
 		}
-		l = &lane{peer: p}
+		l = &lane{peer: p, class: Class(h.Class), index: int(h.Lane)}
 		p.lanes.Add(l)
 		c.lane.Store(l)
+		c.class = l.class
+		if p.dialed.Load() {
+			t.dialBackLocked(p)
+		}
 	}
 	p.incarnation = h.Incarnation
 	p.maxMessage.Store(int64(h.MaxMessage))
@@ -77,6 +82,19 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	l.setState(StateActive)
 	t.stats.connsActive.Add(1)
 	return nil
+}
+
+// dialBackLocked redials at once the outbound lanes of a peer that just
+// connected to us: it is evidently up, so waiting out a backoff grown
+// while it was down would only delay our own connections.
+func (t *Transport) dialBackLocked(p *peer) {
+	now := time.Now()
+	for _, l := range p.lanes.Members() {
+		if _, waiting := t.redial[l]; waiting && l.outbound && l.getState() == StateReconnecting {
+			l.nextDial = now
+			t.startDialLocked(l)
+		}
+	}
 }
 
 // connLost updates a lane whose established connection closed.
@@ -103,7 +121,7 @@ func (t *Transport) retireInboundLaneLocked(l *lane) {
 	p.lanes.Remove(func(m *lane) bool { return m == l })
 	rest := l.retire()
 	if rest.msgs > 0 {
-		if other, ok := p.lanes.Pick(); ok {
+		if other, ok := p.pick(l.class, 0); ok {
 			other.queued.Add(int64(rest.bytes))
 			t.requeue(other, rest, "its last connection closed")
 			if c := other.conn.Load(); c != nil {
@@ -112,10 +130,10 @@ func (t *Transport) retireInboundLaneLocked(l *lane) {
 		} else {
 			msgs, bytes := rest.msgs, rest.bytes
 			rest.release()
-			t.drop(p, msgs, bytes, "its last connection closed")
+			t.drop(l, msgs, bytes, "its last connection closed")
 		}
 	}
-	if p.lanes.Len() == 0 && !p.dialed {
+	if p.lanes.Len() == 0 && !p.dialed.Load() {
 		t.setPeerLocked(p.id, nil)
 	}
 }
@@ -124,21 +142,20 @@ func (t *Transport) retireInboundLaneLocked(l *lane) {
 // meanwhile they are dropped and reported.
 func (t *Transport) requeue(l *lane, q frameQueue, why string) {
 	if msgs, bytes := l.requeue(q); msgs > 0 {
-		t.drop(l.peer, msgs, bytes, why)
+		t.drop(l, msgs, bytes, why)
 	}
 }
 
-// drop reports messages that can no longer be delivered.
-func (t *Transport) drop(p *peer, msgs, bytes int, why string) {
+// drop reports messages of lane l that can no longer be delivered.
+func (t *Transport) drop(l *lane, msgs, bytes int, why string) {
 	if msgs == 0 {
 		return
 	}
-	p.pending.Add(-int64(msgs))
-	p.pendBytes.Add(-int64(bytes))
+	p := l.peer
+	p.queues[l.class].release(msgs, bytes)
 	p.stats.dropped.Add(uint64(msgs))
 	t.stats.dropped.Add(uint64(msgs))
-	p.signalSpace()
-	t.log.Warn("dropping undeliverable messages", "peer", p.id, "messages", msgs, "reason", why)
+	t.log.Warn("dropping undeliverable messages", "peer", p.id, "class", l.class.String(), "messages", msgs, "reason", why)
 }
 
 // Peers lists the known peers, sorted by node id.
@@ -190,7 +207,7 @@ func (t *Transport) Disconnect(nodeID string) error {
 			conns = append(conns, c)
 		}
 		n, b := l.drain()
-		t.drop(p, n, b, "disconnected")
+		t.drop(l, n, b, "disconnected")
 	}
 	t.mu.Unlock()
 	for _, c := range conns {

@@ -41,24 +41,24 @@ type peer struct {
 	limiter   *bucket.Bucket // outbound: Send fails with ErrRateLimited when empty
 	inLimiter *bucket.Bucket // inbound: delivery pauses when empty (nil when disabled)
 
-	pending   atomic.Int64  // messages queued on all lanes, not yet handed to the kernel
-	pendBytes atomic.Int64  // bytes of those messages
-	space     chan struct{} // signalled when pending drops, wakes blocked Send
-	waiters   atomic.Int32  // Sends blocked on space
+	queues [numClasses]sendQueue // per class: messages queued on its lanes, not yet written
 
 	maxMessage atomic.Int64 // the largest payload the peer accepts (from its hello)
 	compress   atomic.Bool  // the peer's last hello advertised LZ4 and we enabled it
 
 	removed atomic.Bool // Disconnect was called
+	dialed  atomic.Bool // Connect was called: our sends take our own lanes; keep the peer when inbound lanes die
 	stats   peerCounters
 
 	// guarded by Transport.mu
-	dialed      bool   // Connect was called: keep the peer when inbound lanes die
 	incarnation uint64 // from the peer's last hello
 }
 
 func newPeer(id string, out, in RateLimitConfig) *peer {
-	p := &peer{id: id, limiter: bucket.New(out, nil), space: make(chan struct{}, 1)}
+	p := &peer{id: id, limiter: bucket.New(out, nil)}
+	for i := range p.queues {
+		p.queues[i] = newSendQueue()
+	}
 	if in.Enabled {
 		p.inLimiter = bucket.New(in, nil)
 	}
@@ -73,6 +73,11 @@ func (p *peer) address() string {
 	return ""
 }
 
+// pick returns the lane a message of class on stream takes (pool.Pick).
+func (p *peer) pick(class Class, stream uint32) (*lane, bool) {
+	return p.lanes.Pick(uint8(class), stream, p.dialed.Load())
+}
+
 // hasActiveConn reports whether any lane has an established connection.
 func (p *peer) hasActiveConn() bool {
 	for _, l := range p.lanes.Members() {
@@ -83,16 +88,13 @@ func (p *peer) hasActiveConn() bool {
 	return false
 }
 
-// signalSpace wakes one Send waiting for queue room; each woken waiter
-// passes the signal on if room remains.
-func (p *peer) signalSpace() {
-	if p.waiters.Load() == 0 {
-		return
-	}
-	select {
-	case p.space <- struct{}{}:
-	default:
-	}
+// queuedMessages and queuedBytes sum the queues of every class.
+func (p *peer) queuedMessages() int64 {
+	return p.queues[Bulk].pending.Load() + p.queues[Control].pending.Load()
+}
+
+func (p *peer) queuedBytes() int64 {
+	return p.queues[Bulk].pendBytes.Load() + p.queues[Control].pendBytes.Load()
 }
 
 // state summarises the peer's lanes: Active if any is, else the most hopeful.
@@ -116,9 +118,10 @@ func (p *peer) state() State {
 // queue keeps filling (up to the peer's limits) and drains on the next
 // connection. Inbound lanes live and die with their connection.
 type lane struct {
-	peer     *peer
-	outbound bool
-	index    int
+	peer     *peer // constant
+	outbound bool  // constant
+	class    Class // constant
+	index    int   // constant: the lane's index within its class (the dialer's, for inbound lanes)
 
 	mu      sync.Mutex
 	q       frameQueue // encoded frames waiting for the event loop (under mu)
@@ -135,8 +138,18 @@ type lane struct {
 	dialing  bool
 }
 
+// Queued is the number of bytes queued here and not yet written.
 func (l *lane) Queued() int64 { return l.queued.Load() }
+
+// Healthy reports whether the lane has an established connection.
 func (l *lane) Healthy() bool { return l.conn.Load() != nil }
+
+// Class and Outbound describe the lane to the pool.
+func (l *lane) Class() uint8   { return uint8(l.class) }
+func (l *lane) Outbound() bool { return l.outbound }
+
+// Usable reports whether messages may queue here: established, or an
+// outbound lane waiting to reconnect.
 func (l *lane) Usable() bool {
 	s := l.getState()
 	return s != StateFailed && s != StateClosed && (l.outbound || s == StateActive)
@@ -154,8 +167,9 @@ const (
 	laneSealed               // the transport is closing and the lane said goodbye
 )
 
-// appendFrame queues one encoded frame and returns the connection to wake.
-func (l *lane) appendFrame(header []byte, payload []byte) (*conn, appendResult) {
+// appendFrame queues one encoded frame (with a deadline, UnixNano, or 0)
+// and returns the connection to wake.
+func (l *lane) appendFrame(header, payload []byte, deadline int64) (*conn, appendResult) {
 	l.mu.Lock()
 	switch {
 	case l.retired:
@@ -165,7 +179,7 @@ func (l *lane) appendFrame(header []byte, payload []byte) (*conn, appendResult) 
 		l.mu.Unlock()
 		return nil, laneSealed
 	}
-	l.q.push(header, payload)
+	l.q.push(header, payload, deadline)
 	l.mu.Unlock()
 	l.queued.Add(int64(len(header) + len(payload)))
 	return l.conn.Load(), appended

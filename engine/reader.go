@@ -300,7 +300,7 @@ func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 		}
 		c.recvWin.consume(int32(cost)) // the flush after this callback returns the credit
 	} else {
-		m := Message{From: p.id, ConnID: c.id, conn: c, cost: int32(cost)}
+		m := Message{From: p.id, ConnID: c.id, Class: c.class, conn: c, cost: int32(cost)}
 		switch {
 		case buf != nil: // decompressed into its own buffer
 			m.Payload, m.buf = *buf, buf
@@ -311,10 +311,11 @@ func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 			copy(*buf, payload)
 			m.Payload, m.buf = *buf, buf
 		}
-		if !t.ring.push(m) {
+		if in := &t.inbox[c.class]; !in.ring.push(m) {
 			bufpool.Put(buf)
 			c.rd.pause.Store(int32(ringFull))
-			t.addStalled(c)
+			t.stats.stalls.Add(1)
+			in.addStalled(c)
 			return false, nil
 		}
 		if m.slab != nil {
@@ -341,7 +342,7 @@ func (c *conn) consumed(cost int32) {
 // returns, so flow control holds the sender back; the ticker resumes it
 // once tokens have refilled.
 func (c *conn) allowInbound(p *peer) bool {
-	if p.inLimiter == nil {
+	if p.inLimiter == nil || c.class == Control { // control stays bounded by its window and ring
 		return true
 	}
 	if !p.inLimiter.Allow() {

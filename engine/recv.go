@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tensorchain/transport/internal/bufpool"
 )
@@ -41,15 +43,16 @@ func (m *Message) Release() {
 }
 
 // Recv returns the next received message, waiting until one arrives or ctx
-// ends (ErrTimeout). After Close it returns what was already received, then
-// ErrClosed. It is not available when Config.Handler is set.
+// ends (ErrTimeout). Control-class messages come before bulk ones that
+// arrived earlier: the two classes have rings of their own. After Close it
+// returns what was already received, then ErrClosed. It is not available
+// when Config.Handler is set.
 func (t *Transport) Recv(ctx context.Context) (Message, error) {
 	if t.cfg.Handler != nil {
 		return Message{}, fmt.Errorf("recv: %w: messages go to Config.Handler", ErrInvalidConfig)
 	}
 	for {
-		if m, ok := t.ring.pop(); ok {
-			t.taken(m)
+		if m, ok := t.pop(); ok {
 			return m, nil
 		}
 		select {
@@ -60,9 +63,8 @@ func (t *Transport) Recv(ctx context.Context) (Message, error) {
 		t.waiters.Add(1)
 		// Re-check after announcing ourselves: a producer that pushed before
 		// seeing waiters > 0 made the message visible to this pop.
-		if m, ok := t.ring.pop(); ok {
+		if m, ok := t.pop(); ok {
 			t.waiters.Add(-1)
-			t.taken(m)
 			return m, nil
 		}
 		select {
@@ -77,16 +79,35 @@ func (t *Transport) Recv(ctx context.Context) (Message, error) {
 	}
 }
 
-// taken runs after a message leaves the ring: it returns flow-control
+// pop takes the next message, control class first.
+func (t *Transport) pop() (Message, bool) {
+	for i := Control; ; i = Bulk {
+		if m, ok := t.inbox[i].ring.pop(); ok {
+			t.taken(m)
+			return m, true
+		}
+		if i == Bulk {
+			return Message{}, false
+		}
+	}
+}
+
+// taken runs after a message leaves its ring: it returns flow-control
 // credit to the sending connection and restarts stalled connections.
 func (t *Transport) taken(m Message) {
 	m.conn.consumed(m.cost)
-	if t.anyStalled.Load() && t.ring.len() <= t.resumeMark() {
-		t.wakeStalled()
+	in := &t.inbox[m.Class]
+	if in.anyStalled.Load() && in.ring.len() <= in.resumeMark() {
+		in.wakeStalled()
 	}
-	if t.waiters.Load() > 0 && t.ring.len() > 0 {
+	if t.waiters.Load() > 0 && t.queued() > 0 {
 		t.notifyRecv() // pass the wake-up on to another waiting Recv
 	}
+}
+
+// queued is the number of messages waiting for Recv.
+func (t *Transport) queued() int {
+	return t.inbox[Control].ring.len() + t.inbox[Bulk].ring.len()
 }
 
 // notifyRecv wakes one waiting Recv, if any.
@@ -100,32 +121,40 @@ func (t *Transport) notifyRecv() {
 	}
 }
 
+// inbox is one class's inbound ring and the connections parked because
+// they found it full.
+type inbox struct {
+	ring       *ring
+	stallMu    sync.Mutex
+	stalled    []*conn // under stallMu
+	anyStalled atomic.Bool
+}
+
 // addStalled parks a connection that found the ring full.
-func (t *Transport) addStalled(c *conn) {
-	t.stallMu.Lock()
-	t.stalled = append(t.stalled, c)
-	t.anyStalled.Store(true)
-	t.stallMu.Unlock()
-	t.stats.stalls.Add(1)
-	if t.ring.len() <= t.resumeMark() {
-		t.wakeStalled() // Recv drained the ring between our push and the park
+func (in *inbox) addStalled(c *conn) {
+	in.stallMu.Lock()
+	in.stalled = append(in.stalled, c)
+	in.anyStalled.Store(true)
+	in.stallMu.Unlock()
+	if in.ring.len() <= in.resumeMark() {
+		in.wakeStalled() // Recv drained the ring between our push and the park
 	}
 }
 
 // resumeMark is the ring depth at or below which stalled connections
 // resume. Waiting for half the ring to drain, rather than for one free
 // slot, makes each resume deliver a batch instead of one message per wake.
-func (t *Transport) resumeMark() int {
-	return len(t.ring.slots) / 2
+func (in *inbox) resumeMark() int {
+	return len(in.ring.slots) / 2
 }
 
 // wakeStalled restarts every parked connection.
-func (t *Transport) wakeStalled() {
-	t.stallMu.Lock()
-	list := t.stalled
-	t.stalled = nil
-	t.anyStalled.Store(false)
-	t.stallMu.Unlock()
+func (in *inbox) wakeStalled() {
+	in.stallMu.Lock()
+	list := in.stalled
+	in.stalled = nil
+	in.anyStalled.Store(false)
+	in.stallMu.Unlock()
 	for _, c := range list {
 		c.rd.pause.CompareAndSwap(int32(ringFull), int32(running))
 		c.forceWake()

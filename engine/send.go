@@ -53,16 +53,22 @@ func (t *Transport) send(ctx context.Context, to string, payload []byte, o SendO
 	if lim := p.maxMessage.Load(); lim > 0 && int64(len(payload)) > lim {
 		return fmt.Errorf("send to %s: %w: %d bytes, peer accepts %d", to, ErrMessageTooLarge, len(payload), lim)
 	}
-	if !p.limiter.Allow() {
+	if o.Class == Control {
+		o.Stream = 0 // one ordered stream
+	} else if !p.limiter.Allow() { // control is exempt: a refused heartbeat is an election
 		p.stats.rateLimited.Add(1)
 		t.stats.rateLimited.Add(1)
 		return fmt.Errorf("send to %s: %w", to, ErrRateLimited)
 	}
+	l, err := t.laneFor(p, o)
+	if err != nil {
+		return fmt.Errorf("send to %s: %w", to, err)
+	}
 	var hdr [codec.HeaderSize]byte
 	body, scratch := t.maybeCompress(p, payload, &hdr)
 	defer bufpool.Put(scratch)
-	if !t.sendDirect(p, hdr[:], body) {
-		if err := t.enqueue(ctx, p, hdr[:], body); err != nil {
+	if !t.sendDirect(l, hdr[:], body) {
+		if err := t.enqueue(ctx, p, l, o, hdr[:], body); err != nil {
 			return fmt.Errorf("send to %s: %w", to, err)
 		}
 	}
@@ -71,25 +77,34 @@ func (t *Transport) send(ctx context.Context, to string, payload []byte, o SendO
 	return nil
 }
 
-// enqueue appends the frame hdr+body to one of the peer's lanes, waiting
-// for room as reserve does, and wakes the lane's event loop.
-func (t *Transport) enqueue(ctx context.Context, p *peer, hdr, body []byte) error {
+// laneFor picks the lane the message takes (pool.Pick), failing when there
+// is none, or when FailFast is set and its connection is not established.
+func (t *Transport) laneFor(p *peer, o SendOptions) (*lane, error) {
+	l, ok := p.pick(o.Class, o.Stream)
+	switch {
+	case !ok && p.removed.Load():
+		return nil, ErrPeerNotFound
+	case !ok:
+		return nil, fmt.Errorf("%w: no %s connection left", ErrPeerFailed, o.Class)
+	case o.FailFast && !l.Healthy():
+		return nil, fmt.Errorf("%w: its %s connection is not established (fail-fast)", ErrUnreachable, o.Class)
+	}
+	return l, nil
+}
+
+// enqueue appends the frame hdr+body to lane l, waiting for room as
+// reserve does, and wakes the lane's event loop.
+func (t *Transport) enqueue(ctx context.Context, p *peer, l *lane, o SendOptions, hdr, body []byte) error {
 	wire := int64(len(hdr) + len(body))
-	if err := t.reserve(ctx, p, wire); err != nil {
+	if err := t.reserve(ctx, p, o.Class, wire); err != nil {
 		return err
 	}
+	var deadline int64
+	if !o.Deadline.IsZero() {
+		deadline = o.Deadline.UnixNano()
+	}
 	for {
-		l, ok := p.lanes.Pick()
-		if !ok {
-			p.pending.Add(-1)
-			p.pendBytes.Add(-wire)
-			p.signalSpace()
-			if p.removed.Load() {
-				return ErrPeerNotFound
-			}
-			return fmt.Errorf("%w: no connection left", ErrPeerFailed)
-		}
-		c, res := l.appendFrame(hdr, body)
+		c, res := l.appendFrame(hdr, body, deadline)
 		switch {
 		case res == appended:
 			if c != nil {
@@ -99,13 +114,16 @@ func (t *Transport) enqueue(ctx context.Context, p *peer, hdr, body []byte) erro
 		case res == laneSealed || t.closing.Load():
 			// Its connection said goodbye: Close began after this send's
 			// closing check. The send fails rather than queue behind it.
-			p.pending.Add(-1)
-			p.pendBytes.Add(-wire)
-			p.signalSpace()
+			p.queues[o.Class].release(1, int(wire))
 			return ErrClosed
 		}
-		// A lane retired between Pick and the append has already left the
-		// pool (or become unusable): the next Pick chooses another.
+		// A lane retired between the pick and the append has already left
+		// the pool (or become unusable): pick again.
+		var err error
+		if l, err = t.laneFor(p, o); err != nil {
+			p.queues[o.Class].release(1, int(wire))
+			return err
+		}
 	}
 }
 
@@ -126,56 +144,6 @@ func (t *Transport) maybeCompress(p *peer, payload []byte, hdr *[codec.HeaderSiz
 	}
 	codec.PutHeader(hdr[:], 0, len(payload))
 	return payload, scratch
-}
-
-// reserve claims room for one message of wire bytes in the peer's queue,
-// waiting (ctx != nil) or failing with ErrQueueFull (ctx == nil).
-func (t *Transport) reserve(ctx context.Context, p *peer, wire int64) error {
-	for {
-		if t.tryReserve(p, wire) {
-			return nil
-		}
-		if ctx == nil {
-			p.stats.queueFull.Add(1)
-			t.stats.queueFull.Add(1)
-			return fmt.Errorf("%w: %d messages, %d bytes queued", ErrQueueFull, p.pending.Load(), p.pendBytes.Load())
-		}
-		// Announce the wait, then re-check: a flush that freed room before
-		// seeing waiters > 0 is visible to this second try.
-		p.waiters.Add(1)
-		if t.tryReserve(p, wire) {
-			p.waiters.Add(-1)
-			return nil
-		}
-		select {
-		case <-p.space:
-		case <-ctx.Done():
-			p.waiters.Add(-1)
-			return fmt.Errorf("%w: queue full: %w", ErrTimeout, ctx.Err())
-		case <-t.stopping:
-			p.waiters.Add(-1)
-			return ErrClosed
-		}
-		p.waiters.Add(-1)
-		if t.closing.Load() {
-			return ErrClosed
-		}
-	}
-}
-
-// tryReserve claims queue room without waiting.
-func (t *Transport) tryReserve(p *peer, wire int64) bool {
-	n := p.pending.Add(1)
-	b := p.pendBytes.Add(wire)
-	if n <= int64(t.cfg.MaxPendingMessages) && (b <= int64(t.cfg.MaxPendingBytes) || n == 1) {
-		if n < int64(t.cfg.MaxPendingMessages) {
-			p.signalSpace() // pass the wake-up on to the next waiter, if any
-		}
-		return true
-	}
-	p.pending.Add(-1)
-	p.pendBytes.Add(-wire)
-	return false
 }
 
 // compressorPool recycles LZ4 compressors between sending goroutines.

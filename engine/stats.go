@@ -140,7 +140,7 @@ func (t *Transport) Stats() Stats {
 		MessagesDropped:     s.dropped.Load(),
 		MessagesUnconfirmed: s.unconfirmed.Load(),
 		MessagesExpired:     s.expired.Load(),
-		RecvQueueDepth:      t.ring.len(),
+		RecvQueueDepth:      t.queued(),
 		HandshakeFailures:   make(map[string]uint64, numCauses),
 		CompressionRatio:    1,
 	}
@@ -168,7 +168,7 @@ func (p *peer) snapshot() PeerStats {
 		RateLimited: s.rateLimited.Load(), QueueFull: s.queueFull.Load(),
 		MessagesDropped: s.dropped.Load(), MessagesUnconfirmed: s.unconfirmed.Load(), MessagesExpired: s.expired.Load(),
 		ReconnectAttempts: s.reconnects.Load(), InboundThrottled: s.throttled.Load(),
-		QueueDepth: p.pending.Load(), QueuedBytes: p.pendBytes.Load(),
+		QueueDepth: p.queuedMessages(), QueuedBytes: p.queuedBytes(),
 	}
 	if p.limiter != nil && p.limiter.Enabled() { // a disabled bucket has +Inf tokens, which JSON cannot carry
 		ps.RateLimitEnabled, ps.RateTokens = true, p.limiter.Tokens()

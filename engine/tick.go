@@ -21,19 +21,7 @@ func (t *Transport) tick() time.Duration {
 			next = min(next, wait)
 			continue
 		}
-		select {
-		case t.dialSem <- struct{}{}:
-		default:
-			continue // too many dials in flight: try next tick
-		}
-		delete(t.redial, l)
-		l.dialing = true
-		t.wg.Add(1)
-		go func() {
-			defer t.wg.Done()
-			defer func() { <-t.dialSem }()
-			t.afterDial(l, t.dialLane(l))
-		}()
+		t.startDialLocked(l) // if too many dials are in flight, the next tick tries again
 	}
 	checkIO := now.Sub(t.lastIOCheck) >= min(t.cfg.IOTimeout/4, time.Second)
 	var busy []*conn
@@ -52,6 +40,27 @@ func (t *Transport) tick() time.Duration {
 	}
 	t.wakeWriteBlocked()
 	return max(next, time.Millisecond)
+}
+
+// startDialLocked starts the due redial of lane l in a goroutine that
+// lives for the dial, unless too many dials are in flight already.
+func (t *Transport) startDialLocked(l *lane) {
+	if l.dialing {
+		return
+	}
+	select {
+	case t.dialSem <- struct{}{}:
+	default:
+		return
+	}
+	delete(t.redial, l)
+	l.dialing = true
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		defer func() { <-t.dialSem }()
+		t.afterDial(l, t.dialLane(l))
+	}()
 }
 
 // wakeWriteBlocked re-polls connections whose outbound buffer was full

@@ -60,7 +60,7 @@ func rawTLSClient(t *testing.T, tr *Transport, ca *testCA, cert *tlsstate.Config
 	if err != nil {
 		return nil, err
 	}
-	h := codec.Hello{Version: 1, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 42, NodeID: nodeID}
+	h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 42, NodeID: nodeID}
 	_, err = c.Write(codec.AppendHello(nil, h))
 	return c, err
 }
@@ -207,7 +207,7 @@ func TestTLSAndPlaintextMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = nc.Write(codec.AppendHello(nil, codec.Hello{Version: 1, MaxMessage: 1, Window: 1, NodeID: "plain"}))
+	_, _ = nc.Write(codec.AppendHello(nil, codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1, Window: 1, NodeID: "plain"}))
 	expectClosed(t, nc, 5*time.Second)
 	nc.Close()
 	waitFor(t, 3*time.Second, func() bool { return tlsNode.Stats().HandshakeFailures["tls"] > before })
@@ -258,7 +258,7 @@ func TestTLSGoroutinesDoNotGrowWithConnections(t *testing.T) {
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)
 		}
-		h := codec.Hello{Version: 1, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 42, NodeID: "a"}
+		h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 42, NodeID: "a"}
 		if _, err := c.Write(codec.AppendHello(nil, h)); err != nil {
 			t.Fatal(err)
 		}

@@ -24,7 +24,7 @@ type Transport struct {
 	cfg         Config
 	log         *slog.Logger
 	incarnation uint64
-	hello       []byte // our encoded hello frame
+	hello       []byte // the hello frame a listener answers with
 
 	tlsCfg     *tlsstate.Config
 	creds      *tlsstate.Credentials
@@ -56,9 +56,7 @@ type Transport struct {
 	waiters atomic.Int32
 	notify  chan struct{}
 
-	stallMu    sync.Mutex
-	stalled    []*conn
-	anyStalled atomic.Bool
+	inbox [numClasses]inbox // inbound rings, by class
 
 	lastIOCheck time.Time
 	maxOutbound int // cap on gnet's outbound buffer per connection
@@ -81,7 +79,6 @@ func New(cfg Config) (*Transport, error) {
 		stopping:  make(chan struct{}),
 		conns:     make(map[*conn]struct{}),
 		redial:    make(map[*lane]struct{}),
-		ring:      newRing(cfg.RecvBufferSize),
 		notify:    make(chan struct{}, 1),
 		hsLimiter: tlsstate.NewLimiter(cfg.HandshakeConcurrency),
 		dialSem:   make(chan struct{}, 64),
@@ -93,7 +90,10 @@ func New(cfg Config) (*Transport, error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	t.incarnation = binary.BigEndian.Uint64(b[:]) | 1 // never zero
-	t.hello = t.helloFrame()
+	t.hello = t.helloFrame(Bulk, 0)
+	for i := range t.inbox {
+		t.inbox[i].ring = newRing(cfg.RecvBufferSize)
+	}
 	t.maxOutbound = cfg.ReceiveWindow
 	empty := map[string]*peer{}
 	t.peers.Store(&empty)

@@ -182,6 +182,7 @@ func (c *conn) onGoodbye() {
 // still flow.
 func (c *conn) flushData() error {
 	l, w := c.lane.Load(), &c.wr
+	now := time.Now().UnixNano() // for deadlines
 	for c.sendWin.open() && w.goodbye == goodbyeNone {
 		budget := c.t.maxOutbound - c.sock.OutboundBuffered()
 		if budget <= 0 { // the peer reads slower than it grants credit: wait for the kernel to drain
@@ -195,10 +196,14 @@ func (c *conn) flushData() error {
 				return nil
 			}
 		}
-		n, bytes, cost, next, rewrite := c.gatherFrames(budget)
+		if msgs, bytes := w.out.skipExpired(now); msgs > 0 {
+			c.expired(l, msgs, bytes)
+			continue
+		}
+		n, bytes, cost, next, rewrite := c.gatherFrames(budget, now)
 		var err error
 		if rewrite { // a frame compressed for an earlier connection
-			front := (*w.out.q.segs[w.out.pos.seg])[w.out.pos.off:]
+			front := w.out.front()
 			bytes = codec.FrameSize(front)
 			n, cost = 1, int64(codec.CreditCost(front[:bytes]))
 			next = w.out.after(bytes)
@@ -216,25 +221,39 @@ func (c *conn) flushData() error {
 		c.sendWin.spend(cost, n)
 		c.batch.msgsSent += uint64(n)
 		c.batch.bytesSent += uint64(bytes)
-		l.queued.Add(-int64(bytes))
-		p := c.peer.Load()
-		p.pending.Add(-int64(n))
-		p.pendBytes.Add(-int64(bytes))
-		p.signalSpace()
+		c.unqueue(l, n, bytes)
 	}
 	return nil
 }
 
+// unqueue books msgs frames of bytes as gone from the lane: written, or
+// expired.
+func (c *conn) unqueue(l *lane, msgs, bytes int) {
+	l.queued.Add(-int64(bytes))
+	l.peer.queues[l.class].release(msgs, bytes)
+}
+
+// expired books frames dropped unwritten because their deadline passed.
+func (c *conn) expired(l *lane, msgs, bytes int) {
+	c.unqueue(l, msgs, bytes)
+	c.t.stats.expired.Add(uint64(msgs))
+	c.peer.Load().stats.expired.Add(uint64(msgs))
+}
+
 // gatherFrames collects into wr.out.iov the frames after the cursor that
 // send credit and the outbound budget allow, across segments, and returns
-// their credit cost and where the cursor goes once they are written.
+// their credit cost and where the cursor goes once they are written. It
+// stops before a segment whose deadline has passed (flushData drops it).
 // rewrite reports that the next frame was compressed for an earlier
 // connection and must be sent decompressed (then nothing is gathered).
-func (c *conn) gatherFrames(budget int) (n, bytes int, cost int64, next cursorPos, rewrite bool) {
+func (c *conn) gatherFrames(budget int, now int64) (n, bytes int, cost int64, next cursorPos, rewrite bool) {
 	out := &c.wr.out
 	credit, next := c.sendWin.available(), out.pos
 	for next.seg < len(out.q.segs) && credit-cost > 0 && bytes < budget {
-		seg := (*out.q.segs[next.seg])[next.off:]
+		if d := out.q.segs[next.seg].deadline; d != 0 && d < now && next.off == 0 {
+			break
+		}
+		seg := (*out.q.segs[next.seg].buf)[next.off:]
 		end := 0
 		for end < len(seg) && credit-cost > 0 && bytes+end < budget {
 			if !c.compressOut && seg[end+4]&codec.FlagCompressed != 0 {

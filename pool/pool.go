@@ -1,11 +1,19 @@
 // Package pool holds the connections a node keeps to one peer and picks the
-// one a message should take.
+// one a message takes.
 //
-// Selection policy: the healthy member with the fewest queued bytes; ties go
-// to the earliest-added member, so an idle pool keeps using one connection
-// (and one connection's ordering) until load spreads it. When no member is
-// healthy, Pick falls back to the least-loaded member that can still become
-// healthy (a reconnecting one), so messages queue for it instead of failing.
+// Selection keeps order. A message belongs to a class (control or bulk) and,
+// within bulk, to a stream; all messages of one stream must take the same
+// member, so that they arrive in order:
+//
+//   - For a peer this node dials, only its own outbound members of the class
+//     carry messages, and stream k takes the (k mod n)-th of the n added,
+//     always the same one: while it reconnects, messages queue on it rather
+//     than move to another member and overtake what is already queued.
+//     Inbound members from that peer carry nothing of ours.
+//   - For a peer known only because it dialed us, the oldest usable inbound
+//     member of the class carries all of that class (the oldest of any class
+//     if it has none), and keeps carrying it until it goes away. A newer
+//     member never takes over while an older one lives, so nothing overtakes.
 //
 // Membership changes are copy-on-write: Pick reads an immutable snapshot
 // with one atomic load and takes no lock.
@@ -19,12 +27,12 @@ import (
 
 // Member is one connection slot in a pool.
 type Member interface {
-	// Queued is the number of bytes waiting to be written on this member.
-	Queued() int64
-	// Healthy reports whether the member has an established connection.
-	Healthy() bool
+	// Class is the member's traffic class; Pick selects within one.
+	Class() uint8
+	// Outbound reports whether this node dialed the member's connection.
+	Outbound() bool
 	// Usable reports whether the member can accept messages to queue:
-	// healthy, or reconnecting.
+	// established, or (outbound) reconnecting.
 	Usable() bool
 }
 
@@ -67,21 +75,43 @@ func (p *Pool[M]) Members() []M {
 // Len returns the number of members.
 func (p *Pool[M]) Len() int { return len(p.Members()) }
 
-// Pick returns the member a new message should go to (see the package
-// doc); ok is false when no member is usable.
-func (p *Pool[M]) Pick() (m M, ok bool) {
-	var best M
-	var bestQ int64
-	found, foundHealthy := false, false
-	for _, c := range p.Members() {
-		healthy := c.Healthy()
-		if !healthy && (foundHealthy || !c.Usable()) {
-			continue
+// Pick returns the member a message of class on stream takes (see the
+// package doc). dialed says whether this node dials the peer. ok is false
+// when that member is not usable (it failed, or there is none).
+func (p *Pool[M]) Pick(class uint8, stream uint32, dialed bool) (m M, ok bool) {
+	members := p.Members()
+	if dialed {
+		n := 0
+		for _, c := range members {
+			if c.Outbound() && c.Class() == class {
+				n++
+			}
 		}
-		q := c.Queued()
-		if !found || (healthy && !foundHealthy) || q < bestQ {
-			best, bestQ, found, foundHealthy = c, q, true, healthy
+		if n == 0 {
+			return m, false
+		}
+		k := int(stream % uint32(n))
+		for _, c := range members {
+			if c.Outbound() && c.Class() == class {
+				if k == 0 {
+					return c, c.Usable()
+				}
+				k--
+			}
 		}
 	}
-	return best, found
+	var fallback M
+	found := false
+	for _, c := range members {
+		if c.Outbound() || !c.Usable() {
+			continue
+		}
+		if c.Class() == class {
+			return c, true
+		}
+		if !found {
+			fallback, found = c, true
+		}
+	}
+	return fallback, found
 }

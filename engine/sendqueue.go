@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+)
+
+// sendQueue is the admission budget of one class of a peer's outbound
+// messages: how many messages and bytes are queued on its lanes and not
+// yet handed to the kernel, and the Sends waiting for room. Each class has
+// its own, so a bulk backlog never makes a heartbeat wait or fail with
+// ErrQueueFull.
+type sendQueue struct {
+	pending   atomic.Int64  // messages queued, not yet written
+	pendBytes atomic.Int64  // bytes of those messages
+	space     chan struct{} // signalled when pending drops, wakes a blocked Send
+	waiters   atomic.Int32  // Sends blocked on space
+}
+
+func newSendQueue() sendQueue { return sendQueue{space: make(chan struct{}, 1)} }
+
+// tryReserve claims room for one message of wire bytes without waiting.
+// A message larger than maxBytes still fits into an empty queue.
+func (q *sendQueue) tryReserve(wire int64, maxMsgs, maxBytes int) bool {
+	n := q.pending.Add(1)
+	b := q.pendBytes.Add(wire)
+	if n <= int64(maxMsgs) && (b <= int64(maxBytes) || n == 1) {
+		if n < int64(maxMsgs) {
+			q.signal() // pass the wake-up on to the next waiter, if any
+		}
+		return true
+	}
+	q.pending.Add(-1)
+	q.pendBytes.Add(-wire)
+	return false
+}
+
+// release returns the room of msgs messages of bytes (written, expired,
+// dropped or refused) and wakes a waiting Send.
+func (q *sendQueue) release(msgs, bytes int) {
+	q.pending.Add(-int64(msgs))
+	q.pendBytes.Add(-int64(bytes))
+	q.signal()
+}
+
+// signal wakes one Send waiting for room; each woken waiter passes the
+// signal on if room remains.
+func (q *sendQueue) signal() {
+	if q.waiters.Load() == 0 {
+		return
+	}
+	select {
+	case q.space <- struct{}{}:
+	default:
+	}
+}
+
+// reserve claims room for one message of wire bytes in the class's queue
+// to p, waiting (ctx != nil) or failing with ErrQueueFull (ctx == nil).
+func (t *Transport) reserve(ctx context.Context, p *peer, class Class, wire int64) error {
+	q := &p.queues[class]
+	maxMsgs, maxBytes := t.cfg.MaxPendingMessages, t.cfg.MaxPendingBytes
+	for {
+		if q.tryReserve(wire, maxMsgs, maxBytes) {
+			return nil
+		}
+		if ctx == nil {
+			p.stats.queueFull.Add(1)
+			t.stats.queueFull.Add(1)
+			return fmt.Errorf("%w: %d %s messages, %d bytes queued", ErrQueueFull, q.pending.Load(), class, q.pendBytes.Load())
+		}
+		// Announce the wait, then re-check: a flush that freed room before
+		// seeing waiters > 0 is visible to this second try.
+		q.waiters.Add(1)
+		if q.tryReserve(wire, maxMsgs, maxBytes) {
+			q.waiters.Add(-1)
+			return nil
+		}
+		select {
+		case <-q.space:
+		case <-ctx.Done():
+			q.waiters.Add(-1)
+			return fmt.Errorf("%w: queue full: %w", ErrTimeout, ctx.Err())
+		case <-t.stopping:
+			q.waiters.Add(-1)
+			return ErrClosed
+		}
+		q.waiters.Add(-1)
+		if t.closing.Load() {
+			return ErrClosed
+		}
+	}
+}
