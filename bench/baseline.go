@@ -309,6 +309,16 @@ func (n *baselineNode) trySend(to string, p []byte) error {
 	}
 }
 
+// sendControl is send: like hashicorp/raft without its heartbeat
+// connection, the baseline has one connection per peer pair, and a
+// heartbeat waits in the same queue and socket as the bulk data before it.
+func (n *baselineNode) sendControl(ctx context.Context, to string, p []byte) error {
+	return n.send(ctx, to, p)
+}
+
+// trySendControl is trySend, for the same reason.
+func (n *baselineNode) trySendControl(to string, p []byte) error { return n.trySend(to, p) }
+
 func (n *baselineNode) connCount() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -12,7 +12,9 @@
 //     the machine's limit (rawpump).
 //
 // Scenarios: oneway (throughput per payload size), pingpong (round-trip
-// percentiles), fanin (many senders into one node), conns (memory per idle
+// percentiles), hbload (control-class ping-pong round trips and a 64 KiB
+// bulk stream between the same two nodes, each alone and both at once),
+// fanin (many senders into one node), conns (memory per idle
 // connection, with the clients held by a child process so that only the
 // server side is measured) and rawpump (raw bytes/s and the raw round-trip
 // floor). Run drives them and returns a Report; Report.WriteTable and JSON

@@ -95,6 +95,17 @@ func (n *engineNode) send(ctx context.Context, to string, p []byte) error {
 
 func (n *engineNode) trySend(to string, p []byte) error { return n.t.TrySend(to, p) }
 
+// controlClass sends on the peer's control connection.
+var controlClass = engine.SendOptions{Class: engine.Control}
+
+func (n *engineNode) sendControl(ctx context.Context, to string, p []byte) error {
+	return n.t.SendWith(ctx, to, p, controlClass)
+}
+
+func (n *engineNode) trySendControl(to string, p []byte) error {
+	return n.t.TrySendWith(to, p, controlClass)
+}
+
 func (n *engineNode) connCount() int { return n.t.Stats().ConnectionCount }
 
 func (n *engineNode) bytesQueued() (uint64, uint64) {

@@ -17,6 +17,12 @@ type node interface {
 	send(ctx context.Context, to string, payload []byte) error
 	// trySend queues a message or fails at once when the queue is full.
 	trySend(to string, payload []byte) error
+	// sendControl and trySendControl are send and trySend for control
+	// traffic (heartbeats): the engine's control class, which has its own
+	// connection, queue and inbound ring; the baseline has one connection
+	// per peer pair and queues control messages with everything else.
+	sendControl(ctx context.Context, to string, payload []byte) error
+	trySendControl(to string, payload []byte) error
 	// connCount is the number of established connections.
 	connCount() int
 	// bytesQueued reports the payload bytes accepted by send so far and

@@ -11,13 +11,14 @@ import (
 const (
 	ScenarioOneway   = "oneway"
 	ScenarioPingpong = "pingpong"
+	ScenarioHbload   = "hbload"
 	ScenarioFanin    = "fanin"
 	ScenarioConns    = "conns"
 	ScenarioRawpump  = "rawpump"
 )
 
 // AllScenarios lists every scenario in run order.
-var AllScenarios = []string{ScenarioRawpump, ScenarioOneway, ScenarioPingpong, ScenarioFanin, ScenarioConns}
+var AllScenarios = []string{ScenarioRawpump, ScenarioOneway, ScenarioPingpong, ScenarioHbload, ScenarioFanin, ScenarioConns}
 
 // Options selects what Run measures and how.
 type Options struct {

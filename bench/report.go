@@ -56,9 +56,22 @@ var (
 var metricsOf = map[string][]metric{
 	ScenarioOneway:   {mMsgs, mMBs, mAllocs, mWire},
 	ScenarioPingpong: {mP50, mP99, mP999},
+	ScenarioHbload:   {mP50, mP99, mP999, mMBs}, // per case: metricsFor
 	ScenarioFanin:    {mMsgs, mMBs, mAllocs},
 	ScenarioConns:    {mConn, mGor},
 	ScenarioRawpump:  {mMBs},
+}
+
+// metricsFor lists the metrics compared for a result's case: hbload's
+// control cases are round trips, its bulk cases a stream.
+func metricsFor(r Result) []metric {
+	if r.Scenario == ScenarioHbload {
+		if r.Case == hbBulkAlone || r.Case == hbBulkLoaded {
+			return []metric{mMBs}
+		}
+		return []metric{mP50, mP99, mP999}
+	}
+	return metricsOf[r.Scenario]
 }
 
 func allocs(r Result) float64 {
@@ -93,7 +106,7 @@ func compare(rs []Result) []Comparison {
 		if e.Scenario == ScenarioOneway {
 			raw, hasRaw = find(rs, ScenarioRawpump, e.Case, "raw")
 		}
-		for _, m := range metricsOf[e.Scenario] {
+		for _, m := range metricsFor(e) {
 			c := Comparison{Scenario: e.Scenario, Case: e.Case, Metric: m.name, Engine: m.get(e), Baseline: m.get(b), Better: m.better}
 			if c.Baseline != 0 {
 				c.Ratio = c.Engine / c.Baseline
@@ -139,6 +152,24 @@ func targets(rs []Result, o Options) []Target {
 			add("ping-pong p99 vs raw round-trip floor", "<= 1.20x", v, fmt.Sprintf("%.2fx (%v vs %v)", v, round(e.P99), round(raw.P99)), v <= 1.2)
 		}
 	}
+	if e, ok := find(rs, ScenarioHbload, hbCtrlLoaded, "engine"); ok && e.Messages > 0 {
+		b, hasB := find(rs, ScenarioHbload, hbCtrlLoaded, "baseline")
+		vs := func(e, b time.Duration) string {
+			if !hasB || b == 0 {
+				return round(e).String()
+			}
+			return fmt.Sprintf("%v (baseline %v)", round(e), round(b))
+		}
+		add("hbload control p50 under 64 KiB bulk load", "<= 100µs", float64(e.P50), vs(e.P50, b.P50), e.P50 <= 100*time.Microsecond)
+		add("hbload control p99 under 64 KiB bulk load", "<= 1ms", float64(e.P99), vs(e.P99, b.P99), e.P99 <= time.Millisecond)
+	}
+	if alone, ok := find(rs, ScenarioHbload, hbBulkAlone, "engine"); ok && alone.BytesPerSec > 0 {
+		if loaded, ok := find(rs, ScenarioHbload, hbBulkLoaded, "engine"); ok {
+			v := loaded.BytesPerSec / alone.BytesPerSec
+			add("hbload bulk MB/s under control load vs alone", ">= 80% of solo", v,
+				fmt.Sprintf("%.0f%% (%s vs %s MB/s)", 100*v, fmtFloat(loaded.BytesPerSec/1e6), fmtFloat(alone.BytesPerSec/1e6)), v >= 0.8)
+		}
+	}
 	for _, e := range rs {
 		if e.Scenario != ScenarioConns || e.Impl != "engine" {
 			continue
@@ -178,7 +209,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			}
 			ratio := "-"
 			if c.Baseline != 0 {
-				ratio = fmt.Sprintf("%.2fx", c.Ratio)
+				ratio = fmtRatio(c.Ratio)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.Scenario, c.Case, c.Metric, m.format(c.Engine), m.format(c.Baseline), ratio, raw)
 		}
@@ -224,6 +255,16 @@ func fmtFloat(v float64) string {
 	}
 	return fmt.Sprintf("%.1f", v)
 }
+
+// fmtRatio prints a ratio with two decimals, or two significant digits
+// when that would round it to zero (hbload's loaded round trips).
+func fmtRatio(v float64) string {
+	if v > 0 && v < 0.01 {
+		return fmt.Sprintf("%.2gx", v)
+	}
+	return fmt.Sprintf("%.2fx", v)
+}
+
 func fmtFloat2(v float64) string { return fmt.Sprintf("%.2f", v) }
 func fmtInt(v float64) string    { return fmt.Sprintf("%.0f", v) }
 func fmtCount(v float64) string {

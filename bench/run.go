@@ -30,10 +30,24 @@ type Machine struct {
 	Go     string `json:"go"`
 }
 
-// step is one measurement in a run.
+// step is one measurement in a run: run for one result, or runAll for a
+// scenario that measures several cases on the same nodes (hbload).
 type step struct {
-	name string
-	run  func() (Result, error)
+	name   string
+	run    func() (Result, error)
+	runAll func() ([]Result, error)
+}
+
+// results runs the step.
+func (s step) results() ([]Result, error) {
+	if s.runAll != nil {
+		return s.runAll()
+	}
+	r, err := s.run()
+	if err != nil {
+		return nil, err
+	}
+	return []Result{r}, nil
 }
 
 // Progress is told about each step as it starts: its index (from 1), the
@@ -62,12 +76,12 @@ func Run(o Options, progress Progress) (*Report, error) {
 		if progress != nil {
 			progress(i+1, len(steps), s.name)
 		}
-		r, err := s.run()
+		rs, err := s.results()
 		if err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", s.name, err))
 			continue
 		}
-		rep.Results = append(rep.Results, r)
+		rep.Results = append(rep.Results, rs...)
 	}
 	rep.Comparisons = compare(rep.Results)
 	rep.Targets = targets(rep.Results, o)
@@ -82,7 +96,7 @@ func plan(o Options, p *pki) []step {
 	var steps []step
 	both := func(name string, f func(impl) (Result, error)) {
 		for _, im := range []impl{engineImpl, baselineImpl} {
-			steps = append(steps, step{name + " " + im.name, func() (Result, error) { return f(im) }})
+			steps = append(steps, step{name: name + " " + im.name, run: func() (Result, error) { return f(im) }})
 		}
 	}
 	for _, sc := range AllScenarios {
@@ -91,14 +105,18 @@ func plan(o Options, p *pki) []step {
 		}
 		switch sc {
 		case ScenarioRawpump:
-			steps = append(steps, step{"rawpump 64KiB", func() (Result, error) { return rawPump(o) }},
-				step{"rawpump round trip", func() (Result, error) { return rawRoundTrip(o) }})
+			steps = append(steps, step{name: "rawpump 64KiB", run: func() (Result, error) { return rawPump(o) }},
+				step{name: "rawpump round trip", run: func() (Result, error) { return rawRoundTrip(o) }})
 		case ScenarioOneway:
 			for _, size := range o.Sizes {
 				both("oneway "+sizeName(size), func(im impl) (Result, error) { return oneway(im, o, p, size) })
 			}
 		case ScenarioPingpong:
 			both("pingpong", func(im impl) (Result, error) { return pingpong(im, o, p) })
+		case ScenarioHbload:
+			for _, im := range []impl{engineImpl, baselineImpl} {
+				steps = append(steps, step{name: "hbload " + im.name, runAll: func() ([]Result, error) { return hbload(im, o, p) }})
+			}
 		case ScenarioFanin:
 			both("fanin", func(im impl) (Result, error) { return fanin(im, o, p) })
 		case ScenarioConns:

@@ -67,6 +67,9 @@ func checkReport(t *testing.T, rep *Report, o Options) {
 		want = append(want,
 			struct{ scenario, cas, impl string }{ScenarioPingpong, sizeName(o.PingSize), im},
 			struct{ scenario, cas, impl string }{ScenarioConns, "", im})
+		for _, cas := range []string{hbCtrlIdle, hbCtrlLoaded, hbBulkAlone, hbBulkLoaded} {
+			want = append(want, struct{ scenario, cas, impl string }{ScenarioHbload, cas, im})
+		}
 	}
 	for _, w := range want {
 		r, ok := findLoose(rep.Results, w.scenario, w.cas, w.impl)
@@ -86,7 +89,7 @@ func checkReport(t *testing.T, rep *Report, o Options) {
 	if err := rep.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"oneway", "pingpong", "fanin", "conns", "rawpump"} {
+	for _, s := range []string{"oneway", "pingpong", "hbload", "ctrl loaded", "bulk loaded", "fanin", "conns", "rawpump"} {
 		if !strings.Contains(table.String(), s) {
 			t.Errorf("table has no %s row:\n%s", s, table.String())
 		}
@@ -99,6 +102,60 @@ func checkReport(t *testing.T, rep *Report, o Options) {
 	}
 	if len(back.Results) != len(rep.Results) {
 		t.Errorf("JSON round trip kept %d of %d results", len(back.Results), len(rep.Results))
+	}
+}
+
+// TestHbloadRows runs the hbload scenario alone, plaintext and over mutual
+// TLS, with Recv delivery (the full run above takes the handler path over
+// TLS), and checks its four cases, its rows and its targets.
+func TestHbloadRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the harness")
+	}
+	for _, secure := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "tls"}[secure], func(t *testing.T) {
+			o := tinyOptions()
+			o.Scenarios = []string{ScenarioHbload}
+			o.TLS = secure
+			rep, err := Run(o, nil)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if len(rep.Results) != 8 {
+				t.Fatalf("results = %d, want 4 cases x engine and baseline: %+v", len(rep.Results), rep.Results)
+			}
+			for _, r := range rep.Results {
+				checkResult(t, r)
+			}
+			want := map[string]int{hbCtrlIdle: 3, hbCtrlLoaded: 3, hbBulkAlone: 1, hbBulkLoaded: 1} // metrics per case
+			for _, c := range rep.Comparisons {
+				want[c.Case]--
+				if c.Engine <= 0 || c.Baseline <= 0 || c.Ratio <= 0 {
+					t.Errorf("comparison %+v: want engine, baseline and ratio", c)
+				}
+			}
+			for cas, n := range want {
+				if n != 0 {
+					t.Errorf("case %q: %d comparisons missing (negative: extra)", cas, n)
+				}
+			}
+			var names []string
+			for _, tg := range rep.Targets {
+				names = append(names, tg.Name)
+			}
+			if len(rep.Targets) != 3 || !strings.Contains(strings.Join(names, "|"), "hbload control p99") {
+				t.Errorf("targets = %q, want the three hbload targets", names)
+			}
+			var table bytes.Buffer
+			if err := rep.WriteTable(&table); err != nil {
+				t.Fatal(err)
+			}
+			for _, row := range []string{"ctrl idle", "ctrl loaded", "bulk alone", "bulk loaded", "p999", "MB/s", "hbload bulk MB/s under control load vs alone"} {
+				if !strings.Contains(table.String(), row) {
+					t.Errorf("table lacks %q:\n%s", row, table.String())
+				}
+			}
+		})
 	}
 }
 
@@ -129,7 +186,13 @@ func checkResult(t *testing.T, r Result) {
 		if r.Conns == 0 || r.BytesPerConn <= 0 || r.Goroutines <= 0 {
 			t.Errorf("%s %s: empty conns result %+v", r.Scenario, r.Impl, r)
 		}
-	case ScenarioPingpong:
+	case ScenarioPingpong, ScenarioHbload:
+		if r.Scenario == ScenarioHbload && (r.Case == hbBulkAlone || r.Case == hbBulkLoaded) {
+			if r.Messages == 0 || r.BytesPerSec <= 0 {
+				t.Errorf("%s %s %s: nothing moved %+v", r.Scenario, r.Case, r.Impl, r)
+			}
+			return
+		}
 		if r.Messages == 0 || r.P50 <= 0 || r.P99 < r.P50 || r.P999 < r.P99 {
 			t.Errorf("%s %s: bad percentiles %+v", r.Scenario, r.Impl, r)
 		}

@@ -1,7 +1,8 @@
 // Command tcbench measures the transport on this machine: throughput,
-// latency, fan-in and idle-connection memory, each against a same-run
-// baseline written the ordinary Go way (goroutines per connection,
-// net.Conn, bufio, crypto/tls) and against raw sockets. See package bench.
+// latency, heartbeats under bulk load, fan-in and idle-connection memory,
+// each against a same-run baseline written the ordinary Go way (goroutines
+// per connection, net.Conn, bufio, crypto/tls) and against raw sockets. See
+// package bench.
 //
 // With no flags it runs every scenario for a second each on loopback and
 // prints the table in under a minute:
@@ -12,7 +13,7 @@
 //
 // Flags:
 //
-//	-scenarios  comma-separated: rawpump,oneway,pingpong,fanin,conns (default all)
+//	-scenarios  comma-separated: rawpump,oneway,pingpong,hbload,fanin,conns (default all)
 //	-sizes      oneway payload sizes (default 64,1KiB,64KiB,1MiB)
 //	-duration   timed window per measurement, after a warm-up (default 1s)
 //	-tls        mutual TLS 1.3 for engine and baseline
@@ -105,7 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	o := &c.opts
 	fs := flag.NewFlagSet("tcbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scenarios := fs.String("scenarios", strings.Join(o.Scenarios, ","), "comma-separated scenarios: rawpump,oneway,pingpong,fanin,conns")
+	scenarios := fs.String("scenarios", strings.Join(o.Scenarios, ","), "comma-separated scenarios: "+strings.Join(bench.AllScenarios, ","))
 	sizes := fs.String("sizes", "64,1KiB,64KiB,1MiB", "oneway payload sizes, comma-separated (B, KiB, MiB suffixes)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "timed window per measurement (after a warm-up)")
 	fs.BoolVar(&o.TLS, "tls", false, "mutual TLS 1.3 for engine and baseline")

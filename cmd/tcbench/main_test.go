@@ -49,6 +49,24 @@ func TestTableIsTheDefault(t *testing.T) {
 	}
 }
 
+// TestHbloadTableOverTLS runs the heartbeat-under-load scenario over
+// mutual TLS and checks its rows and targets in the table.
+func TestHbloadTableOverTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the harness")
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-scenarios", "hbload", "-tls", "-duration", "30ms"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"tls=true", "ctrl idle", "ctrl loaded", "bulk alone", "bulk loaded", "p99", "MB/s",
+		"hbload control p50 under 64 KiB bulk load", "hbload bulk MB/s under control load vs alone"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
 // TestBadFlagsExitTwoNamingTheFlag checks each kind of bad command line.
 func TestBadFlagsExitTwoNamingTheFlag(t *testing.T) {
 	cases := []struct {
