@@ -12,8 +12,8 @@
 //
 //   - Send frames the payload in the caller's goroutine (compressing it when
 //     the peer agreed to LZ4 and it pays off) and appends the frame to a lane:
-//     one of the peer's connection slots, chosen by the pool package (fewest
-//     queued bytes). It then wakes the connection's event loop, which writes
+//     one of the peer's connection slots, chosen by the pool package from the
+//     message's class and stream. It then wakes the connection's event loop, which writes
 //     everything queued in one write (or one TLS record run): many frames
 //     per syscall, no per-message allocation.
 //   - The latency path: when a plaintext connection is idle (nothing queued
@@ -36,6 +36,31 @@
 //     Messages written to a connection that dies before the peer confirmed
 //     consuming them are counted as unconfirmed; messages that can no longer
 //     be sent are counted as dropped and logged. Nothing is lost silently.
+//
+// # Streams, classes and the ordering contract
+//
+// Messages one node sends to one peer on one stream arrive in the order of
+// the sends that returned nil, whatever PoolSize and whoever dialed. A
+// stream is named by SendOptions.Stream within the bulk class (Send is
+// stream 0); the control class is one stream. The pool package maps a
+// stream to a connection slot (a lane) and keeps it there: bulk stream k
+// always takes bulk lane k mod PoolSize, so a stream's messages share one
+// ordered queue, which survives reconnects, and one TCP connection at a
+// time. Pools give parallelism between streams, never reordering within
+// one. Why inbound connections do not carry our sends to a peer we dial:
+// they come and go on the peer's schedule, and a stream moved between
+// connections could overtake itself. Only a peer we never dial is sent to
+// on its own connections, one per class at a time (the oldest), and a class
+// with no connection yet queues on a lane that waits for one.
+//
+// The control class (heartbeats, votes, acks, small RPCs) has a connection
+// per peer of its own, so it never shares a socket buffer with bulk bytes;
+// its own queue budget, so a bulk backlog never fills it; its own window,
+// so a slow bulk consumer never stops it; and its own inbound ring, which
+// Recv drains first. It is exempt from the rate limits: a refused or
+// throttled heartbeat is an election. Deadlines (SendOptions.Deadline) drop
+// a message that was not written in time; FailFast refuses at once when the
+// message's connection is down.
 //
 // # Errors
 //

@@ -85,3 +85,67 @@ func ExampleConfig_handler() {
 	fmt.Println(<-got)
 	// Output: node1 says AppendEntries
 }
+
+// A leader replicates log entries on ordered bulk streams and sends its
+// heartbeats on the control class, which never waits behind the entries:
+// its own connection, queue, window and inbound ring, and Recv returns
+// control messages first. A heartbeat with a deadline is dropped unsent
+// (Stats.MessagesExpired) rather than delivered late; FailFast refuses at
+// once when the peer is down.
+func ExampleTransport_SendWith() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	start := func(id string) *engine.Transport {
+		cfg := engine.NewConfig(id, "127.0.0.1:0")
+		cfg.SecurityMode = engine.Development // no TLS: local testing only
+		cfg.Logger = quiet
+		t, err := engine.New(cfg)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := t.Start(ctx); err != nil {
+			log.Fatal(err)
+		}
+		return t
+	}
+	leader, follower := start("leader"), start("follower")
+	defer leader.Close()
+	defer follower.Close()
+	if err := leader.Connect(ctx, engine.PeerConfig{NodeID: "follower", Address: follower.Addr().String()}); err != nil {
+		log.Fatal(err)
+	}
+
+	// Entries 1..3 on stream 0: they arrive in this order, whatever PoolSize.
+	for i := 1; i <= 3; i++ {
+		entry := fmt.Appendf(nil, "AppendEntries index=%d", i)
+		if err := leader.SendWith(ctx, "follower", entry, engine.SendOptions{Stream: 0}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	heartbeat := engine.SendOptions{Class: engine.Control, Deadline: time.Now().Add(50 * time.Millisecond), FailFast: true}
+	if err := leader.SendWith(ctx, "follower", []byte("Heartbeat term=7"), heartbeat); err != nil {
+		log.Fatal(err)
+	}
+
+	// The follower takes the heartbeat first if it is already there; the
+	// entries come in order.
+	var entries []string
+	for beat := false; len(entries) < 3 || !beat; {
+		m, err := follower.Recv(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if m.Class == engine.Control {
+			fmt.Printf("%s (%s)\n", m.Payload, m.Class)
+			beat = true
+		} else {
+			entries = append(entries, string(m.Payload))
+		}
+		m.Release()
+	}
+	fmt.Println(entries)
+	// Unordered output:
+	// Heartbeat term=7 (control)
+	// [AppendEntries index=1 AppendEntries index=2 AppendEntries index=3]
+}
