@@ -58,6 +58,7 @@ type conn struct {
 	phase atomic.Int32         // a connPhase; written by the loop (bind runs on it)
 
 	wakePending atomic.Bool  // a Wake is queued on the loop; skip another
+	unconfirmed atomic.Int64 // sendWin.unconfirmed() as of the last write or flush, under wr.mu (handover.go)
 	ioCheck     atomic.Bool  // the ticker asks the loop to check the I/O timeout
 	lastSend    atomic.Int64 // UnixNano of the last send or drain, or busySend while streaming (direct.go)
 

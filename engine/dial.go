@@ -99,6 +99,10 @@ func (t *Transport) addOutboundLanes(pc PeerConfig) ([]*lane, error) {
 		lanes = append(lanes, &lane{peer: p, outbound: true, class: Bulk, index: i, dialing: true})
 	}
 	lanes = append(lanes, &lane{peer: p, outbound: true, class: Control, index: 0, dialing: true})
+	if !handedOver(p) { // it dialed us first and still carries our messages: see handover.go
+		p.holdSince.Store(time.Now().UnixNano())
+		p.hold.Store(true)
+	}
 	for _, l := range lanes {
 		l.setState(StateConnecting)
 		p.lanes.Add(l)

@@ -58,7 +58,7 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 	if last == busySend {
 		return false
 	}
-	if l.Queued() > 0 || c.wakePending.Load() || c.t.closing.Load() {
+	if l.Queued() > 0 || c.wakePending.Load() || c.t.closing.Load() || l.peer.hold.Load() {
 		c.lastSend.Store(busySend)
 		return false
 	}
@@ -87,6 +87,7 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 		c.forceWake() // a pending wake may belong to a pass that has already ended
 	}
 	c.sendWin.spend(int64(codec.BodyCreditCost(hdr[4], body)), 1)
+	c.unconfirmed.Store(int64(c.sendWin.unconfirmed()))
 	c.countDirect(size)
 	return true
 }

@@ -56,8 +56,10 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 			p = newPeer(h.NodeID, t.cfg.RateLimit, t.cfg.InboundRateLimit)
 			t.setPeerLocked(p.id, p)
 		}
-		l = &lane{peer: p, class: Class(h.Class), index: int(h.Lane)}
-		p.lanes.Add(l)
+		if l = awaitingLane(p, Class(h.Class)); l == nil {
+			l = &lane{peer: p, class: Class(h.Class), index: int(h.Lane)}
+			p.lanes.Add(l)
+		}
 		c.lane.Store(l)
 		c.class = l.class
 		if p.dialed.Load() {
@@ -113,9 +115,33 @@ func (t *Transport) connLost(l *lane) {
 	t.scheduleRedialLocked(l)
 }
 
-// retireInboundLaneLocked removes a dead inbound lane, moving its unsent
-// messages to another lane of the same peer, or counting them as dropped.
+// retireInboundLaneLocked handles an inbound lane whose connection died.
+// Its unsent messages move, in order, to another live lane of the class;
+// with none, a peer we do not dial keeps the lane waiting for the peer to
+// connect again (awaitPeerLocked), and otherwise the lane goes.
 func (t *Transport) retireInboundLaneLocked(l *lane) {
+	p := l.peer
+	if !p.dialed.Load() && l.Queued() > 0 && t.otherLiveLane(l) == nil {
+		t.awaitPeerLocked(l)
+		return
+	}
+	t.removeInboundLaneLocked(l, "its last connection closed")
+}
+
+// otherLiveLane returns another established inbound lane of l's class.
+func (t *Transport) otherLiveLane(l *lane) *lane {
+	for _, m := range l.peer.lanes.Members() {
+		if m != l && !m.outbound && m.class == l.class && m.Healthy() {
+			return m
+		}
+	}
+	return nil
+}
+
+// removeInboundLaneLocked removes inbound lane l, moving its unsent
+// messages to another usable lane of the same class, or counting them as
+// dropped; a peer we do not dial goes with its last lane.
+func (t *Transport) removeInboundLaneLocked(l *lane, why string) {
 	p := l.peer
 	l.setState(StateClosed)
 	p.lanes.Remove(func(m *lane) bool { return m == l })
@@ -123,18 +149,75 @@ func (t *Transport) retireInboundLaneLocked(l *lane) {
 	if rest.msgs > 0 {
 		if other, ok := p.pick(l.class, 0); ok {
 			other.queued.Add(int64(rest.bytes))
-			t.requeue(other, rest, "its last connection closed")
+			t.requeue(other, rest, why)
 			if c := other.conn.Load(); c != nil {
 				c.wake()
 			}
 		} else {
 			msgs, bytes := rest.msgs, rest.bytes
 			rest.release()
-			t.drop(l, msgs, bytes, "its last connection closed")
+			t.drop(l, msgs, bytes, why)
 		}
 	}
 	if p.lanes.Len() == 0 && !p.dialed.Load() {
 		t.setPeerLocked(p.id, nil)
+	}
+}
+
+// awaitingLane returns p's inbound lane of class that waits for the peer
+// to connect it, if any. Under Transport.mu.
+func awaitingLane(p *peer, class Class) *lane {
+	for _, l := range p.lanes.Members() {
+		if !l.outbound && l.class == class && l.conn.Load() == nil && l.getState() == StateConnecting {
+			return l
+		}
+	}
+	return nil
+}
+
+// awaitPeer returns a lane of class for messages to a peer we do not
+// dial that has no connection of that class yet (its control connection
+// comes a moment after its first bulk one): an inbound lane that waits for
+// the peer to connect it, so that the class's messages queue in order
+// there instead of borrowing another class's connection.
+func (t *Transport) awaitPeer(p *peer, class Class) (*lane, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing.Load() || p.removed.Load() || t.peer(p.id) != p {
+		return nil, false
+	}
+	if l, ok := p.pick(class, 0); ok {
+		return l, true
+	}
+	l := &lane{peer: p, class: class}
+	p.lanes.Add(l)
+	t.awaitPeerLocked(l)
+	return l, true
+}
+
+// awaitPeerLocked makes inbound lane l wait for the peer to connect it,
+// for at most awaitPeerLimit; see sweepAwaitingLocked.
+func (t *Transport) awaitPeerLocked(l *lane) {
+	l.setState(StateConnecting)
+	l.awaited = time.Now()
+}
+
+// awaitPeerLimit is how long messages to a peer we do not dial wait for it
+// to connect (again) before they are dropped and counted.
+func (t *Transport) awaitPeerLimit() time.Duration { return 2 * t.cfg.ConnectTimeout }
+
+// sweepAwaitingLocked drops the lanes that waited for their peer longer
+// than awaitPeerLimit, with their messages (counted).
+func (t *Transport) sweepAwaitingLocked(now time.Time) {
+	for _, p := range *t.peers.Load() {
+		if p.dialed.Load() {
+			continue
+		}
+		for _, l := range p.lanes.Members() {
+			if !l.outbound && l.conn.Load() == nil && l.getState() == StateConnecting && now.Sub(l.awaited) > t.awaitPeerLimit() {
+				t.removeInboundLaneLocked(l, "the peer did not connect again in time")
+			}
+		}
 	}
 }
 

@@ -48,6 +48,8 @@ type peer struct {
 
 	removed atomic.Bool // Disconnect was called
 	dialed  atomic.Bool // Connect was called: our sends take our own lanes; keep the peer when inbound lanes die
+	hold      atomic.Bool  // our lanes write nothing yet: the peer's connections still carry earlier sends (handover.go)
+	holdSince atomic.Int64 // UnixNano when hold was set
 	stats   peerCounters
 
 	// guarded by Transport.mu
@@ -136,6 +138,7 @@ type lane struct {
 	attempts int
 	nextDial time.Time
 	dialing  bool
+	awaited  time.Time // inbound: since when the lane has waited for the peer to (re)connect it
 }
 
 // Queued is the number of bytes queued here and not yet written.
@@ -148,11 +151,12 @@ func (l *lane) Healthy() bool { return l.conn.Load() != nil }
 func (l *lane) Class() uint8   { return uint8(l.class) }
 func (l *lane) Outbound() bool { return l.outbound }
 
-// Usable reports whether messages may queue here: established, or an
-// outbound lane waiting to reconnect.
+// Usable reports whether messages may queue here: established, an
+// outbound lane waiting to reconnect, or an inbound lane waiting for the
+// peer to connect it (membership.go, awaitPeerLocked).
 func (l *lane) Usable() bool {
 	s := l.getState()
-	return s != StateFailed && s != StateClosed && (l.outbound || s == StateActive)
+	return s != StateFailed && s != StateClosed
 }
 
 func (l *lane) getState() State  { return State(l.st.Load()) }

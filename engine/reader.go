@@ -401,7 +401,9 @@ func (c *conn) onControl(p []byte) error {
 	}
 	switch m.Type {
 	case codec.TypeCredit:
+		c.wr.mu.Lock() // direct writes read acked (handover.go)
 		c.sendWin.grant(int64(m.Credit.Bytes), m.Credit.Messages)
+		c.wr.mu.Unlock()
 		c.wr.lastProgress = time.Now()
 	case codec.TypeGoodbye:
 		c.onGoodbye()

@@ -81,6 +81,9 @@ func (t *Transport) send(ctx context.Context, to string, payload []byte, o SendO
 // is none, or when FailFast is set and its connection is not established.
 func (t *Transport) laneFor(p *peer, o SendOptions) (*lane, error) {
 	l, ok := p.pick(o.Class, o.Stream)
+	if !ok && !p.dialed.Load() && !p.removed.Load() {
+		l, ok = t.awaitPeer(p, o.Class) // a peer that dialed us, without a connection of this class yet
+	}
 	switch {
 	case !ok && p.removed.Load():
 		return nil, ErrPeerNotFound

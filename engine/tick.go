@@ -23,6 +23,10 @@ func (t *Transport) tick() time.Duration {
 		}
 		t.startDialLocked(l) // if too many dials are in flight, the next tick tries again
 	}
+	t.sweepAwaitingLocked(now)
+	if t.releaseHoldsLocked(now) {
+		next = min(next, holdPoll)
+	}
 	checkIO := now.Sub(t.lastIOCheck) >= min(t.cfg.IOTimeout/4, time.Second)
 	var busy []*conn
 	if checkIO {

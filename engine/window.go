@@ -103,11 +103,11 @@ type sendWindow struct {
 	// writer's lock). Atomic: Send reads it to choose a direct write.
 	credit atomic.Int64
 	sent   uint64 // messages written: the loop or a direct write, under the writer's lock
-	acked  uint64 // messages the peer confirmed: loop only
+	acked  uint64 // messages the peer confirmed: the loop, under the writer's lock
 }
 
 // grant adds credit from the peer's hello or a Credit frame, confirming
-// msgs messages. Loop only.
+// msgs messages. Loop only, under the writer's lock.
 func (w *sendWindow) grant(bytes int64, msgs uint32) {
 	w.credit.Add(bytes)
 	w.acked += uint64(msgs)

@@ -90,6 +90,7 @@ func (c *conn) flushPass() error {
 	w.flushing = true
 	defer func() {
 		w.gnetBuffered = c.sock.OutboundBuffered() > 0
+		c.unconfirmed.Store(int64(c.sendWin.unconfirmed()))
 		w.flushing = false
 		w.mu.Unlock()
 	}()
@@ -182,7 +183,10 @@ func (c *conn) onGoodbye() {
 // still flow.
 func (c *conn) flushData() error {
 	l, w := c.lane.Load(), &c.wr
-	now := time.Now().UnixNano() // for deadlines
+	now := time.Now().UnixNano() // for deadlines and the handover
+	if l.outbound && l.peer.hold.Load() && !c.t.releaseHold(l.peer, now) {
+		return nil // handover.go: the peer's connections first
+	}
 	for c.sendWin.open() && w.goodbye == goodbyeNone {
 		budget := c.t.maxOutbound - c.sock.OutboundBuffered()
 		if budget <= 0 { // the peer reads slower than it grants credit: wait for the kernel to drain

@@ -11,9 +11,9 @@
 //     than move to another member and overtake what is already queued.
 //     Inbound members from that peer carry nothing of ours.
 //   - For a peer known only because it dialed us, the oldest usable inbound
-//     member of the class carries all of that class (the oldest of any class
-//     if it has none), and keeps carrying it until it goes away. A newer
-//     member never takes over while an older one lives, so nothing overtakes.
+//     member of the class carries all of that class, and keeps carrying it
+//     until it goes away. A newer member never takes over while an older one
+//     lives, so nothing overtakes; a class never borrows another's member.
 //
 // Membership changes are copy-on-write: Pick reads an immutable snapshot
 // with one atomic load and takes no lock.
@@ -100,18 +100,10 @@ func (p *Pool[M]) Pick(class uint8, stream uint32, dialed bool) (m M, ok bool) {
 			}
 		}
 	}
-	var fallback M
-	found := false
 	for _, c := range members {
-		if c.Outbound() || !c.Usable() {
-			continue
-		}
-		if c.Class() == class {
+		if !c.Outbound() && c.Usable() && c.Class() == class {
 			return c, true
 		}
-		if !found {
-			fallback, found = c, true
-		}
 	}
-	return fallback, found
+	return m, false
 }

@@ -45,7 +45,7 @@ func TestPick(t *testing.T) {
 		{"a failed lane fails its stream, never remaps it", []*fake{out("b0", bulk, true), out("b1", bulk, false)}, bulk, 1, true, ""},
 		{"inbound-only: the oldest usable of the class", []*fake{in("x", bulk, false), in("y", bulk, true), in("z", bulk, true)}, bulk, 3, false, "y"},
 		{"inbound-only: control on its own lane", []*fake{in("ib", bulk, true), in("ic", control, true)}, control, 0, false, "ic"},
-		{"inbound-only: control falls back to bulk", []*fake{in("ib", bulk, true), in("ic", control, false)}, control, 0, false, "ib"},
+		{"inbound-only: control never borrows a bulk lane", []*fake{in("ib", bulk, true), in("ic", control, false)}, control, 0, false, ""},
 		{"inbound-only: nothing usable", []*fake{in("ib", bulk, false)}, bulk, 0, false, ""},
 	}
 	for _, tc := range tests {
