@@ -59,6 +59,8 @@ type conn struct {
 
 	wakePending atomic.Bool  // a Wake is queued on the loop; skip another
 	unconfirmed atomic.Int64 // sendWin.unconfirmed() as of the last write or flush, under wr.mu (handover.go)
+	creditFlush atomic.Bool  // the ticker asks the loop to return all owed credit (window.go, idleCreditLocked)
+	idleSeen    int64        // the ticker's: recvWin.consumed at the previous tick
 	ioCheck     atomic.Bool  // the ticker asks the loop to check the I/O timeout
 	lastSend    atomic.Int64 // UnixNano of the last send or drain, or busySend while streaming (direct.go)
 

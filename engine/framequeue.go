@@ -148,6 +148,29 @@ func (s *sendCursor) reset() {
 	s.pos = cursorPos{}
 }
 
+// dropExpired releases the segments at the front of the queue whose
+// deadline is before now and returns how many frames and bytes went.
+// Frames after the first one without an expired deadline stay, so this
+// is cheap and keeps order; the loop's cursor catches the rest.
+func (q *frameQueue) dropExpired(now int64) (msgs, bytes int) {
+	n := 0
+	for n < len(q.segs) && q.segs[n].deadline != 0 && q.segs[n].deadline < now {
+		seg := q.segs[n]
+		msgs += countFrames(*seg.buf)
+		bytes += len(*seg.buf)
+		bufpool.Put(seg.buf)
+		n++
+	}
+	if n > 0 {
+		rest := copy(q.segs, q.segs[n:])
+		clear(q.segs[rest:])
+		q.segs = q.segs[:rest]
+		q.msgs -= msgs
+		q.bytes -= bytes
+	}
+	return msgs, bytes
+}
+
 // countFrames is the number of encoded frames in b.
 func countFrames(b []byte) int {
 	n := 0

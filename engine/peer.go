@@ -189,6 +189,23 @@ func (l *lane) appendFrame(header, payload []byte, deadline int64) (*conn, appen
 	return l.conn.Load(), appended
 }
 
+// expireQueued drops the expired frames at the front of the queue (see
+// frameQueue.dropExpired) and books them: for a lane whose connection is
+// down, so that heartbeats queued for a dead peer give their room back
+// without waiting for the reconnect. Any goroutine.
+func (l *lane) expireQueued(now int64, s *counters) {
+	l.mu.Lock()
+	msgs, bytes := l.q.dropExpired(now)
+	l.mu.Unlock()
+	if msgs == 0 {
+		return
+	}
+	l.queued.Add(-int64(bytes))
+	l.peer.queues[l.class].release(msgs, bytes)
+	s.expired.Add(uint64(msgs))
+	l.peer.stats.expired.Add(uint64(msgs))
+}
+
 // sealIfEmpty seals the lane if nothing is queued, and reports whether it
 // did: once sealed no frame joins it (appendFrame returns laneSealed).
 func (l *lane) sealIfEmpty() bool {

@@ -24,6 +24,7 @@ func (t *Transport) tick() time.Duration {
 		t.startDialLocked(l) // if too many dials are in flight, the next tick tries again
 	}
 	t.sweepAwaitingLocked(now)
+	t.expireQueuedLocked(now)
 	if t.releaseHoldsLocked(now) {
 		next = min(next, holdPoll)
 	}
@@ -37,9 +38,13 @@ func (t *Transport) tick() time.Duration {
 			}
 		}
 	}
+	idle := t.idleCreditLocked()
 	t.mu.Unlock()
 	for _, c := range busy {
 		c.ioCheck.Store(true)
+		c.forceWake()
+	}
+	for _, c := range idle {
 		c.forceWake()
 	}
 	t.wakeWriteBlocked()
@@ -80,5 +85,18 @@ func (t *Transport) wakeWriteBlocked() {
 	t.mu.Unlock()
 	for _, c := range blocked {
 		c.forceWake()
+	}
+}
+
+// expireQueuedLocked drops expired messages queued on lanes whose
+// connection is down (a connected lane's loop drops them as it writes).
+func (t *Transport) expireQueuedLocked(now time.Time) {
+	ns := now.UnixNano()
+	for _, p := range *t.peers.Load() {
+		for _, l := range p.lanes.Members() {
+			if l.conn.Load() == nil && l.Queued() > 0 {
+				l.expireQueued(ns, &t.stats)
+			}
+		}
 	}
 }

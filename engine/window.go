@@ -80,6 +80,30 @@ func (w *recvWindow) dueAt(b, m int64) bool {
 	return b-w.returnedPub.Load() >= w.window/4 || m-w.returnedMsgsPub.Load() >= creditEveryMsgs
 }
 
+// idleCreditLocked returns the connections that owe their peer credit and
+// have consumed nothing since the previous tick, marked to return all of
+// it. Credit normally goes back in batches (a quarter window, or
+// creditEveryMsgs messages); without this, what the application consumed
+// last before a pause would stay unconfirmed: reported unconfirmed if the
+// connection then dies, and blocking a handover (handover.go). Under
+// Transport.mu; conn.idleSeen is the ticker's.
+func (t *Transport) idleCreditLocked() []*conn {
+	var idle []*conn
+	for c := range t.conns {
+		w := &c.recvWin
+		b := w.consumed.Load()
+		if b <= w.returnedPub.Load() || !c.established() {
+			continue
+		}
+		if b == c.idleSeen {
+			c.creditFlush.Store(true)
+			idle = append(idle, c)
+		}
+		c.idleSeen = b
+	}
+	return idle
+}
+
 // take returns the Credit frame to send now, if any: what was consumed
 // since the last one, once it is due, or whenever anything is owed when
 // all is set (before a goodbye, or while closing). Loop only.

@@ -97,7 +97,7 @@ func (c *conn) flushPass() error {
 	if err := c.writeTail(); err != nil {
 		return err
 	}
-	c.queueCredit(c.t.closing.Load())
+	c.queueCredit(c.t.closing.Load() || (c.creditFlush.Load() && c.creditFlush.Swap(false)))
 	if c.tls != nil && c.tls.HasOutput() && len(w.ctrl) == 0 { // e.g. a KeyUpdate reply from Decrypt
 		if err := c.writeWire(nil); err != nil {
 			return err
