@@ -56,7 +56,7 @@ func TestHbloadTableOverTLS(t *testing.T) {
 		t.Skip("runs the harness")
 	}
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"-scenarios", "hbload", "-tls", "-duration", "30ms"}, &stdout, &stderr); code != 0 {
+	if code := run([]string{"-scenarios", "hbload", "-tls", "-duration", "200ms"}, &stdout, &stderr); code != 0 { // TLS streams start slowly: see bench's TestHbloadRows
 		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
 	}
 	for _, want := range []string{"tls=true", "ctrl idle", "ctrl loaded", "bulk alone", "bulk loaded", "p99", "MB/s",
