@@ -51,7 +51,9 @@
 // they come and go on the peer's schedule, and a stream moved between
 // connections could overtake itself. Only a peer we never dial is sent to
 // on its own connections, one per class at a time (the oldest), and a class
-// with no connection yet queues on a lane that waits for one.
+// with no connection yet queues on a lane that waits for one. When we later
+// Connect to such a peer, our own lanes hold their messages until the peer
+// has confirmed what its connections carried (handover.go).
 //
 // The control class (heartbeats, votes, acks, small RPCs) has a connection
 // per peer of its own, so it never shares a socket buffer with bulk bytes;
