@@ -140,7 +140,7 @@ func TestKillPeerProcess(t *testing.T) {
 	record := func(n uint64) { mu.Lock(); seen[n]++; mu.Unlock() }
 	received := func() int { mu.Lock(); defer mu.Unlock(); return len(seen) }
 
-	child1 := startChild(t, ln, record)
+	child1, child1Out := startChildProc(t, exec.Command(os.Args[0], "-test.run=^$"), ln, record)
 	acfg := devConfig("a")
 	acfg.MaxPendingMessages = 1_000_000
 	acfg.Reconnect.InitialBackoff = 50 * time.Millisecond
@@ -170,6 +170,7 @@ func TestKillPeerProcess(t *testing.T) {
 	if err := child1.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	<-child1Out // everything it printed before dying is counted: Wait closes the pipe
 	_ = child1.Wait()
 	killedAt := received()
 	waitFor(t, 10*time.Second, func() bool { return a.Stats().ConnectionCount == 0 })
