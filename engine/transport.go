@@ -112,6 +112,10 @@ func (t *Transport) Start(ctx context.Context) error {
 	if !t.started.CompareAndSwap(false, true) {
 		return fmt.Errorf("start: %w: already started", ErrInvalidConfig)
 	}
+	if err := probeListen(t.cfg.ListenAddr); err != nil {
+		t.started.Store(false) // nothing runs: Close has nothing to stop
+		return fmt.Errorf("start %s on %s: %w", t.cfg.NodeID, t.cfg.ListenAddr, err)
+	}
 	if t.cfg.SecurityMode == Development || (t.cfg.SecurityMode == Legacy && t.cfg.TLS == nil) {
 		t.log.Warn("SECURITY WARNING: TLS is OFF; peers are neither authenticated nor encrypted. Use only for local testing.",
 			"mode", t.cfg.SecurityMode.String())
@@ -136,11 +140,27 @@ func (t *Transport) Start(ctx context.Context) error {
 		return nil
 	case err := <-t.runDone:
 		t.cancel()
+		t.started.Store(false) // gnet.Run returned: Close must not wait for it
 		return fmt.Errorf("start %s on %s: %w", t.cfg.NodeID, t.cfg.ListenAddr, err)
 	case <-ctx.Done():
 		_ = t.Close()
 		return fmt.Errorf("start: %w: %w", ErrTimeout, ctx.Err())
 	}
+}
+
+// probeListen binds addr once and lets it go, so that a port in use is
+// reported as such ("address already in use", syscall.EADDRINUSE in the
+// chain): gnet reports it as "setsockopt: bad file descriptor". A port 0
+// address needs no probe.
+func probeListen(addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err == nil && port == "0" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
 }
 
 // Addr returns the address the transport listens on (with the real port
