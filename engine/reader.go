@@ -259,6 +259,8 @@ func (c *conn) processFrames(buf []byte) (used int, paused bool, err error) {
 			err = c.onHello(f)
 		case f.Control():
 			err = c.onControl(f.Payload)
+		case c.wr.peerSaidGoodbye():
+			err = fmt.Errorf("from %s: %w: data frame after the peer's goodbye", c.remote, ErrProtocol)
 		default:
 			var ok bool
 			if ok, err = c.deliver(f, n); !ok && err == nil {
@@ -406,6 +408,9 @@ func (c *conn) onControl(p []byte) error {
 		c.wr.mu.Unlock()
 		c.wr.lastProgress = time.Now()
 	case codec.TypeGoodbye:
+		if c.wr.peerSaidGoodbye() {
+			return fmt.Errorf("from %s: %w: a second goodbye", c.remote, ErrProtocol)
+		}
 		c.onGoodbye()
 	}
 	return nil

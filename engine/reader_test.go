@@ -344,3 +344,39 @@ func FuzzReadArbitrary(f *testing.F) {
 		}
 	})
 }
+
+// TestDataAfterGoodbyeIsRefused: a Goodbye says no more data follows; a
+// data frame or a second Goodbye after it is a protocol error, while the
+// Credit a closer may still return is not.
+func TestDataAfterGoodbyeIsRefused(t *testing.T) {
+	cases := []struct {
+		name  string
+		after []byte
+		want  error // nil: accepted
+	}{
+		{"credit", codec.AppendCredit(nil, codec.Credit{Bytes: 10, Messages: 1}), nil},
+		{"data", codec.AppendFrame(nil, 0, []byte("late")), ErrProtocol},
+		{"second goodbye", codec.AppendGoodbye(nil), ErrProtocol},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSocketFree(t, devConfig("node"), false)
+			if a := s.traffic(codec.AppendGoodbye(nil)); a != gnet.None {
+				t.Fatalf("goodbye refused: %v", s.c.failErr())
+			}
+			a := s.traffic(tc.after)
+			if tc.want == nil {
+				if a != gnet.None {
+					t.Fatalf("refused: %v", s.c.failErr())
+				}
+				return
+			}
+			if a != gnet.Close || !errors.Is(s.c.failErr(), tc.want) {
+				t.Fatalf("action %v, failure %v; want Close with %v", a, s.c.failErr(), tc.want)
+			}
+			if len(s.got) != 0 {
+				t.Fatalf("delivered %q after the goodbye", s.got)
+			}
+		})
+	}
+}

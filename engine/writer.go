@@ -31,6 +31,12 @@ const (
 	goodbyeExchanged              // the peer answered ours: close once the output is written
 )
 
+// peerSaidGoodbye reports whether the peer's Goodbye has arrived: no data
+// may follow it. Loop only.
+func (w *writer) peerSaidGoodbye() bool {
+	return w.goodbye == goodbyeReceived || w.goodbye == goodbyeAnswered || w.goodbye == goodbyeExchanged
+}
+
 // writer is a connection's send side.
 type writer struct {
 	// mu serialises writes to the socket: the loop's flush, and direct
