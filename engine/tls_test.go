@@ -106,8 +106,9 @@ func TestTLSRefusals(t *testing.T) {
 	connect(t, good, b)
 	stop := keepTraffic(t, good, b)
 
+	// A server certified by CN only (its SAN names someone else), as its
+	// own CommonName verification accepts; a dialer checking SANs refuses it.
 	sanCfg := ca.issue(t, "san", certOpts{cn: "san", sans: []string{"someone-else"}})
-	sanCfg.NodeIDVerification = tlsstate.NodeIDSubjectAltName
 
 	// Bare crypto/tls clients: no certificate, an expired one, a foreign CA's.
 	rawCases := []struct {
@@ -138,7 +139,6 @@ func TestTLSRefusals(t *testing.T) {
 		cause string
 	}{
 		{"engine with another CA", "foreign2", other.issue(t, "foreign2", certOpts{}), "tls"},
-		{"CN mismatch", "mallory", ca.issue(t, "mallory", certOpts{cn: "alice", sans: []string{"alice"}}), "node_id_mismatch"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,6 +170,23 @@ func TestTLSRefusals(t *testing.T) {
 			}
 		})
 	}
+	// CN mismatch: a client certified as alice claims to be mallory. (The
+	// engine refuses to start as a node its own certificate does not name,
+	// TestOwnCertificateMustNameTheNode, so a raw client plays it.)
+	t.Run("CN mismatch", func(t *testing.T) {
+		before := b.Stats().HandshakeFailures["node_id_mismatch"]
+		c, err := rawTLSClient(t, b, ca, ca.issue(t, "mallory", certOpts{cn: "alice", sans: []string{"alice"}}), "mallory")
+		if err == nil {
+			expectClosed(t, c, 5*time.Second)
+			c.Close()
+		}
+		waitFor(t, 3*time.Second, func() bool { return b.Stats().HandshakeFailures["node_id_mismatch"] > before })
+		for _, p := range b.Peers() {
+			if p.NodeID == "mallory" {
+				t.Fatal("refused node mallory is listed as a peer")
+			}
+		}
+	})
 	// SAN mismatch: the dialer verifies the server; a server whose SAN does
 	// not name the expected node is refused by the client.
 	t.Run("SAN mismatch (server)", func(t *testing.T) {
@@ -280,5 +297,35 @@ func waitFor(t testing.TB, d time.Duration, cond func() bool) {
 			t.Fatalf("condition not met within %v", d)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestOwnCertificateMustNameTheNode: a node whose own certificate does not
+// name its node id (CN, or a DNS SAN, as its verification mode says) would
+// be refused by every peer on every dial; New refuses it at once instead.
+func TestOwnCertificateMustNameTheNode(t *testing.T) {
+	ca := newTestCA(t, "ca")
+	san := ca.issue(t, "bob", certOpts{cn: "bob", sans: []string{"robert"}})
+	san.NodeIDVerification = tlsstate.NodeIDSubjectAltName
+	cases := []struct {
+		name string
+		id   string
+		tc   *tlsstate.Config
+		ok   bool
+	}{
+		{"matching CN", "alice", ca.issue(t, "alice", certOpts{}), true},
+		{"CN of another node", "mallory", ca.issue(t, "mallory", certOpts{cn: "alice", sans: []string{"alice"}}), false},
+		{"SAN verification, id not among the SANs", "bob", san, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tlsConfig(tc.id, tc.tc))
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("New: %v", err)
+			case !tc.ok && (!errors.Is(err, ErrInvalidConfig) || !errors.Is(err, tlsstate.ErrNodeIDMismatch)):
+				t.Fatalf("New: %v; want ErrInvalidConfig and ErrNodeIDMismatch", err)
+			}
+		})
 	}
 }

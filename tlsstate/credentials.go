@@ -322,7 +322,19 @@ func VerifyNodeID(cs tls.ConnectionState, nodeID string, v NodeIDVerification) e
 	if len(cs.PeerCertificates) == 0 {
 		return fmt.Errorf("%w: peer claims node id %q but presented no certificate (%s verification)", ErrNodeIDMismatch, nodeID, v)
 	}
-	leaf := cs.PeerCertificates[0]
+	return VerifyCertificateNodeID(cs.PeerCertificates[0], nodeID, v)
+}
+
+// VerifyCertificateNodeID checks that certificate leaf names nodeID as v
+// demands (see VerifyNodeID): for a peer's certificate, or for a node's own
+// before it starts.
+func VerifyCertificateNodeID(leaf *x509.Certificate, nodeID string, v NodeIDVerification) error {
+	if v == NodeIDNone {
+		return nil
+	}
+	if nodeID == "" {
+		return fmt.Errorf("%w: empty node id cannot be verified (%s)", ErrNodeIDMismatch, v)
+	}
 	switch v {
 	case NodeIDCommonName:
 		if leaf.Subject.CommonName != nodeID {
