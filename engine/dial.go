@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"time"
@@ -177,7 +178,13 @@ func (t *Transport) afterDial(l *lane, err error) {
 		return
 	}
 	if l.conn.Load() == nil {
-		t.log.Info("dial failed", "peer", l.peer.id, "lane", l.index, "attempt", l.attempts, "err", err)
+		// Once per peer per outage at Info: every lane redials, with backoff,
+		// and a line per lane per attempt would drown the log.
+		level := slog.LevelDebug
+		if !l.peer.unreachable.Swap(true) {
+			level = slog.LevelInfo
+		}
+		t.log.Log(context.Background(), level, "dial failed", "peer", l.peer.id, "class", l.class.String(), "lane", l.index, "attempt", l.attempts, "err", err)
 		t.scheduleRedialLocked(l)
 	}
 }

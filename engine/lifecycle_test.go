@@ -429,3 +429,42 @@ func TestMaxAttemptsFailsPeerAndReportsDrops(t *testing.T) {
 		t.Fatalf("Send to a failed peer: %v", err)
 	}
 }
+
+// TestDialFailuresLogOncePerOutage: every lane of an unreachable peer
+// redials with backoff; the log says so once per outage at Info (the rest
+// at Debug), and again after the peer was reached in between.
+func TestDialFailuresLogOncePerOutage(t *testing.T) {
+	var logs logSink
+	cfg := devConfig("a")
+	cfg.Logger = logs.logger()
+	cfg.PoolSize = 3
+	cfg.Reconnect.InitialBackoff = 10 * time.Millisecond
+	cfg.Reconnect.MaxBackoff = 20 * time.Millisecond
+	a := startTransport(t, cfg)
+	b1, addr := restartable(t, devConfig("b"))
+	_ = b1.Close() // nothing listens at addr now
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = a.Connect(ctx, PeerConfig{NodeID: "b", Address: addr})
+	infoFailures := func() (info, all int) {
+		for _, r := range logs.records("dial failed") {
+			all++
+			if r["level"] == "INFO" {
+				info++
+			}
+		}
+		return info, all
+	}
+	waitFor(t, 5*time.Second, func() bool { _, all := infoFailures(); return all >= 20 })
+	if info, all := infoFailures(); info != 1 {
+		t.Fatalf("%d of %d dial failures logged at Info, want 1 per outage", info, all)
+	}
+	b2 := restartAt(t, devConfig("b"), addr)
+	waitLanesActive(t, a, "b", cfg.PoolSize+1, 5*time.Second)
+	_ = b2.Close()
+	waitFor(t, 5*time.Second, func() bool { info, _ := infoFailures(); return info >= 2 })
+	time.Sleep(100 * time.Millisecond) // several more failed redials
+	if info, all := infoFailures(); info != 2 {
+		t.Fatalf("%d of %d dial failures logged at Info over two outages, want 2", info, all)
+	}
+}

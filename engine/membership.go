@@ -80,6 +80,9 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	c.setPhase(phaseEstablished)
 	c.retried = l.attempts
 	l.attempts = 0
+	if c.outbound {
+		p.unreachable.Store(false)
+	}
 	l.conn.Store(c)
 	l.setState(StateActive)
 	t.stats.connsActive.Add(1)

@@ -46,11 +46,12 @@ type peer struct {
 	maxMessage atomic.Int64 // the largest payload the peer accepts (from its hello)
 	compress   atomic.Bool  // the peer's last hello advertised LZ4 and we enabled it
 
-	removed   atomic.Bool  // Disconnect was called
-	dialed    atomic.Bool  // Connect was called: our sends take our own lanes; keep the peer when inbound lanes die
-	hold      atomic.Bool  // our lanes write nothing yet: the peer's connections still carry earlier sends (handover.go)
-	holdSince atomic.Int64 // UnixNano when hold was set
-	stats     peerCounters
+	removed     atomic.Bool  // Disconnect was called
+	dialed      atomic.Bool  // Connect was called: our sends take our own lanes; keep the peer when inbound lanes die
+	unreachable atomic.Bool  // a dial failed since the last established outbound connection (logged once)
+	hold        atomic.Bool  // our lanes write nothing yet: the peer's connections still carry earlier sends (handover.go)
+	holdSince   atomic.Int64 // UnixNano when hold was set
+	stats       peerCounters
 
 	// guarded by Transport.mu
 	incarnation uint64 // from the peer's last hello
