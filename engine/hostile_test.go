@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -291,4 +292,40 @@ func floodIgnoringCredit(t *testing.T, ca *testCA, mode string, tune func(*Confi
 		}
 	}()
 	return b, nc
+}
+
+// TestBroadcastDoesNotWaitForStuckPeers: peers that never grant credit
+// fill their queues; a Broadcast must hand its copy to a healthy peer at
+// once, not after waiting out its context at the stuck ones. (Map order
+// decides who comes first; three stuck peers and two rounds make a
+// one-by-one Broadcast fail here 15 times in 16.)
+func TestBroadcastDoesNotWaitForStuckPeers(t *testing.T) {
+	cfg := devConfig("a")
+	cfg.MaxPendingMessages = 4
+	cfg.CloseTimeout = 200 * time.Millisecond // the stuck peers' queues never drain
+	a := startTransport(t, cfg)
+	b := startTransport(t, devConfig("b"))
+	connect(t, a, b)
+	for i := range 3 {
+		id := "stuck" + itoa(i)
+		rawClassConn(t, a, id, codec.ClassBulk, 0, 1, uint64(time.Now().UnixNano())|1) // one byte of credit, never more
+		waitFor(t, 5*time.Second, func() bool { return a.peer(id) != nil })
+		for a.TrySend(id, []byte("fill")) == nil { // until its queue is full
+		}
+	}
+	for round := range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+		done := make(chan error, 1)
+		go func() { done <- a.Broadcast(ctx, []byte("news")) }()
+		m := recvTimeout(t, b, 800*time.Millisecond) // well before the stuck peers' wait ends
+		if string(m.Payload) != "news" {
+			t.Fatalf("round %d: b got %q", round, m.Payload)
+		}
+		m.Release()
+		err := <-done
+		cancel()
+		if !errors.Is(err, ErrTimeout) || strings.Contains(err.Error(), "send to b:") {
+			t.Fatalf("round %d: Broadcast: %v; want timeouts for the stuck peers only", round, err)
+		}
+	}
 }

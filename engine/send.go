@@ -23,11 +23,23 @@ func (t *Transport) TrySend(to string, payload []byte) error {
 }
 
 // Broadcast sends payload to every known peer and joins the errors of the
-// peers it could not queue for.
+// peers it could not queue for. A peer whose queue is full never delays the
+// others: every peer with room gets its copy first, and only then does
+// Broadcast wait (until ctx ends) for room at the full ones.
 func (t *Transport) Broadcast(ctx context.Context, payload []byte) error {
 	var errs []error
+	var full []string
 	for id := range *t.peers.Load() {
-		if err := t.send(ctx, id, payload, SendOptions{}); err != nil {
+		err := t.send(nil, id, payload, SendOptions{})
+		switch {
+		case errors.Is(err, ErrQueueFull):
+			full = append(full, id)
+		case err != nil:
+			errs = append(errs, err)
+		}
+	}
+	for _, id := range full {
+		if err := t.send(ctx, id, payload, SendOptions{allowed: true}); err != nil { // the first pass took its token
 			errs = append(errs, err)
 		}
 	}
@@ -55,7 +67,7 @@ func (t *Transport) send(ctx context.Context, to string, payload []byte, o SendO
 	}
 	if o.Class == Control {
 		o.Stream = 0 // one ordered stream
-	} else if !p.limiter.Allow() { // control is exempt: a refused heartbeat is an election
+	} else if !o.allowed && !p.limiter.Allow() { // control is exempt: a refused heartbeat is an election
 		p.stats.rateLimited.Add(1)
 		t.stats.rateLimited.Add(1)
 		return fmt.Errorf("send to %s: %w", to, ErrRateLimited)
