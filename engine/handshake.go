@@ -107,14 +107,6 @@ func (c *conn) tlsSettled() (done bool, err error) {
 	return true, res.err
 }
 
-// tlsErr is the TLS handshake's error, if it has ended in one.
-func (c *conn) tlsErr() error {
-	if res := c.hs.tls.Load(); res != nil {
-		return res.err
-	}
-	return nil
-}
-
 // sendHello writes a dialer's hello once, as soon as the transport layer
 // (TCP, or TLS) is up. The dialer speaks first; the listener answers only
 // after the dialer's hello passed every check (onHello), so a dialer that
