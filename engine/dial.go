@@ -100,15 +100,16 @@ func (t *Transport) addOutboundLanes(pc PeerConfig) ([]*lane, error) {
 		lanes = append(lanes, &lane{peer: p, outbound: true, class: Bulk, index: i, dialing: true})
 	}
 	lanes = append(lanes, &lane{peer: p, outbound: true, class: Control, index: 0, dialing: true})
-	if !handedOver(p) { // it dialed us first and still carries our messages: see handover.go
+	if p.lanes.Len() > 0 { // it dialed us first and may carry our messages: see handover.go
 		p.holdSince.Store(time.Now().UnixNano())
-		p.hold.Store(true)
+		p.hold.Store(true) // before dialed: a send that still took its connections is waited for
 	}
 	for _, l := range lanes {
 		l.setState(StateConnecting)
 		p.lanes.Add(l)
 	}
 	p.dialed.Store(true) // after the lanes exist: Pick then finds them
+	t.adoptAwaitingLocked(p, lanes[len(lanes)-1])
 	return lanes, nil
 }
 

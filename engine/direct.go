@@ -58,7 +58,7 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 	if last == busySend {
 		return false
 	}
-	if l.Queued() > 0 || c.wakePending.Load() || c.t.closing.Load() || l.peer.hold.Load() {
+	if l.Queued() > 0 || c.wakePending.Load() || c.t.closing.Load() || l.peer.hold.Load() || (!l.outbound && l.peer.dialed.Load()) {
 		c.lastSend.Store(busySend)
 		return false
 	}
@@ -74,6 +74,7 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 		!c.sendWin.open() || l.conn.Load() != c || l.Queued() > 0 {
 		return false
 	}
+	c.unconfirmed.Store(int64(c.sendWin.unconfirmed()) + 1) // before the frame can reach the wire (handover.go)
 	n, err := c.writeFrame(hdr, body)
 	if err != nil {
 		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {

@@ -168,6 +168,11 @@ func (c *conn) onHello(f codec.Frame) error {
 		if err := c.writeWire(t.hello); err != nil {
 			return err
 		}
+		if c.tls == nil { // the hello is out: Sends may write directly from now on
+			c.wr.mu.Lock()
+			c.wr.directOff = false
+			c.wr.mu.Unlock()
+		}
 	}
 	if c.hs.deadline != nil {
 		c.hs.deadline.Stop()

@@ -74,7 +74,9 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	p.compress.Store(c.compressOut)
 	c.sendWin.grant(int64(h.Window), 0)
 	c.wr.mu.Lock()
-	c.wr.directOff = c.tls != nil // TLS records are sealed on the loop only
+	// TLS records are sealed on the loop only; and a listener's hello, which
+	// onHello writes after bind, must go before any direct write of a Send.
+	c.wr.directOff = c.tls != nil || !c.outbound
 	c.wr.mu.Unlock()
 	c.peer.Store(p)
 	c.setPhase(phaseEstablished)
@@ -148,19 +150,21 @@ func (t *Transport) removeInboundLaneLocked(l *lane, why string) {
 	p := l.peer
 	l.setState(StateClosed)
 	p.lanes.Remove(func(m *lane) bool { return m == l })
-	rest := l.retire()
-	if rest.msgs > 0 {
-		if other, ok := p.pick(l.class, 0); ok {
-			other.queued.Add(int64(rest.bytes))
-			t.requeue(other, rest, why)
-			if c := other.conn.Load(); c != nil {
-				c.wake()
-			}
-		} else {
-			msgs, bytes := rest.msgs, rest.bytes
-			rest.release()
-			t.drop(l, msgs, bytes, why)
+	// To a peer we dial, our lanes carry each stream on its own; frames left
+	// here (sent before our Connect, the handover's) cannot join one of them
+	// without overtaking or being overtaken: they are dropped, counted.
+	var other *lane
+	if !p.dialed.Load() {
+		other, _ = p.pick(l.class, 0)
+	}
+	msgs, bytes, moved := l.retireInto(other)
+	switch {
+	case moved:
+		if c := other.conn.Load(); c != nil {
+			c.wake()
 		}
+	case msgs > 0:
+		t.drop(l, msgs, bytes, why)
 	}
 	if p.lanes.Len() == 0 && !p.dialed.Load() {
 		t.setPeerLocked(p.id, nil)
@@ -198,6 +202,28 @@ func (t *Transport) awaitPeer(p *peer, class Class) (*lane, bool) {
 	return l, true
 }
 
+// adoptAwaitingLocked hands the inbound lanes that wait for p to connect
+// them over to our own lanes, now that we Connect to p: the control one's
+// messages go to the front of our new (empty) control lane, in order;
+// bulk ones, whose streams no single lane of ours carries, are dropped,
+// counted.
+func (t *Transport) adoptAwaitingLocked(p *peer, control *lane) {
+	for _, l := range p.lanes.Members() {
+		if l.outbound || l.conn.Load() != nil || l.getState() != StateConnecting {
+			continue
+		}
+		var to *lane
+		if l.class == Control {
+			to = control
+		}
+		l.setState(StateClosed)
+		p.lanes.Remove(func(m *lane) bool { return m == l })
+		if msgs, bytes, moved := l.retireInto(to); !moved && msgs > 0 {
+			t.drop(l, msgs, bytes, "queued for the peer's connection; we now Connect to it")
+		}
+	}
+}
+
 // awaitPeerLocked makes inbound lane l wait for the peer to connect it,
 // for at most awaitPeerLimit; see sweepAwaitingLocked.
 func (t *Transport) awaitPeerLocked(l *lane) {
@@ -213,9 +239,6 @@ func (t *Transport) awaitPeerLimit() time.Duration { return 2 * t.cfg.ConnectTim
 // than awaitPeerLimit, with their messages (counted).
 func (t *Transport) sweepAwaitingLocked(now time.Time) {
 	for _, p := range *t.peers.Load() {
-		if p.dialed.Load() {
-			continue
-		}
 		for _, l := range p.lanes.Members() {
 			if !l.outbound && l.conn.Load() == nil && l.getState() == StateConnecting && now.Sub(l.awaited) > t.awaitPeerLimit() {
 				t.removeInboundLaneLocked(l, "the peer did not connect again in time")

@@ -177,7 +177,7 @@ const (
 func (l *lane) appendFrame(header, payload []byte, deadline int64) (*conn, appendResult) {
 	l.mu.Lock()
 	switch {
-	case l.retired:
+	case l.retired || (!l.outbound && l.peer.dialed.Load()): // (a send that picked before our Connect: see handover.go)
 		l.mu.Unlock()
 		return nil, laneRetired
 	case l.sealed:
@@ -253,6 +253,36 @@ func (l *lane) retire() frameQueue {
 	l.mu.Unlock()
 	l.queued.Add(-int64(rest.bytes))
 	return rest
+}
+
+// retireInto retires the lane and moves what it held to the front of
+// other's queue, both under their locks, so that a Send refused here
+// (laneRetired), which picks other, appends behind the moved frames. With
+// other nil, retired or sealed, the frames are released instead and their
+// count returned for the caller to report.
+func (l *lane) retireInto(other *lane) (msgs, bytes int, moved bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rest := l.q
+	l.q = frameQueue{}
+	l.retired = true
+	l.queued.Add(-int64(rest.bytes))
+	if rest.msgs == 0 {
+		return 0, 0, false
+	}
+	if other != nil && other != l {
+		other.mu.Lock() // two lane locks only here, always dying lane first, under Transport.mu
+		if !other.retired && !other.sealed {
+			other.q.prepend(&rest)
+			other.queued.Add(int64(rest.bytes))
+			other.mu.Unlock()
+			return rest.msgs, rest.bytes, true
+		}
+		other.mu.Unlock()
+	}
+	msgs, bytes = rest.msgs, rest.bytes
+	rest.release()
+	return msgs, bytes, false
 }
 
 // drain retires the lane and drops what it held, returning the number of

@@ -380,3 +380,42 @@ func TestDataAfterGoodbyeIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestListenerHelloGoesFirst: between bind, which publishes an inbound
+// connection to Send, and the listener's hello that onHello writes after
+// it, no Send may write to the socket directly, or the dialer would see a
+// data frame before the hello and refuse the connection.
+func TestListenerHelloGoesFirst(t *testing.T) {
+	tr, err := New(devConfig("node"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tr.newConn(false, nil, "", "fake:1")
+	sock := &fakeSocket{}
+	c.attach(sock)
+	h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 9, NodeID: "dialer"}
+	if err := tr.bind(c, h); err != nil {
+		t.Fatal(err)
+	}
+	c.wr.mu.Lock()
+	off := c.wr.directOff
+	c.wr.mu.Unlock()
+	if !off {
+		t.Fatal("direct writes are open on a bound inbound connection whose hello is not written yet")
+	}
+
+	s := newSocketFree(t, devConfig("node2"), false) // the whole path: hello in, hello out
+	f, _, err := codec.Decode(s.sock.out.Bytes(), 512)
+	if err != nil || !f.Control() {
+		t.Fatalf("first bytes written are not a frame: %v", err)
+	}
+	if _, err := codec.DecodeHello(f.Payload); err != nil {
+		t.Fatalf("first frame written is not the listener's hello: %v", err)
+	}
+	s.c.wr.mu.Lock()
+	off = s.c.wr.directOff
+	s.c.wr.mu.Unlock()
+	if off {
+		t.Fatal("direct writes stay off after the listener's hello")
+	}
+}

@@ -229,6 +229,7 @@ func (c *conn) flushData() error {
 		w.out.pos = next
 		w.out.recycleWritten() // gnet copied whatever the kernel did not take
 		c.sendWin.spend(cost, n)
+		c.unconfirmed.Store(int64(c.sendWin.unconfirmed())) // before unqueue: handedOver reads queued, then this
 		c.batch.msgsSent += uint64(n)
 		c.batch.bytesSent += uint64(bytes)
 		c.unqueue(l, n, bytes)
