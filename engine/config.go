@@ -77,7 +77,8 @@ type Config struct {
 	// picks a free port, see Transport.Addr).
 	ListenAddr string
 
-	// PoolSize is the number of outbound connections kept per peer.
+	// PoolSize is the number of outbound bulk connections kept per peer
+	// (Connect also opens one control connection).
 	PoolSize int
 	// ConnectTimeout bounds TCP connect, TLS handshake and application
 	// handshake together, for outbound and inbound connections alike.
@@ -90,12 +91,14 @@ type Config struct {
 	// Keepalive turns on TCP keepalive, probing every KeepaliveInterval.
 	Keepalive         bool
 	KeepaliveInterval time.Duration
-	// MaxPendingMessages bounds each peer's outbound queue, in messages.
+	// MaxPendingMessages bounds each peer's outbound queue of each class
+	// (bulk, control), in messages.
 	MaxPendingMessages int
-	// MaxPendingBytes bounds each peer's outbound queue, in bytes (a single
+	// MaxPendingBytes bounds each peer's outbound queue of each class, in bytes (a single
 	// message larger than this is still accepted into an empty queue).
 	MaxPendingBytes int
-	// RecvBufferSize is the capacity of the inbound ring Recv drains.
+	// RecvBufferSize is the capacity of each class's inbound ring, which
+	// Recv drains (control first).
 	RecvBufferSize int
 	// ReceiveWindow is the flow-control credit granted to each inbound
 	// connection, in wire bytes: how much a peer may send before this node
