@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -361,14 +362,17 @@ func TestPeerClosedLetsHandshakeReadTheAlert(t *testing.T) {
 	client.s.Close()
 }
 
-// TestPeerClosedWithNothingFedIsClose: with no input left to read, a
-// handshake cannot learn anything more, so PeerClosed ends it at once.
-func TestPeerClosedWithNothingFedIsClose(t *testing.T) {
+// TestPeerClosedWithNothingFedEndsTheHandshake: with no input left to
+// read, a handshake cannot learn anything more: PeerClosed ends it at once,
+// on the end of input (not ErrClosed, which would hide a read alert).
+func TestPeerClosedWithNothingFedEndsTheHandshake(t *testing.T) {
 	p := newPKI(t)
 	server := newEndpoint(p.node2.creds(strictCfg, p.ca.pool()).ServerConfig(Strict), Server)
 	server.start(nil, time.Now().Add(10*time.Second))
 	server.s.PeerClosed()
-	if err := recvErr(t, server.done, 5*time.Second); !errors.Is(err, ErrClosed) {
-		t.Fatalf("handshake ended with %v, want ErrClosed", err)
+	err := recvErr(t, server.done, 5*time.Second)
+	if !errors.Is(err, ErrHandshake) || !errors.Is(err, io.EOF) || errors.Is(err, ErrClosed) {
+		t.Fatalf("handshake ended with %v, want ErrHandshake wrapping io.EOF", err)
 	}
+	server.s.Close()
 }

@@ -459,20 +459,16 @@ func (s *Session) Close() {
 }
 
 // PeerClosed tells the Session that the peer closed its side of the
-// connection: no more ciphertext will be fed. A running handshake still
-// consumes what was fed, which may hold the alert that says why the peer
-// gave up (done then gets that alert's error rather than ErrClosed), and
-// then fails on the end of input. During a handshake with nothing fed
-// left to read it is Close; after the handshake it changes nothing (the
-// bytes fed during it stay readable by Decrypt until Close). Safe from any
-// goroutine.
+// connection: no more ciphertext will be fed. A running (or queued)
+// handshake still consumes what was fed, which may hold the alert that says
+// why the peer gave up, and then fails on the end of input (io.EOF): done
+// gets that alert's error, or the EOF, never ErrClosed. (Close would also
+// cancel the handshake's context, and crypto/tls then reports the context's
+// error instead of an alert it has already read.) After the handshake it
+// changes nothing: the bytes fed during it stay readable by Decrypt until
+// Close. Call Close once done has run. Safe from any goroutine.
 func (s *Session) PeerClosed() {
 	s.mu.Lock()
-	if s.fedOff >= len(s.fed) && phase(s.phase.Load()) != phaseDone {
-		s.mu.Unlock()
-		s.Close()
-		return
-	}
 	s.peerEOF = true
 	s.cond.Broadcast()
 	s.mu.Unlock()
