@@ -30,6 +30,9 @@ type segment struct {
 	deadline int64
 }
 
+// expired reports whether the segment's deadline is before now.
+func (s segment) expired(now int64) bool { return s.deadline != 0 && s.deadline < now }
+
 // push appends one frame; a deadline (UnixNano, 0 for none) gives it a
 // segment of its own.
 func (q *frameQueue) push(header, payload []byte, deadline int64) {
@@ -154,7 +157,7 @@ func (s *sendCursor) reset() {
 // is cheap and keeps order; the loop's cursor catches the rest.
 func (q *frameQueue) dropExpired(now int64) (msgs, bytes int) {
 	n := 0
-	for n < len(q.segs) && q.segs[n].deadline != 0 && q.segs[n].deadline < now {
+	for n < len(q.segs) && q.segs[n].expired(now) {
 		seg := q.segs[n]
 		msgs += countFrames(*seg.buf)
 		bytes += len(*seg.buf)
@@ -187,7 +190,7 @@ func countFrames(b []byte) int {
 func (s *sendCursor) skipExpired(now int64) (msgs, bytes int) {
 	for s.pos.off == 0 && s.pos.seg < len(s.q.segs) {
 		seg := s.q.segs[s.pos.seg]
-		if seg.deadline == 0 || seg.deadline >= now {
+		if !seg.expired(now) {
 			break
 		}
 		msgs += countFrames(*seg.buf)

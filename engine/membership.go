@@ -148,7 +148,6 @@ func (t *Transport) otherLiveLane(l *lane) *lane {
 // dropped; a peer we do not dial goes with its last lane.
 func (t *Transport) removeInboundLaneLocked(l *lane, why string) {
 	p := l.peer
-	l.setState(StateClosed)
 	p.lanes.Remove(func(m *lane) bool { return m == l })
 	// To a peer we dial, our lanes carry each stream on its own; frames left
 	// here (sent before our Connect, the handover's) cannot join one of them
@@ -157,17 +156,25 @@ func (t *Transport) removeInboundLaneLocked(l *lane, why string) {
 	if !p.dialed.Load() {
 		other, _ = p.pick(l.class, 0)
 	}
-	msgs, bytes, moved := l.retireInto(other)
+	t.closeLaneLocked(l, other, why)
+	if p.lanes.Len() == 0 && !p.dialed.Load() {
+		t.setPeerLocked(p.id, nil)
+	}
+}
+
+// closeLaneLocked closes lane l, already out of its peer's pool, and hands
+// its frames to the front of lane to (waking its connection), or, with to
+// nil or gone, drops and counts them.
+func (t *Transport) closeLaneLocked(l, to *lane, why string) {
+	l.setState(StateClosed)
+	msgs, bytes, moved := l.retireInto(to)
 	switch {
 	case moved:
-		if c := other.conn.Load(); c != nil {
+		if c := to.conn.Load(); c != nil {
 			c.wake()
 		}
 	case msgs > 0:
 		t.drop(l, msgs, bytes, why)
-	}
-	if p.lanes.Len() == 0 && !p.dialed.Load() {
-		t.setPeerLocked(p.id, nil)
 	}
 }
 
@@ -175,7 +182,7 @@ func (t *Transport) removeInboundLaneLocked(l *lane, why string) {
 // to connect it, if any. Under Transport.mu.
 func awaitingLane(p *peer, class Class) *lane {
 	for _, l := range p.lanes.Members() {
-		if !l.outbound && l.class == class && l.conn.Load() == nil && l.getState() == StateConnecting {
+		if l.class == class && l.awaitingPeer() {
 			return l
 		}
 	}
@@ -209,18 +216,15 @@ func (t *Transport) awaitPeer(p *peer, class Class) (*lane, bool) {
 // counted.
 func (t *Transport) adoptAwaitingLocked(p *peer, control *lane) {
 	for _, l := range p.lanes.Members() {
-		if l.outbound || l.conn.Load() != nil || l.getState() != StateConnecting {
+		if !l.awaitingPeer() {
 			continue
 		}
 		var to *lane
 		if l.class == Control {
 			to = control
 		}
-		l.setState(StateClosed)
 		p.lanes.Remove(func(m *lane) bool { return m == l })
-		if msgs, bytes, moved := l.retireInto(to); !moved && msgs > 0 {
-			t.drop(l, msgs, bytes, "queued for the peer's connection; we now Connect to it")
-		}
+		t.closeLaneLocked(l, to, "queued for the peer's connection; we now Connect to it")
 	}
 }
 
@@ -240,7 +244,7 @@ func (t *Transport) awaitPeerLimit() time.Duration { return 2 * t.cfg.ConnectTim
 func (t *Transport) sweepAwaitingLocked(now time.Time) {
 	for _, p := range *t.peers.Load() {
 		for _, l := range p.lanes.Members() {
-			if !l.outbound && l.conn.Load() == nil && l.getState() == StateConnecting && now.Sub(l.awaited) > t.awaitPeerLimit() {
+			if l.awaitingPeer() && now.Sub(l.awaited) > t.awaitPeerLimit() {
 				t.removeInboundLaneLocked(l, "the peer did not connect again in time")
 			}
 		}

@@ -152,6 +152,12 @@ func (l *lane) Healthy() bool { return l.conn.Load() != nil }
 func (l *lane) Class() uint8   { return uint8(l.class) }
 func (l *lane) Outbound() bool { return l.outbound }
 
+// awaitingPeer reports whether this is an inbound lane that waits for the
+// peer to connect it (membership.go, awaitPeerLocked).
+func (l *lane) awaitingPeer() bool {
+	return !l.outbound && l.conn.Load() == nil && l.getState() == StateConnecting
+}
+
 // Usable reports whether messages may queue here: established, an
 // outbound lane waiting to reconnect, or an inbound lane waiting for the
 // peer to connect it (membership.go, awaitPeerLocked).
@@ -198,11 +204,22 @@ func (l *lane) expireQueued(now int64, s *counters) {
 	l.mu.Lock()
 	msgs, bytes := l.q.dropExpired(now)
 	l.mu.Unlock()
-	if msgs == 0 {
-		return
+	if msgs > 0 {
+		l.expired(msgs, bytes, s)
 	}
+}
+
+// unqueue books msgs frames of bytes as gone from the lane: written, or
+// expired. Any goroutine.
+func (l *lane) unqueue(msgs, bytes int) {
 	l.queued.Add(-int64(bytes))
 	l.peer.queues[l.class].release(msgs, bytes)
+}
+
+// expired books frames dropped unwritten because their deadline passed,
+// in the lane and in the stats s and the peer's.
+func (l *lane) expired(msgs, bytes int, s *counters) {
+	l.unqueue(msgs, bytes)
 	s.expired.Add(uint64(msgs))
 	l.peer.stats.expired.Add(uint64(msgs))
 }
@@ -243,18 +260,6 @@ func (l *lane) requeue(front frameQueue) (droppedMsgs, droppedBytes int) {
 	return 0, 0
 }
 
-// retire empties the queue for good: later appends are refused and later
-// requeues dropped. It returns the queue it held.
-func (l *lane) retire() frameQueue {
-	l.mu.Lock()
-	rest := l.q
-	l.q = frameQueue{}
-	l.retired = true
-	l.mu.Unlock()
-	l.queued.Add(-int64(rest.bytes))
-	return rest
-}
-
 // retireInto retires the lane and moves what it held to the front of
 // other's queue, both under their locks, so that a Send refused here
 // (laneRetired), which picks other, appends behind the moved frames. With
@@ -285,11 +290,10 @@ func (l *lane) retireInto(other *lane) (msgs, bytes int, moved bool) {
 	return msgs, bytes, false
 }
 
-// drain retires the lane and drops what it held, returning the number of
+// drain retires the lane for good (later appends are refused, later
+// requeues dropped) and drops what it held, returning the number of
 // messages and bytes dropped.
 func (l *lane) drain() (msgs int, bytes int) {
-	rest := l.retire()
-	msgs, bytes = rest.msgs, rest.bytes
-	rest.release()
+	msgs, bytes, _ = l.retireInto(nil)
 	return msgs, bytes
 }

@@ -207,7 +207,7 @@ func (c *conn) flushData() error {
 			}
 		}
 		if msgs, bytes := w.out.skipExpired(now); msgs > 0 {
-			c.expired(l, msgs, bytes)
+			l.expired(msgs, bytes, &c.t.stats)
 			continue
 		}
 		n, bytes, cost, next, rewrite := c.gatherFrames(budget, now)
@@ -232,23 +232,9 @@ func (c *conn) flushData() error {
 		c.unconfirmed.Store(int64(c.sendWin.unconfirmed())) // before unqueue: handedOver reads queued, then this
 		c.batch.msgsSent += uint64(n)
 		c.batch.bytesSent += uint64(bytes)
-		c.unqueue(l, n, bytes)
+		l.unqueue(n, bytes)
 	}
 	return nil
-}
-
-// unqueue books msgs frames of bytes as gone from the lane: written, or
-// expired.
-func (c *conn) unqueue(l *lane, msgs, bytes int) {
-	l.queued.Add(-int64(bytes))
-	l.peer.queues[l.class].release(msgs, bytes)
-}
-
-// expired books frames dropped unwritten because their deadline passed.
-func (c *conn) expired(l *lane, msgs, bytes int) {
-	c.unqueue(l, msgs, bytes)
-	c.t.stats.expired.Add(uint64(msgs))
-	c.peer.Load().stats.expired.Add(uint64(msgs))
 }
 
 // gatherFrames collects into wr.out.iov the frames after the cursor that
@@ -261,7 +247,7 @@ func (c *conn) gatherFrames(budget int, now int64) (n, bytes int, cost int64, ne
 	out := &c.wr.out
 	credit, next := c.sendWin.available(), out.pos
 	for next.seg < len(out.q.segs) && credit-cost > 0 && bytes < budget {
-		if d := out.q.segs[next.seg].deadline; d != 0 && d < now && next.off == 0 {
+		if next.off == 0 && out.q.segs[next.seg].expired(now) {
 			break
 		}
 		seg := (*out.q.segs[next.seg].buf)[next.off:]
