@@ -58,7 +58,7 @@ type conn struct {
 	phase atomic.Int32         // a connPhase; written by the loop (bind runs on it)
 
 	wakePending atomic.Bool  // a Wake is queued on the loop; skip another
-	unconfirmed atomic.Int64 // sendWin.unconfirmed() as of the last write or flush, under wr.mu (handover.go)
+	unconfirmed atomic.Int64 // sendWin.unconfirmed() as of its last change (publishUnconfirmed)
 	creditFlush atomic.Bool  // the ticker asks the loop to return all owed credit (window.go, idleCreditLocked)
 	idleSeen    int64        // the ticker's: recvWin.consumed at the previous tick
 	ioCheck     atomic.Bool  // the ticker asks the loop to check the I/O timeout

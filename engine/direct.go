@@ -74,7 +74,7 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 		!c.sendWin.open() || l.conn.Load() != c || l.Queued() > 0 {
 		return false
 	}
-	c.unconfirmed.Store(int64(c.sendWin.unconfirmed()) + 1) // before the frame can reach the wire (handover.go)
+	c.publishUnconfirmed(1) // before the frame can reach the wire
 	n, err := c.writeFrame(hdr, body)
 	if err != nil {
 		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
@@ -88,7 +88,7 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 		c.forceWake() // a pending wake may belong to a pass that has already ended
 	}
 	c.sendWin.spend(int64(codec.BodyCreditCost(hdr[4], body)), 1)
-	c.unconfirmed.Store(int64(c.sendWin.unconfirmed()))
+	c.publishUnconfirmed(0)
 	c.countDirect(size)
 	return true
 }

@@ -405,6 +405,7 @@ func (c *conn) onControl(p []byte) error {
 	case codec.TypeCredit:
 		c.wr.mu.Lock() // direct writes read acked (handover.go)
 		c.sendWin.grant(int64(m.Credit.Bytes), m.Credit.Messages)
+		c.publishUnconfirmed(0)
 		c.wr.mu.Unlock()
 		c.wr.lastProgress = time.Now()
 	case codec.TypeGoodbye:

@@ -96,7 +96,6 @@ func (c *conn) flushPass() error {
 	w.flushing = true
 	defer func() {
 		w.gnetBuffered = c.sock.OutboundBuffered() > 0
-		c.unconfirmed.Store(int64(c.sendWin.unconfirmed()))
 		w.flushing = false
 		w.mu.Unlock()
 	}()
@@ -120,6 +119,13 @@ func (c *conn) flushPass() error {
 	}
 	c.trackProgress()
 	return nil
+}
+
+// publishUnconfirmed publishes sendWin.unconfirmed(), plus pending
+// messages about to be written, for handedOver (handover.go). Wherever
+// sent or acked changes, under wr.mu.
+func (c *conn) publishUnconfirmed(pending int) {
+	c.unconfirmed.Store(int64(c.sendWin.unconfirmed()) + int64(pending))
 }
 
 // queueCredit appends a Credit frame when one is due, or whenever anything
@@ -229,7 +235,7 @@ func (c *conn) flushData() error {
 		w.out.pos = next
 		w.out.recycleWritten() // gnet copied whatever the kernel did not take
 		c.sendWin.spend(cost, n)
-		c.unconfirmed.Store(int64(c.sendWin.unconfirmed())) // before unqueue: handedOver reads queued, then this
+		c.publishUnconfirmed(0) // before unqueue: handedOver reads queued, then this
 		c.batch.msgsSent += uint64(n)
 		c.batch.bytesSent += uint64(bytes)
 		l.unqueue(n, bytes)
