@@ -229,7 +229,7 @@ func (t *Transport) adoptAwaitingLocked(p *peer, control *lane) {
 }
 
 // awaitPeerLocked makes inbound lane l wait for the peer to connect it,
-// for at most awaitPeerLimit; see sweepAwaitingLocked.
+// for at most awaitPeerLimit; see sweepDownLanesLocked.
 func (t *Transport) awaitPeerLocked(l *lane) {
 	l.setState(StateConnecting)
 	l.awaited = time.Now()
@@ -238,18 +238,6 @@ func (t *Transport) awaitPeerLocked(l *lane) {
 // awaitPeerLimit is how long messages to a peer we do not dial wait for it
 // to connect (again) before they are dropped and counted.
 func (t *Transport) awaitPeerLimit() time.Duration { return 2 * t.cfg.ConnectTimeout }
-
-// sweepAwaitingLocked drops the lanes that waited for their peer longer
-// than awaitPeerLimit, with their messages (counted).
-func (t *Transport) sweepAwaitingLocked(now time.Time) {
-	for _, p := range *t.peers.Load() {
-		for _, l := range p.lanes.Members() {
-			if l.awaitingPeer() && now.Sub(l.awaited) > t.awaitPeerLimit() {
-				t.removeInboundLaneLocked(l, "the peer did not connect again in time")
-			}
-		}
-	}
-}
 
 // requeue returns unsent frames to the front of lane l; on a lane retired
 // meanwhile they are dropped and reported.

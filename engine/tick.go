@@ -23,8 +23,7 @@ func (t *Transport) tick() time.Duration {
 		}
 		t.startDialLocked(l) // if too many dials are in flight, the next tick tries again
 	}
-	t.sweepAwaitingLocked(now)
-	t.expireQueuedLocked(now)
+	t.sweepDownLanesLocked(now)
 	if t.releaseHoldsLocked(now) {
 		next = min(next, holdPoll)
 	}
@@ -88,13 +87,20 @@ func (t *Transport) wakeWriteBlocked() {
 	}
 }
 
-// expireQueuedLocked drops expired messages queued on lanes whose
-// connection is down (a connected lane's loop drops them as it writes).
-func (t *Transport) expireQueuedLocked(now time.Time) {
+// sweepDownLanesLocked visits, in one pass, the lanes whose connection is
+// down: it drops the lanes that waited for their peer longer than
+// awaitPeerLimit, with their messages (counted), and the expired messages
+// at the front of the others (a connected lane's loop drops those as it
+// writes).
+func (t *Transport) sweepDownLanesLocked(now time.Time) {
 	ns := now.UnixNano()
 	for _, p := range *t.peers.Load() {
 		for _, l := range p.lanes.Members() {
-			if l.conn.Load() == nil && l.Queued() > 0 {
+			switch {
+			case l.conn.Load() != nil:
+			case l.awaitingPeer() && now.Sub(l.awaited) > t.awaitPeerLimit():
+				t.removeInboundLaneLocked(l, "the peer did not connect again in time")
+			case l.Queued() > 0:
 				l.expireQueued(ns, &t.stats)
 			}
 		}
