@@ -270,16 +270,7 @@ func TestDeadlineExpiresQueuedHeartbeats(t *testing.T) {
 	for _, class := range []Class{Control, Bulk} {
 		t.Run(class.String(), func(t *testing.T) {
 			const n = 10
-			acfg := devConfig("a")
-			acfg.Reconnect.InitialBackoff = 50 * time.Millisecond
-			acfg.Reconnect.MaxBackoff = 200 * time.Millisecond
-			a := startTransport(t, acfg)
-			b1, addr := restartable(t, devConfig("b"))
-			connect(t, a, b1)
-			if err := b1.Close(); err != nil {
-				t.Fatal(err)
-			}
-			waitDown(t, a, "b")
+			a, addr := peerGoneDown(t, 50*time.Millisecond, 200*time.Millisecond)
 
 			deadline := time.Now().Add(100 * time.Millisecond)
 			for i := range n {
@@ -336,16 +327,7 @@ func TestDeadlineExpiresQueuedHeartbeats(t *testing.T) {
 // the peer is back; then FailFast sends succeed. Refused sends are never
 // delivered.
 func TestFailFastWhenPeerDown(t *testing.T) {
-	acfg := devConfig("a")
-	acfg.Reconnect.InitialBackoff = 100 * time.Millisecond
-	acfg.Reconnect.MaxBackoff = 300 * time.Millisecond
-	a := startTransport(t, acfg)
-	b1, addr := restartable(t, devConfig("b"))
-	connect(t, a, b1)
-	if err := b1.Close(); err != nil {
-		t.Fatal(err)
-	}
-	waitDown(t, a, "b")
+	a, addr := peerGoneDown(t, 100*time.Millisecond, 300*time.Millisecond)
 
 	classes := []Class{Bulk, Control}
 	for _, c := range classes {
@@ -534,4 +516,22 @@ func TestOldProtocolVersionRefused(t *testing.T) {
 	if st := b.Stats(); st.HandshakeFailures["version"] != before+1 {
 		t.Errorf("version failures %d, want %d", st.HandshakeFailures["version"], before+1)
 	}
+}
+
+// peerGoneDown starts node a, redialing with the given backoff, connects
+// it to a node b, closes b and waits until a sees it down. It returns a
+// and b's address, for restartAt.
+func peerGoneDown(t *testing.T, initial, maxBackoff time.Duration) (*Transport, string) {
+	t.Helper()
+	acfg := devConfig("a")
+	acfg.Reconnect.InitialBackoff = initial
+	acfg.Reconnect.MaxBackoff = maxBackoff
+	a := startTransport(t, acfg)
+	b1, addr := restartable(t, devConfig("b"))
+	connect(t, a, b1)
+	if err := b1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitDown(t, a, "b")
+	return a, addr
 }
