@@ -97,9 +97,15 @@ type Config struct {
 	// MaxPendingBytes bounds each peer's outbound queue of each class, in bytes (a single
 	// message larger than this is still accepted into an empty queue).
 	MaxPendingBytes int
-	// RecvBufferSize is the capacity of each class's inbound ring, which
-	// Recv drains (control first).
+	// RecvBufferSize bounds each peer's inbox of each class, in messages:
+	// what has arrived from that peer and waits for Recv. Recv serves the
+	// peers' inboxes in turn (control first); a peer whose inbox is full
+	// is paused, and only that peer waits.
 	RecvBufferSize int
+	// RecvBufferBytes bounds each peer's inbox of each class in bytes
+	// (as uncompressed frames); a message larger than this still fits an
+	// empty inbox. 0 means 2 x MaxMessageSize.
+	RecvBufferBytes int
 	// ReceiveWindow is the flow-control credit granted to each inbound
 	// connection, in wire bytes: how much a peer may send before this node
 	// consumes it. It bounds per-connection receive memory.
@@ -191,6 +197,7 @@ func (c *Config) Validate() error {
 		{"max_pending_messages", c.MaxPendingMessages < 1},
 		{"max_pending_bytes", c.MaxPendingBytes < 1},
 		{"recv_buffer_size", c.RecvBufferSize < 1},
+		{"recv_buffer_bytes", c.RecvBufferBytes < 0},
 		{"receive_window", c.ReceiveWindow < 64<<10 || c.ReceiveWindow > 1<<30},
 		{"event_loops", c.EventLoops < 1},
 		{"handshake_concurrency", c.HandshakeConcurrency < 1},
@@ -224,4 +231,12 @@ type PeerConfig struct {
 	NodeID string
 	// Address is the peer's listen address, "host:port".
 	Address string
+}
+
+// recvBufferBytes is RecvBufferBytes with its default applied.
+func (c *Config) recvBufferBytes() int64 {
+	if c.RecvBufferBytes > 0 {
+		return int64(c.RecvBufferBytes)
+	}
+	return 2 * int64(codec.FrameLen(c.MaxMessageSize))
 }

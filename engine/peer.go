@@ -42,6 +42,7 @@ type peer struct {
 	inLimiter *bucket.Bucket // inbound: delivery pauses when empty (nil when disabled)
 
 	queues [numClasses]sendQueue // per class: messages queued on its lanes, not yet written
+	inbox  [numClasses]inbox     // per class: messages received, waiting for Recv
 
 	maxMessage atomic.Int64 // the largest payload the peer accepts (from its hello)
 	compress   atomic.Bool  // the peer's last hello advertised LZ4 and we enabled it

@@ -14,7 +14,7 @@ import (
 
 // How a frame comes in: gnet's buffer (or TLS plaintext decrypted from
 // it) -> reassembly -> processFrames -> the hello, a control message, or
-// deliver (to the inline Handler or the inbound ring), under credit flow
+// deliver (to the inline Handler or the peer's inbox, inbox.go), under credit flow
 // control (window.go).
 
 // preHelloLimit bounds frames before the handshake: a hello is at most
@@ -27,18 +27,18 @@ type pauseState int32
 
 const (
 	running   pauseState = iota
-	ringFull             // the inbound ring was full: Recv resumes it (wakeStalled)
+	inboxFull             // the peer's inbox was full: Recv resumes it (inbox.wakeStalled)
 	throttled            // over its inbound rate limit: the ticker resumes it
 )
 
 // reader is a connection's receive side. Loop only, except pause.
 type reader struct {
-	pause     atomic.Int32 // a pauseState: set by the loop; ringFull is cleared by Recv
+	pause     atomic.Int32 // a pauseState: set by the loop; inboxFull is cleared by Recv
 	in        scratch      // plaintext taken from gnet, not yet decoded: a partial frame, or frames held by a pause
 	plain     scratch      // TLS plaintext not yet decoded
-	backlog   bool         // bytes were left in gnet's buffer during a ring-full pause
+	backlog   bool         // bytes were left in gnet's buffer during an inbox-full pause
 	slabs     slabWriter   // small received payloads, one slab per read batch
-	delivered bool         // a message went into the ring this callback
+	delivered bool         // a message went into an inbox this callback
 }
 
 func (r *reader) paused() pauseState { return pauseState(r.pause.Load()) }
@@ -64,7 +64,7 @@ func (c *conn) maxIn() int {
 // copies (and allocates) the whole backlog. So read never leaves bytes in
 // gnet while it can make progress: complete frames are decoded in place,
 // and whatever cannot be delivered yet (a partial frame, or frames behind a
-// pause) moves once into rd.in, the connection's own buffer. While the ring
+// pause) moves once into rd.in, the connection's own buffer. While the inbox
 // is full, new bytes wait in gnet (bounded by the peer's credit) and are
 // drained into rd.in with Read, which copies without allocating, when
 // delivery resumes.
@@ -76,7 +76,7 @@ func (c *conn) read() error {
 	defer c.rd.in.release() // idle connections hold no buffer either
 	in := &c.rd.in
 	for {
-		if c.rd.paused() == ringFull {
+		if c.rd.paused() == inboxFull {
 			buffered := c.sock.InboundBuffered()
 			c.rd.backlog = buffered > 0
 			return c.checkBacklog(buffered + len(in.data()))
@@ -199,7 +199,7 @@ func (c *conn) readTLS() error {
 	defer c.rd.plain.release()
 	plain := &c.rd.plain
 	for {
-		paused := c.rd.paused() == ringFull
+		paused := c.rd.paused() == inboxFull
 		if p := plain.data(); len(p) > 0 && !paused {
 			used, p, err := c.processFrames(p)
 			plain.consume(used)
@@ -242,7 +242,7 @@ func (c *conn) readTLS() error {
 
 // processFrames handles the complete frames at the front of buf and returns
 // how many bytes it consumed. It stops early, with paused set, when the
-// inbound ring is full or the peer is over its inbound rate limit: the
+// peer's inbox is full or the peer is over its inbound rate limit: the
 // caller must keep buf[used:] for later. (The flag is returned rather than
 // re-read from rd.pause, which Recv may already have cleared.)
 func (c *conn) processFrames(buf []byte) (used int, paused bool, err error) {
@@ -276,7 +276,7 @@ func (c *conn) processFrames(buf []byte) (used int, paused bool, err error) {
 }
 
 // deliver hands one data frame to the application. It returns false when
-// delivery must pause (ring full, or over the inbound rate limit): the
+// delivery must pause (inbox full, or over the inbound rate limit): the
 // frame stays buffered and the connection waits to be resumed.
 func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 	t := c.t
@@ -313,11 +313,8 @@ func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 			copy(*buf, payload)
 			m.Payload, m.buf = *buf, buf
 		}
-		if in := &t.inbox[c.class]; !in.ring.push(m) {
+		if !t.deliverToInbox(c, p, m) {
 			bufpool.Put(buf)
-			c.rd.pause.Store(int32(ringFull))
-			t.stats.stalls.Add(1)
-			in.addStalled(c)
 			return false, nil
 		}
 		if m.slab != nil {
@@ -332,7 +329,7 @@ func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 }
 
 // consumed records that the application took a delivered message off the
-// ring, and wakes the loop once a credit update is due. Any goroutine.
+// inbox, and wakes the loop once a credit update is due. Any goroutine.
 func (c *conn) consumed(cost int32) {
 	if c.recvWin.consume(cost) {
 		c.wake()
@@ -340,11 +337,11 @@ func (c *conn) consumed(cost int32) {
 }
 
 // allowInbound takes a token from the peer's inbound budget. Over budget,
-// the connection pauses like on a full ring: its bytes wait, no credit
+// the connection pauses like on a full inbox: its bytes wait, no credit
 // returns, so flow control holds the sender back; the ticker resumes it
 // once tokens have refilled.
 func (c *conn) allowInbound(p *peer) bool {
-	if p.inLimiter == nil || c.class == Control { // control stays bounded by its window and ring
+	if p.inLimiter == nil || c.class == Control { // control stays bounded by its window and inbox
 		return true
 	}
 	if !p.inLimiter.Allow() {

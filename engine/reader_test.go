@@ -263,7 +263,7 @@ func TestReassemblyRefusesBadInput(t *testing.T) {
 	}
 }
 
-// TestReassemblyPausesOnFullRing: with a 4-slot ring nobody drains,
+// TestReassemblyPausesOnFullRing: with a 4-slot inbox nobody drains,
 // delivery pauses, resumes when Recv makes room, and loses nothing.
 func TestReassemblyPausesOnFullRing(t *testing.T) {
 	cfg := devConfig("node")
@@ -277,8 +277,8 @@ func TestReassemblyPausesOnFullRing(t *testing.T) {
 	if a := s.c.onTraffic(); a != gnet.None {
 		t.Fatal(s.c.failErr())
 	}
-	if s.c.rd.paused() != ringFull || s.tr.inbox[Bulk].ring.len() != 4 {
-		t.Fatalf("pause %v, ring %d: want a full ring and a paused reader", s.c.rd.paused(), s.tr.inbox[Bulk].ring.len())
+	if n := s.c.peer.Load().inbox[Bulk].len(); s.c.rd.paused() != inboxFull || n != 4 {
+		t.Fatalf("pause %v, inbox %d: want a full inbox and a paused reader", s.c.rd.paused(), n)
 	}
 	s.drainRing() // as Recv does: taking messages resumes the reader
 	if s.c.rd.paused() != running || s.sock.wakes == 0 {

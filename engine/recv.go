@@ -3,10 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
-
-	"github.com/tensorchain/transport/internal/bufpool"
+		"github.com/tensorchain/transport/internal/bufpool"
 )
 
 // Message is one received payload.
@@ -44,7 +41,9 @@ func (m *Message) Release() {
 
 // Recv returns the next received message, waiting until one arrives or ctx
 // ends (ErrTimeout). Control-class messages come before bulk ones that
-// arrived earlier: the two classes have rings of their own. After Close it
+// arrived earlier, and within a class every peer with messages waiting
+// gets one in turn: one peer's flood never queues ahead of another's next
+// message. After Close it
 // returns what was already received, then ErrClosed. It is not available
 // when Config.Handler is set.
 func (t *Transport) Recv(ctx context.Context) (Message, error) {
@@ -79,11 +78,12 @@ func (t *Transport) Recv(ctx context.Context) (Message, error) {
 	}
 }
 
-// pop takes the next message, control class first.
+// pop takes the next message, control class first; within a class, one
+// message from each peer in turn (inbox.go).
 func (t *Transport) pop() (Message, bool) {
 	for i := Control; ; i = Bulk {
-		if m, ok := t.inbox[i].ring.pop(); ok {
-			t.taken(m)
+		if m, in, ok := t.inboxes[i].pop(); ok {
+			t.taken(m, in)
 			return m, true
 		}
 		if i == Bulk {
@@ -92,12 +92,13 @@ func (t *Transport) pop() (Message, bool) {
 	}
 }
 
-// taken runs after a message leaves its ring: it returns flow-control
-// credit to the sending connection and restarts stalled connections.
-func (t *Transport) taken(m Message) {
+// taken runs after a message leaves its inbox: it returns flow-control
+// credit to the sending connection and restarts the peer's stalled
+// connections once its inbox has drained enough.
+func (t *Transport) taken(m Message, in *inbox) {
+	in.bytes.Add(-int64(m.cost))
 	m.conn.consumed(m.cost)
-	in := &t.inbox[m.Class]
-	if in.anyStalled.Load() && in.ring.len() <= in.resumeMark() {
+	if in.anyStalled.Load() && in.drained(t.cfg.recvBufferBytes()) {
 		in.wakeStalled()
 	}
 	if t.waiters.Load() > 0 && t.queued() > 0 {
@@ -107,7 +108,7 @@ func (t *Transport) taken(m Message) {
 
 // queued is the number of messages waiting for Recv.
 func (t *Transport) queued() int {
-	return t.inbox[Control].ring.len() + t.inbox[Bulk].ring.len()
+	return int(t.inboxes[Control].queued.Load() + t.inboxes[Bulk].queued.Load())
 }
 
 // notifyRecv wakes one waiting Recv, if any.
@@ -118,45 +119,5 @@ func (t *Transport) notifyRecv() {
 	select {
 	case t.notify <- struct{}{}:
 	default:
-	}
-}
-
-// inbox is one class's inbound ring and the connections parked because
-// they found it full.
-type inbox struct {
-	ring       *ring
-	stallMu    sync.Mutex
-	stalled    []*conn // under stallMu
-	anyStalled atomic.Bool
-}
-
-// addStalled parks a connection that found the ring full.
-func (in *inbox) addStalled(c *conn) {
-	in.stallMu.Lock()
-	in.stalled = append(in.stalled, c)
-	in.anyStalled.Store(true)
-	in.stallMu.Unlock()
-	if in.ring.len() <= in.resumeMark() {
-		in.wakeStalled() // Recv drained the ring between our push and the park
-	}
-}
-
-// resumeMark is the ring depth at or below which stalled connections
-// resume. Waiting for half the ring to drain, rather than for one free
-// slot, makes each resume deliver a batch instead of one message per wake.
-func (in *inbox) resumeMark() int {
-	return len(in.ring.slots) / 2
-}
-
-// wakeStalled restarts every parked connection.
-func (in *inbox) wakeStalled() {
-	in.stallMu.Lock()
-	list := in.stalled
-	in.stalled = nil
-	in.anyStalled.Store(false)
-	in.stallMu.Unlock()
-	for _, c := range list {
-		c.rd.pause.CompareAndSwap(int32(ringFull), int32(running))
-		c.forceWake()
 	}
 }

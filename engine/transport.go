@@ -52,11 +52,10 @@ type Transport struct {
 	conns  map[*conn]struct{}
 	redial map[*lane]struct{}
 
-	ring    *ring
 	waiters atomic.Int32
 	notify  chan struct{}
 
-	inbox [numClasses]inbox // inbound rings, by class
+	inboxes [numClasses]readyList // peers' inboxes with messages for Recv, by class
 
 	lastIOCheck time.Time
 	maxOutbound int // cap on gnet's outbound buffer per connection
@@ -91,9 +90,6 @@ func New(cfg Config) (*Transport, error) {
 	_, _ = rand.Read(b[:])
 	t.incarnation = binary.BigEndian.Uint64(b[:]) | 1 // never zero
 	t.hello = t.helloFrame(Bulk, 0)
-	for i := range t.inbox {
-		t.inbox[i].ring = newRing(cfg.RecvBufferSize)
-	}
 	t.maxOutbound = cfg.ReceiveWindow
 	empty := map[string]*peer{}
 	t.peers.Store(&empty)

@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Inbound delivery, isolated per peer: every peer has an inbox per class
+// (a lock-free ring bounded in messages and bytes), and Recv serves the
+// class's non-empty inboxes round-robin, one message each. A peer that
+// floods, or whose messages the application takes slowly, fills only its
+// own inbox: its connections pause (their peer's credit then holds it
+// back) while every other peer's next message is at most one turn away.
+//
+// Producers are event loops (a peer's connections may sit on several);
+// consumers are Recv callers. The ready list is touched only when an
+// inbox goes from empty to non-empty and by Recv.
+
+// inbox is one peer's received messages of one class, waiting for Recv,
+// and the peer's connections parked because it was full.
+type inbox struct {
+	ring  atomic.Pointer[ring] // allocated with the first message
+	bytes atomic.Int64         // credit cost of the queued messages
+	ready atomic.Bool          // linked in the class's ready list
+	next  *inbox               // under readyList.mu
+
+	stallMu    sync.Mutex
+	stalled    []*conn // under stallMu
+	anyStalled atomic.Bool
+}
+
+// push queues m unless the inbox is at its message or byte bound (a
+// message larger than the byte bound still fits an empty inbox).
+func (in *inbox) push(m Message, slots int, maxBytes int64) bool {
+	r := in.ring.Load()
+	if r == nil {
+		in.ring.CompareAndSwap(nil, newRing(slots))
+		r = in.ring.Load()
+	}
+	b := in.bytes.Load()
+	if b > 0 && b+int64(m.cost) > maxBytes {
+		return false
+	}
+	if !r.push(m) {
+		return false
+	}
+	in.bytes.Add(int64(m.cost))
+	return true
+}
+
+// len is the approximate number of queued messages.
+func (in *inbox) len() int {
+	if r := in.ring.Load(); r != nil {
+		return r.len()
+	}
+	return 0
+}
+
+// drained reports whether the inbox has emptied enough for its parked
+// connections to resume: half its slots and half its bytes free. Waiting
+// for half rather than one free slot makes each resume deliver a batch
+// instead of one message per wake.
+func (in *inbox) drained(maxBytes int64) bool {
+	r := in.ring.Load()
+	return r == nil || (r.len() <= len(r.slots)/2 && in.bytes.Load() <= maxBytes/2)
+}
+
+// park records a connection that found the inbox full. The caller
+// re-checks drained afterwards: Recv may have emptied it in between.
+func (in *inbox) park(c *conn) {
+	in.stallMu.Lock()
+	in.stalled = append(in.stalled, c)
+	in.anyStalled.Store(true)
+	in.stallMu.Unlock()
+}
+
+// wakeStalled restarts every parked connection.
+func (in *inbox) wakeStalled() {
+	in.stallMu.Lock()
+	list := in.stalled
+	in.stalled = nil
+	in.anyStalled.Store(false)
+	in.stallMu.Unlock()
+	for _, c := range list {
+		c.rd.pause.CompareAndSwap(int32(inboxFull), int32(running))
+		c.forceWake()
+	}
+}
+
+// readyList is one class's inboxes that hold messages, in serving order.
+type readyList struct {
+	mu         sync.Mutex
+	head, tail *inbox
+	n          int          // inboxes linked, under mu
+	queued     atomic.Int64 // messages in every inbox of the class
+}
+
+// schedule links in after a push, unless it is already linked.
+func (rl *readyList) schedule(in *inbox) {
+	if in.ready.Load() {
+		return
+	}
+	rl.mu.Lock()
+	if in.ready.CompareAndSwap(false, true) {
+		rl.linkLocked(in)
+	}
+	rl.mu.Unlock()
+}
+
+func (rl *readyList) linkLocked(in *inbox) {
+	in.next = nil
+	if rl.tail == nil {
+		rl.head = in
+	} else {
+		rl.tail.next = in
+	}
+	rl.tail = in
+	rl.n++
+}
+
+func (rl *readyList) unlinkHeadLocked() *inbox {
+	in := rl.head
+	rl.head = in.next
+	if rl.head == nil {
+		rl.tail = nil
+	}
+	in.next = nil
+	rl.n--
+	return in
+}
+
+// pop takes one message from the inbox at the head of the list and moves
+// that inbox to the back if it still holds messages.
+func (rl *readyList) pop() (Message, *inbox, bool) {
+	if rl.queued.Load() == 0 {
+		return Message{}, nil, false
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	for tries := rl.n; tries > 0; tries-- {
+		in := rl.unlinkHeadLocked()
+		r := in.ring.Load()
+		m, ok := r.pop()
+		if r.len() > 0 {
+			rl.linkLocked(in)
+		} else {
+			// Unmark, then look again: a push that saw the mark still set
+			// (and so did not schedule) is visible to this second look.
+			in.ready.Store(false)
+			if r.len() > 0 && in.ready.CompareAndSwap(false, true) {
+				rl.linkLocked(in)
+			}
+		}
+		if ok {
+			rl.queued.Add(-1)
+			return m, in, true
+		}
+		// A push that has claimed its slot but not yet filled it: the
+		// producer notifies once it has.
+	}
+	return Message{}, nil, false
+}
+
+// deliverToInbox puts m in its peer's inbox, or parks c (paused) when the inbox
+// is full. Loop only.
+func (t *Transport) deliverToInbox(c *conn, p *peer, m Message) bool {
+	in, rl := &p.inbox[c.class], &t.inboxes[c.class]
+	maxBytes := t.cfg.recvBufferBytes()
+	if !in.push(m, t.cfg.RecvBufferSize, maxBytes) {
+		c.rd.pause.Store(int32(inboxFull))
+		t.stats.stalls.Add(1)
+		in.park(c)
+		if in.drained(maxBytes) {
+			in.wakeStalled() // Recv emptied it between the push and the park
+		}
+		return false
+	}
+	rl.queued.Add(1)
+	rl.schedule(in)
+	return true
+}
