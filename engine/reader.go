@@ -27,7 +27,7 @@ type pauseState int32
 
 const (
 	running   pauseState = iota
-	inboxFull             // the peer's inbox was full: Recv resumes it (inbox.wakeStalled)
+	inboxFull            // the peer's inbox was full: Recv resumes it (inbox.wakeStalled)
 	throttled            // over its inbound rate limit: the ticker resumes it
 )
 

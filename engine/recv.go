@@ -3,7 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
-		"github.com/tensorchain/transport/internal/bufpool"
+	"github.com/tensorchain/transport/internal/bufpool"
 )
 
 // Message is one received payload.
