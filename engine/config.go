@@ -86,6 +86,9 @@ type Config struct {
 	// IOTimeout fails a connection that has output pending (queued data or
 	// unsent bytes) but makes no progress for this long.
 	IOTimeout time.Duration
+	// FrameTimeout bounds how long a frame may take to arrive once its
+	// first bytes have: a peer trickling a frame is cut (ErrTimeout).
+	FrameTimeout time.Duration
 	// MaxMessageSize is the largest payload sent or accepted, in bytes.
 	MaxMessageSize int
 	// Keepalive turns on TCP keepalive, probing every KeepaliveInterval.
@@ -110,6 +113,17 @@ type Config struct {
 	// connection, in wire bytes: how much a peer may send before this node
 	// consumes it. It bounds per-connection receive memory.
 	ReceiveWindow int
+	// MemoryBudget bounds, in bytes, what peers can make this node hold:
+	// partial frames, decompressed payloads, received messages until
+	// Message.Release, TLS and gnet buffers. Each connection is guaranteed
+	// ConnMemoryReserve of it; beyond that, a connection whose buffered
+	// input cannot be charged is cut (ErrOverloaded) and one whose
+	// payloads cannot be charged pauses until memory is released. A
+	// connection is refused when the budget cannot reserve its share.
+	MemoryBudget int64
+	// ConnMemoryReserve is each connection's guaranteed share of
+	// MemoryBudget, in bytes.
+	ConnMemoryReserve int
 	// EventLoops is the number of reactors (gnet event loops).
 	EventLoops int
 	// HandshakeConcurrency bounds concurrent TLS handshakes.
@@ -153,6 +167,7 @@ func NewConfig(nodeID, listenAddr string) Config {
 		PoolSize:             2,
 		ConnectTimeout:       5 * time.Second,
 		IOTimeout:            30 * time.Second,
+		FrameTimeout:         10 * time.Second,
 		MaxMessageSize:       16 << 20,
 		Keepalive:            true,
 		KeepaliveInterval:    30 * time.Second,
@@ -160,6 +175,8 @@ func NewConfig(nodeID, listenAddr string) Config {
 		MaxPendingBytes:      64 << 20,
 		RecvBufferSize:       1000,
 		ReceiveWindow:        4 << 20,
+		MemoryBudget:         512 << 20,
+		ConnMemoryReserve:    256 << 10,
 		EventLoops:           runtime.NumCPU(),
 		HandshakeConcurrency: 64,
 		CloseTimeout:         5 * time.Second,
@@ -192,6 +209,7 @@ func (c *Config) Validate() error {
 		{"pool_size", c.PoolSize < 1 || c.PoolSize > 64},
 		{"connect_timeout", c.ConnectTimeout <= 0},
 		{"io_timeout", c.IOTimeout <= 0},
+		{"frame_timeout", c.FrameTimeout <= 0},
 		{"max_message_size", c.MaxMessageSize < 1 || c.MaxMessageSize > 1<<30},
 		{"keepalive_interval", c.Keepalive && c.KeepaliveInterval < time.Second},
 		{"max_pending_messages", c.MaxPendingMessages < 1},
@@ -199,6 +217,8 @@ func (c *Config) Validate() error {
 		{"recv_buffer_size", c.RecvBufferSize < 1},
 		{"recv_buffer_bytes", c.RecvBufferBytes < 0},
 		{"receive_window", c.ReceiveWindow < 64<<10 || c.ReceiveWindow > 1<<30},
+		{"memory_budget", c.MemoryBudget < 4<<20},
+		{"conn_memory_reserve", c.ConnMemoryReserve < 64<<10 || int64(c.ConnMemoryReserve) > c.MemoryBudget},
 		{"event_loops", c.EventLoops < 1},
 		{"handshake_concurrency", c.HandshakeConcurrency < 1},
 		{"close_timeout", c.CloseTimeout < 0},

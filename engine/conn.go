@@ -9,6 +9,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/tensorchain/transport/budget"
 	"github.com/tensorchain/transport/tlsstate"
 )
 
@@ -67,13 +68,14 @@ type conn struct {
 	compressOut, compressIn bool  // loop only: set by bind from both hellos
 	class                   Class // the lane's class: outbound, from the start; inbound, set by bind
 
-	hs      handshake  // handshake.go
-	failure failure    // why the connection closes (see fail)
-	rd      reader     // reader.go; loop only unless noted
-	wr      writer     // writer.go; loop or under wr.mu
-	recvWin recvWindow // window.go: credit we granted
-	sendWin sendWindow // window.go: credit the peer granted
-	batch   batchStats // loop only
+	acct    *budget.Account // memory.go: constant once OnOpen opened it
+	hs      handshake       // handshake.go
+	failure failure         // why the connection closes (see fail)
+	rd      reader          // reader.go; loop only unless noted
+	wr      writer          // writer.go; loop or under wr.mu
+	recvWin recvWindow      // window.go: credit we granted
+	sendWin sendWindow      // window.go: credit the peer granted
+	batch   batchStats      // loop only
 }
 
 // failure records why a connection closes: the first reason given wins.
@@ -190,6 +192,9 @@ func (c *conn) onTraffic() gnet.Action {
 	if err == nil {
 		err = c.flush()
 	}
+	if err == nil {
+		err = c.chargeBuffers()
+	}
 	c.publish()
 	if err != nil {
 		c.fail(classify(err), err)
@@ -215,6 +220,7 @@ func (c *conn) onClose(err error) {
 	t.unregister(c)
 	c.rd.release()
 	c.wr.cipher.drop()
+	c.closeAccount()
 	if was != phaseEstablished {
 		if !c.awaitTLSReport(cause, reason) {
 			c.handshakeFailed(cause, reason)
@@ -296,6 +302,8 @@ func classify(err error) failureCause {
 		return causeTimeout
 	case errors.Is(err, ErrProtocol):
 		return causeProtocol
+	case errors.Is(err, ErrOverloaded):
+		return causeOverload
 	default:
 		return causeClosed
 	}

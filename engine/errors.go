@@ -39,6 +39,9 @@ var (
 	ErrProtocol = errors.New("transport: protocol violation")
 	// ErrInvalidConfig: a configuration value is out of range.
 	ErrInvalidConfig = errors.New("transport: invalid configuration")
+	// ErrOverloaded: a node-wide limit refused the work: the memory budget,
+	// or a limit on connections or handshakes.
+	ErrOverloaded = errors.New("transport: overloaded")
 	// ErrNotStarted: the call needs Start to have succeeded first.
 	ErrNotStarted = errors.New("transport: not started")
 )

@@ -36,6 +36,12 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		gc.SetContext(c)
 	}
 	failed := c.attach(gc)
+	if !c.openAccount() {
+		t.stats.overBudget.Add(1)
+		c.fail(causeOverload, fmt.Errorf("connection with %s: %w: the memory budget cannot reserve %d bytes for another connection (%d of %d in use)",
+			c.remote, ErrOverloaded, t.cfg.ConnMemoryReserve, t.mem.Used(), t.mem.Limit()))
+		failed = true
+	}
 	if inbound { // armed only now that gc and remote are set: the timer reads both
 		c.hs.deadline = time.AfterFunc(t.cfg.ConnectTimeout, func() {
 			c.fail(causeTimeout, fmt.Errorf("handshake from %s: %w after %v", c.remote, ErrTimeout, t.cfg.ConnectTimeout))

@@ -26,10 +26,11 @@ const (
 	causeSelf                            // the node dialed itself
 	causeDuplicate                       // another live node already uses this node id
 	causeCompression                     // corrupt compressed data
+	causeOverload                        // a node-wide limit: memory budget, connection limits
 	numCauses
 )
 
-var causeNames = [numCauses]string{"closed", "timeout", "protocol", "version", "tls", "node_id_mismatch", "self", "duplicate_node_id", "compression"}
+var causeNames = [numCauses]string{"closed", "timeout", "protocol", "version", "tls", "node_id_mismatch", "self", "duplicate_node_id", "compression", "overloaded"}
 
 func (f failureCause) String() string { return causeNames[f] }
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tensorchain/transport/codec"
-	"github.com/tensorchain/transport/internal/bufpool"
 	"github.com/tensorchain/transport/tlsstate"
 )
 
@@ -29,6 +28,7 @@ const (
 	running   pauseState = iota
 	inboxFull            // the peer's inbox was full: Recv resumes it (inbox.wakeStalled)
 	throttled            // over its inbound rate limit: the ticker resumes it
+	starved              // the memory budget could not grant a payload buffer: the ticker resumes it (memory.go)
 )
 
 // reader is a connection's receive side. Loop only, except pause.
@@ -39,6 +39,10 @@ type reader struct {
 	backlog   bool         // bytes were left in gnet's buffer during an inbox-full pause
 	slabs     slabWriter   // small received payloads, one slab per read batch
 	delivered bool         // a message went into an inbox this callback
+	charged   int64        // bytes of buffers charged to the connection's budget account (memory.go)
+	// partialSince is when the partial frame at the front of the input
+	// started (UnixNano), 0 with none: set by the loop, read by the ticker.
+	partialSince atomic.Int64
 }
 
 func (r *reader) paused() pauseState { return pauseState(r.pause.Load()) }
@@ -292,13 +296,13 @@ func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 		return false, nil
 	}
 	payload, buf, err := c.payloadOf(f)
-	if err != nil {
-		return false, err
+	if err != nil || (payload == nil && len(f.Payload) > 0) {
+		return false, err // err, or no budget for the decompression output: starved
 	}
 	if t.cfg.Handler != nil {
 		t.cfg.Handler(p.id, payload)
 		if buf != nil {
-			bufpool.Put(buf)
+			releasePayload(c.acct, buf)
 		}
 		c.recvWin.consume(int32(cost)) // the flush after this callback returns the credit
 	} else {
@@ -307,14 +311,22 @@ func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 		case buf != nil: // decompressed into its own buffer
 			m.Payload, m.buf = *buf, buf
 		case fitsSlab(len(payload)):
-			m.Payload, m.slab = c.rd.slabs.copyIn(payload)
+			if c.rd.slabs.needsSlab(len(payload)) && !c.chargePayload(slabSize) {
+				return false, nil
+			}
+			m.Payload, m.slab = c.rd.slabs.copyIn(payload, c.acct)
 		default:
-			buf = bufpool.Get(len(payload))
+			if buf = c.payloadBuffer(len(payload)); buf == nil {
+				return false, nil
+			}
 			copy(*buf, payload)
 			m.Payload, m.buf = *buf, buf
 		}
+		m.acct = c.acct
 		if !t.deliverToInbox(c, p, m) {
-			bufpool.Put(buf)
+			if buf != nil {
+				releasePayload(c.acct, buf)
+			}
 			return false, nil
 		}
 		if m.slab != nil {
@@ -370,7 +382,9 @@ func (c *conn) creditCost(f codec.Frame) (int, error) {
 }
 
 // payloadOf returns the frame's payload, decompressed into a pooled buffer
-// when the frame is compressed (buf is then that buffer).
+// when the frame is compressed (buf is then that buffer, charged to the
+// connection's budget; a nil payload means the budget cannot grant it
+// yet).
 func (c *conn) payloadOf(f codec.Frame) ([]byte, *[]byte, error) {
 	if !f.Compressed() {
 		return f.Payload, nil, nil
@@ -382,9 +396,12 @@ func (c *conn) payloadOf(f codec.Frame) ([]byte, *[]byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("from %s: %w: %w", c.remote, ErrCompression, err)
 	}
-	buf := bufpool.Get(n)
+	buf := c.payloadBuffer(n)
+	if buf == nil {
+		return nil, nil, nil // no budget for it yet: delivery pauses
+	}
 	if err := codec.Decompress(*buf, f.Payload); err != nil {
-		bufpool.Put(buf)
+		releasePayload(c.acct, buf)
 		return nil, nil, fmt.Errorf("from %s: %w: %w", c.remote, ErrCompression, err)
 	}
 	c.t.stats.decompressedIn.Add(uint64(n))

@@ -104,6 +104,7 @@ func newSocketFree(t testing.TB, cfg Config, handler bool) *socketFree {
 	s.tr = tr
 	s.c = tr.newConn(false, nil, "", "fake:1")
 	s.c.attach(s.sock)
+	s.c.openAccount()
 	hello := codec.AppendHello(nil, codec.Hello{Version: codec.ProtocolVersion, Caps: codec.CapLZ4,
 		MaxMessage: 1 << 20, Window: 1 << 30, Incarnation: 9, NodeID: "dialer"})
 	if a := s.traffic(hello); a != gnet.None || !s.c.established() {

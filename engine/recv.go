@@ -3,7 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
-	"github.com/tensorchain/transport/internal/bufpool"
+	"github.com/tensorchain/transport/budget"
 )
 
 // Message is one received payload.
@@ -20,21 +20,23 @@ type Message struct {
 	// Class is the class the sender chose (SendOptions.Class).
 	Class Class
 
-	buf  *[]byte // the payload's own pooled buffer, or
-	slab *slab   // the slab holding it (small payloads, slab.go)
+	buf  *[]byte         // the payload's own pooled buffer, or
+	slab *slab           // the slab holding it (small payloads, slab.go)
+	acct *budget.Account // buf is charged to it (memory.go)
 	conn *conn
 	cost int32 // flow-control credit it returns when taken
 }
 
-// Release returns the payload's buffer to the pool. Payload must not be
-// used afterwards. Calling it again on the same variable is harmless, but
+// Release returns the payload's buffer to the pool, and its memory to the
+// budget (Config.MemoryBudget): a message never released keeps its bytes
+// charged. Payload must not be used afterwards. Calling it again on the same variable is harmless, but
 // Message is a value: copies share the buffer, so release only one of them.
 func (m *Message) Release() {
 	switch {
 	case m.slab != nil:
 		m.slab.release()
 	case m.buf != nil:
-		bufpool.Put(m.buf)
+		releasePayload(m.acct, m.buf)
 	}
 	m.slab, m.buf, m.Payload = nil, nil, nil
 }

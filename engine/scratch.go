@@ -76,3 +76,11 @@ func (s *scratch) drop() {
 	s.b, s.off = s.b[:0], 0
 	s.release()
 }
+
+// size is the memory the buffer holds (its capacity), 0 when it has none.
+func (s *scratch) size() int {
+	if s.box == nil {
+		return 0
+	}
+	return cap(s.b)
+}

@@ -3,6 +3,8 @@ package engine
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/tensorchain/transport/budget"
 )
 
 // Slabs: the storage of small received payloads.
@@ -29,6 +31,7 @@ const (
 type slab struct {
 	buf  []byte
 	refs atomic.Int64
+	acct *budget.Account // charged slabSize while the slab is out of the pool
 }
 
 var slabPool = sync.Pool{New: func() any { return &slab{buf: make([]byte, slabSize)} }}
@@ -36,8 +39,15 @@ var slabPool = sync.Pool{New: func() any { return &slab{buf: make([]byte, slabSi
 // release drops one message's reference.
 func (s *slab) release() {
 	if s.refs.Add(-1) == 0 {
-		slabPool.Put(s)
+		s.recycle()
 	}
+}
+
+// recycle returns the slab, and its charge, once nothing refers to it.
+func (s *slab) recycle() {
+	s.acct.Give(slabSize)
+	s.acct = nil
+	slabPool.Put(s)
 }
 
 // slabWriter fills one connection's current slab. Loop only.
@@ -50,15 +60,22 @@ type slabWriter struct {
 // fitsSlab reports whether a payload of n bytes is stored in slabs.
 func fitsSlab(n int) bool { return n <= slabMaxItem }
 
-// copyIn copies p into the current slab, starting a new one when it is
-// full, and returns the copy (its capacity capped, so an append by the
-// application cannot reach a neighbour). The copy is not handed out until
-// commit: a message the ring refuses costs nothing.
-func (w *slabWriter) copyIn(p []byte) ([]byte, *slab) {
-	if w.cur == nil || w.off+len(p) > len(w.cur.buf) {
+// needsSlab reports whether a payload of n bytes needs a new slab, which
+// the caller charges (slabSize) before copyIn takes it.
+func (w *slabWriter) needsSlab(n int) bool {
+	return w.cur == nil || w.off+n > len(w.cur.buf)
+}
+
+// copyIn copies p into the current slab, starting a new one (charged to
+// acct) when it is full, and returns the copy (its capacity capped, so an
+// append by the application cannot reach a neighbour). The copy is not
+// handed out until commit: a message the inbox refuses costs nothing.
+func (w *slabWriter) copyIn(p []byte, acct *budget.Account) ([]byte, *slab) {
+	if w.needsSlab(len(p)) {
 		w.seal()
 		w.cur = slabPool.Get().(*slab)
 		w.cur.refs.Store(slabBias)
+		w.cur.acct = acct
 	}
 	end := w.off + len(p)
 	copy(w.cur.buf[w.off:end], p)
@@ -78,7 +95,7 @@ func (w *slabWriter) seal() {
 		return
 	}
 	if w.cur.refs.Add(w.n-slabBias) == 0 {
-		slabPool.Put(w.cur)
+		w.cur.recycle()
 	}
 	w.cur, w.off, w.n = nil, 0, 0
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/tensorchain/transport/budget"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -24,12 +26,12 @@ func TestSlabReferenceCounting(t *testing.T) {
 			var w slabWriter
 			var slabs []*slab
 			for i := range tc.copies {
-				_, s := w.copyIn([]byte{byte(i)})
+				_, s := w.copyIn([]byte{byte(i)}, testAccount())
 				w.commit(1)
 				slabs = append(slabs, s)
 			}
 			if tc.copies == 0 {
-				w.copyIn([]byte("refused by the ring")) // never committed
+				w.copyIn([]byte("refused by the ring"), testAccount()) // never committed
 			}
 			s := w.cur
 			for _, m := range slabs[:tc.releaseBefore] {
@@ -54,9 +56,9 @@ func TestSlabReferenceCounting(t *testing.T) {
 
 func TestSlabCopiesAreIsolated(t *testing.T) {
 	var w slabWriter
-	a, _ := w.copyIn([]byte("aaaa"))
+	a, _ := w.copyIn([]byte("aaaa"), testAccount())
 	w.commit(len(a))
-	b, _ := w.copyIn([]byte("bbbb"))
+	b, _ := w.copyIn([]byte("bbbb"), testAccount())
 	w.commit(len(b))
 	if cap(a) != len(a) {
 		t.Fatalf("cap %d: an append could overwrite the next payload", cap(a))
@@ -72,7 +74,7 @@ func TestSlabStartsANewSlabWhenFull(t *testing.T) {
 	big := make([]byte, slabMaxItem)
 	var first *slab
 	for i := 0; i < slabSize/slabMaxItem+1; i++ {
-		_, s := w.copyIn(big)
+		_, s := w.copyIn(big, testAccount())
 		w.commit(len(big))
 		if i == 0 {
 			first = s
@@ -130,4 +132,10 @@ func TestHeldMessagesSurviveRecycling(t *testing.T) {
 // payloadFor is message i's small, recognisable payload.
 func payloadFor(i int) []byte {
 	return fmt.Appendf(nil, "message-%08d-%s", i, bytes.Repeat([]byte{byte('a' + i%26)}, i%200))
+}
+
+// testAccount is a budget account no test can exhaust.
+func testAccount() *budget.Account {
+	a, _ := budget.NewPool(1 << 40).Open(0)
+	return a
 }

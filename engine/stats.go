@@ -15,6 +15,7 @@ type counters struct {
 	protocolErrors, compressionErrors        atomic.Uint64
 	ioTimeouts, dialFailures, reconnects     atomic.Uint64
 	dropped, unconfirmed, stalls, expired    atomic.Uint64
+	overBudget, starved                      atomic.Uint64
 	connsActive                              atomic.Int64
 	handshakeFail                            [numCauses]atomic.Uint64
 }
@@ -61,8 +62,8 @@ type Stats struct {
 	// InboundThrottled counts pauses of peers over their inbound rate limit
 	// (their messages are delayed, never dropped).
 	InboundThrottled uint64 `json:"inbound_throttled"`
-	// RecvStalls counts times a connection paused because the inbound ring
-	// was full (flow control, not loss).
+	// RecvStalls counts times a connection paused because its peer's
+	// inbox was full (flow control, not loss).
 	RecvStalls        uint64 `json:"recv_stalls"`
 	ProtocolErrors    uint64 `json:"protocol_errors"`
 	CompressionErrors uint64 `json:"compression_errors"`
@@ -82,6 +83,15 @@ type Stats struct {
 	// MessagesExpired counts messages dropped unsent because their
 	// SendOptions.Deadline passed first; none of them was delivered.
 	MessagesExpired uint64 `json:"messages_expired"`
+	// MemoryBudget is Config.MemoryBudget; MemoryInUse is how much of it
+	// connections' reserves and what peers made this node hold take now.
+	MemoryBudget int64 `json:"memory_budget"`
+	MemoryInUse  int64 `json:"memory_in_use"`
+	// MemoryCuts counts connections cut because the budget could not
+	// cover their buffered input; MemoryStalls counts pauses of delivery
+	// waiting for the budget to cover a payload (delayed, not dropped).
+	MemoryCuts   uint64 `json:"memory_cuts"`
+	MemoryStalls uint64 `json:"memory_stalls"`
 	// RecvQueueDepth is the number of messages waiting for Recv.
 	RecvQueueDepth int         `json:"recv_queue_depth"`
 	Peers          []PeerStats `json:"peers"`
@@ -141,6 +151,10 @@ func (t *Transport) Stats() Stats {
 		MessagesUnconfirmed: s.unconfirmed.Load(),
 		MessagesExpired:     s.expired.Load(),
 		RecvQueueDepth:      t.queued(),
+		MemoryBudget:        t.mem.Limit(),
+		MemoryInUse:         t.mem.Used(),
+		MemoryCuts:          s.overBudget.Load(),
+		MemoryStalls:        s.starved.Load(),
 		HandshakeFailures:   make(map[string]uint64, numCauses),
 		CompressionRatio:    1,
 	}

@@ -27,12 +27,12 @@ func (t *Transport) tick() time.Duration {
 	if t.releaseHoldsLocked(now) {
 		next = min(next, holdPoll)
 	}
-	checkIO := now.Sub(t.lastIOCheck) >= min(t.cfg.IOTimeout/4, time.Second)
+	checkIO := now.Sub(t.lastIOCheck) >= min(t.cfg.IOTimeout/4, t.cfg.FrameTimeout/4, time.Second)
 	var busy []*conn
 	if checkIO {
 		t.lastIOCheck = now
 		for c := range t.conns {
-			if l := c.lane.Load(); c.established() && (c.wr.outBuffered.Load() > 0 || (l != nil && l.Queued() > 0)) {
+			if l := c.lane.Load(); c.rd.partialSince.Load() != 0 || (c.established() && (c.wr.outBuffered.Load() > 0 || (l != nil && l.Queued() > 0))) {
 				busy = append(busy, c)
 			}
 		}
@@ -72,12 +72,12 @@ func (t *Transport) startDialLocked(l *lane) {
 }
 
 // wakeWriteBlocked re-polls connections whose outbound buffer was full
-// (gnet has no "writable" event) and resumes throttled ones.
+// (gnet has no "writable" event) and resumes throttled and starved ones.
 func (t *Transport) wakeWriteBlocked() {
 	t.mu.Lock()
 	var blocked []*conn
 	for c := range t.conns {
-		if c.wr.blocked.Load() || c.rd.paused() == throttled {
+		if c.wr.blocked.Load() || c.rd.paused() >= throttled {
 			blocked = append(blocked, c)
 		}
 	}

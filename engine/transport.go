@@ -15,6 +15,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/tensorchain/transport/budget"
 	"github.com/tensorchain/transport/tlsstate"
 )
 
@@ -56,6 +57,7 @@ type Transport struct {
 	notify  chan struct{}
 
 	inboxes [numClasses]readyList // peers' inboxes with messages for Recv, by class
+	mem     *budget.Pool          // Config.MemoryBudget (memory.go)
 
 	lastIOCheck time.Time
 	maxOutbound int // cap on gnet's outbound buffer per connection
@@ -91,6 +93,7 @@ func New(cfg Config) (*Transport, error) {
 	t.incarnation = binary.BigEndian.Uint64(b[:]) | 1 // never zero
 	t.hello = t.helloFrame(Bulk, 0)
 	t.maxOutbound = cfg.ReceiveWindow
+	t.mem = budget.NewPool(cfg.MemoryBudget)
 	empty := map[string]*peer{}
 	t.peers.Store(&empty)
 	if err := t.setupTLS(); err != nil {

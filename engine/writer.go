@@ -369,6 +369,9 @@ func (c *conn) trackProgress() {
 // checkIO fails the connection when output has waited too long without
 // progress: the peer stopped reading or stopped returning credit.
 func (c *conn) checkIO(now time.Time) error {
+	if err := c.checkPartial(now); err != nil {
+		return err
+	}
 	w := &c.wr
 	waiting := c.sock.OutboundBuffered() > 0 || (!c.sendWin.open() && (!w.out.empty() || c.lane.Load().Queued() > 0))
 	if waiting && now.Sub(w.lastProgress) > c.t.cfg.IOTimeout {

@@ -60,3 +60,11 @@ func Put(b *[]byte) {
 	*b = (*b)[:0]
 	classes[bits.Len(uint(c))-1-minShift].Put(b)
 }
+
+// SizeOf is the capacity of the buffer Get(n) returns.
+func SizeOf(n int) int {
+	if c := classOf(n); c >= 0 {
+		return 1 << (c + minShift)
+	}
+	return n
+}

@@ -1,0 +1,127 @@
+package budget
+
+import (
+	"sync"
+	"testing"
+)
+
+func TestAccountReserveAndSharedPool(t *testing.T) {
+	p := NewPool(100)
+	a, ok := p.Open(30)
+	if !ok || p.Used() != 30 {
+		t.Fatalf("open: ok %v used %d, want 30", ok, p.Used())
+	}
+	b, _ := p.Open(30)
+	steps := []struct {
+		name     string
+		acct     *Account
+		take     int64 // < 0 gives back
+		ok       bool
+		wantUsed int64
+	}{
+		{"within a's reserve", a, 30, true, 60},
+		{"beyond it, from the pool", a, 30, true, 90},
+		{"more than the pool has left", a, 11, false, 90},
+		{"b's reserve is still b's", b, 30, true, 90},
+		{"b beyond its reserve", b, 10, true, 100},
+		{"pool exhausted", b, 1, false, 100},
+		{"a gives back its excess", a, -30, true, 70},
+		{"a gives back into its reserve", a, -10, true, 70},
+		{"now b can grow", b, 30, true, 100},
+	}
+	for _, s := range steps {
+		ok := true
+		if s.take >= 0 {
+			ok = s.acct.Take(s.take)
+		} else {
+			s.acct.Give(-s.take)
+		}
+		if ok != s.ok || p.Used() != s.wantUsed {
+			t.Fatalf("%s: ok %v used %d, want %v %d", s.name, ok, p.Used(), s.ok, s.wantUsed)
+		}
+	}
+	if p.Refused() != 2 {
+		t.Fatalf("refused %d, want 2", p.Refused())
+	}
+}
+
+func TestCloseReturnsReserveAndKeepsHeld(t *testing.T) {
+	p := NewPool(100)
+	a, _ := p.Open(40)
+	a.Take(10)
+	a.Close() // 10 still held (e.g. by messages not yet released)
+	if p.Used() != 10 {
+		t.Fatalf("after close used %d, want 10", p.Used())
+	}
+	a.Give(10)
+	if p.Used() != 0 || a.Held() != 0 {
+		t.Fatalf("after give used %d held %d", p.Used(), a.Held())
+	}
+	big, _ := p.Open(10)
+	big.Take(70)
+	big.Close()
+	if p.Used() != 70 {
+		t.Fatalf("closing an account over its reserve: used %d, want 70", p.Used())
+	}
+}
+
+func TestOpenRefusedWhenPoolFull(t *testing.T) {
+	p := NewPool(50)
+	if _, ok := p.Open(40); !ok {
+		t.Fatal("first open refused")
+	}
+	if _, ok := p.Open(20); ok {
+		t.Fatal("second open granted beyond the limit")
+	}
+	if p.Used() != 40 || p.Refused() != 1 {
+		t.Fatalf("used %d refused %d", p.Used(), p.Refused())
+	}
+}
+
+// TestConcurrentChargesBalance: loops take, other goroutines give back;
+// the pool ends where it started and never exceeds its limit.
+func TestConcurrentChargesBalance(t *testing.T) {
+	p := NewPool(1 << 20)
+	var wg sync.WaitGroup
+	for range 8 {
+		a, _ := p.Open(1 << 10)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gives := make(chan int64, 64)
+			done := make(chan struct{})
+			go func() {
+				for n := range gives {
+					a.Give(n)
+				}
+				close(done)
+			}()
+			for i := range 10000 {
+				n := int64(i%7) * 512
+				if a.Take(n) {
+					gives <- n
+				}
+				if u := p.Used(); u > p.Limit() {
+					t.Errorf("used %d over limit", u)
+				}
+			}
+			close(gives)
+			<-done
+			a.Close()
+		}()
+	}
+	wg.Wait()
+	if p.Used() != 0 {
+		t.Fatalf("used %d after everything was given back", p.Used())
+	}
+}
+
+func BenchmarkTakeGive(b *testing.B) {
+	p := NewPool(1 << 30)
+	a, _ := p.Open(1 << 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Take(32 << 10)
+		a.Give(32 << 10)
+	}
+}

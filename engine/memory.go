@@ -1,0 +1,147 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tensorchain/transport/budget"
+	"github.com/tensorchain/transport/codec"
+	"github.com/tensorchain/transport/internal/bufpool"
+)
+
+// The memory budget (Config.MemoryBudget): everything a peer can make
+// this node hold is charged to its connection's budget.Account, which is
+// guaranteed Config.ConnMemoryReserve and draws on the rest of the pool
+// beyond that:
+//
+//   - buffers (loop only, reconciled after every callback): partial frames
+//     and frames held by a pause (rd.in, rd.plain), ciphertext (the TLS
+//     session's input, wr.cipher), gnet's inbound and outbound buffers,
+//     and the rest of a partial frame whose length is known, charged
+//     before its bytes arrive. A charge refused here cuts the connection
+//     (ErrOverloaded): gnet reads a socket whatever we do, so bytes that
+//     cannot be charged cannot be held either.
+//   - payloads handed to Recv (slabs, pooled buffers, decompression
+//     output), charged before the buffer is taken from the pool and
+//     given back by Message.Release. A charge refused here pauses
+//     delivery on the connection (starved) until the ticker finds room;
+//     meanwhile its bytes wait as buffers, charged as above, and the
+//     peer's credit holds it back.
+
+// openAccount reserves the connection's share of the budget; false means
+// the budget cannot admit another connection.
+func (c *conn) openAccount() bool {
+	a, ok := c.t.mem.Open(int64(c.t.cfg.ConnMemoryReserve))
+	c.acct = a
+	return ok
+}
+
+// closeAccount gives back the connection's buffers (already released)
+// and its reserve; payloads not yet released stay charged until they are.
+func (c *conn) closeAccount() {
+	if c.acct == nil {
+		return
+	}
+	c.acct.Give(c.rd.charged)
+	c.rd.charged = 0
+	c.acct.Close()
+}
+
+// heldBuffers is what the connection's buffers hold now, plus the rest of
+// a partial frame still to come. Loop only.
+func (c *conn) heldBuffers() int64 {
+	n := c.rd.in.size() + c.rd.plain.size() + c.wr.cipher.size() +
+		c.sock.InboundBuffered() + c.sock.OutboundBuffered()
+	if c.tls != nil {
+		n += c.tls.Buffered()
+	}
+	return int64(n + c.partialRest())
+}
+
+// partialRest is how many bytes of the partial frame at the front of the
+// connection's input are still to come (0 with none, or a length not yet
+// known). Loop only.
+func (c *conn) partialRest() int {
+	front := c.rd.in.data()
+	if c.tls != nil {
+		front = c.rd.plain.data()
+	}
+	if len(front) < 4 {
+		return 0
+	}
+	return max(0, codec.FrameSize(front)-len(front))
+}
+
+// notePartial starts or stops the clock of Config.FrameTimeout: a frame
+// whose first bytes arrived must be complete in time. Loop only.
+func (c *conn) notePartial() {
+	front := c.rd.in.data()
+	if c.tls != nil {
+		front = c.rd.plain.data()
+	}
+	partial := len(front) > 0 && (len(front) < 4 || codec.FrameSize(front) > len(front))
+	switch since := c.rd.partialSince.Load(); {
+	case !partial && since != 0:
+		c.rd.partialSince.Store(0)
+	case partial && since == 0:
+		c.rd.partialSince.Store(time.Now().UnixNano())
+	}
+}
+
+// checkPartial fails a connection whose partial frame is older than
+// Config.FrameTimeout (a peer trickling a frame holds its buffer, and a
+// share of the budget, for no longer than that). Loop only.
+func (c *conn) checkPartial(now time.Time) error {
+	since := c.rd.partialSince.Load()
+	if since == 0 || now.Sub(time.Unix(0, since)) <= c.t.cfg.FrameTimeout {
+		return nil
+	}
+	return fmt.Errorf("from %s: %w: a frame still incomplete after %v", c.remote, ErrTimeout, c.t.cfg.FrameTimeout)
+}
+
+// chargeBuffers brings the buffer charge to what the buffers hold. Loop
+// only, after each callback.
+func (c *conn) chargeBuffers() error {
+	want := c.heldBuffers()
+	switch d := want - c.rd.charged; {
+	case d < 0:
+		c.acct.Give(-d)
+	case d > 0:
+		if !c.acct.Take(d) {
+			c.t.stats.overBudget.Add(1)
+			return fmt.Errorf("from %s: %w: memory budget exhausted (%d bytes buffered for this connection, %d of %d in use)",
+				c.remote, ErrOverloaded, want, c.t.mem.Used(), c.t.mem.Limit())
+		}
+	}
+	c.rd.charged = want
+	c.notePartial()
+	return nil
+}
+
+// chargePayload charges n bytes for a payload buffer about to be taken,
+// or pauses the connection (starved) when the budget cannot grant them.
+func (c *conn) chargePayload(n int) bool {
+	if c.acct.Take(int64(n)) {
+		c.rd.pause.CompareAndSwap(int32(starved), int32(running))
+		return true
+	}
+	if pauseState(c.rd.pause.Swap(int32(starved))) != starved {
+		c.t.stats.starved.Add(1)
+	}
+	return false
+}
+
+// payloadBuffer returns a pooled buffer of n bytes charged to the
+// connection, or nil when the budget cannot grant it (delivery pauses).
+func (c *conn) payloadBuffer(n int) *[]byte {
+	if !c.chargePayload(bufpool.SizeOf(n)) {
+		return nil
+	}
+	return bufpool.Get(n)
+}
+
+// releasePayload returns a buffer from payloadBuffer and its charge.
+func releasePayload(acct *budget.Account, buf *[]byte) {
+	acct.Give(int64(cap(*buf)))
+	bufpool.Put(buf)
+}
