@@ -200,6 +200,9 @@ func (c *conn) onTraffic() gnet.Action {
 		c.fail(classify(err), err)
 		return gnet.Close
 	}
+	if c.rd.turn.yielded {
+		c.forceWake() // the rest of the input after the loop's other connections
+	}
 	if c.wr.goodbye == goodbyeExchanged {
 		c.fail(causeClosed, fmt.Errorf("connection to %s: %w: goodbye exchanged", c.remote, ErrClosed))
 		return gnet.Close // gnet writes what is buffered before closing

@@ -16,6 +16,16 @@ import (
 // deliver (to the inline Handler or the peer's inbox, inbox.go), under credit flow
 // control (window.go).
 
+// A callback delivers at most turnFrames data frames or turnBytes bytes,
+// then yields: the rest waits in rd.in and a Wake brings the connection
+// back after the other connections on its loop have had their turn.
+// Without it one read of tiny frames (gnet reads up to 256 KiB at once:
+// 50,000 empty frames) holds the loop for milliseconds.
+const (
+	turnFrames = 512
+	turnBytes  = 512 << 10
+)
+
 // preHelloLimit bounds frames before the handshake: a hello is at most
 // a few hundred bytes, so a larger length is refused before buffering it.
 const preHelloLimit = 512
@@ -40,6 +50,7 @@ type reader struct {
 	slabs     slabWriter   // small received payloads, one slab per read batch
 	delivered bool         // a message went into an inbox this callback
 	charged   int64        // bytes of buffers charged to the connection's budget account (memory.go)
+	turn      turn         // this callback's share of the loop
 	// partialSince is when the partial frame at the front of the input
 	// started (UnixNano), 0 with none: set by the loop, read by the ticker.
 	partialSince atomic.Int64
@@ -73,6 +84,7 @@ func (c *conn) maxIn() int {
 // drained into rd.in with Read, which copies without allocating, when
 // delivery resumes.
 func (c *conn) read() error {
+	c.rd.turn = turn{}
 	defer c.rd.slabs.seal() // a slab is never kept between batches: idle connections hold none
 	if c.tls != nil {
 		return c.readTLS()
@@ -266,10 +278,14 @@ func (c *conn) processFrames(buf []byte) (used int, paused bool, err error) {
 		case c.wr.peerSaidGoodbye():
 			err = fmt.Errorf("from %s: %w: data frame after the peer's goodbye", c.remote, ErrProtocol)
 		default:
+			if c.rd.turn.over() {
+				return used, true, nil
+			}
 			var ok bool
 			if ok, err = c.deliver(f, n); !ok && err == nil {
 				return used, true, nil
 			}
+			c.rd.turn.spend(n)
 		}
 		if err != nil {
 			return used, false, err
@@ -429,4 +445,22 @@ func (c *conn) onControl(p []byte) error {
 		c.onGoodbye()
 	}
 	return nil
+}
+
+// turn counts what one callback has delivered, for fairness between the
+// connections of a loop (turnFrames, turnBytes).
+type turn struct {
+	frames, bytes int
+	yielded       bool // the callback stopped early: a Wake must follow
+}
+
+func (t *turn) spend(wire int) { t.frames++; t.bytes += wire }
+
+// over reports whether the turn is used up, and marks it yielded.
+func (t *turn) over() bool {
+	if t.frames < turnFrames && t.bytes < turnBytes {
+		return false
+	}
+	t.yielded = true
+	return true
 }

@@ -420,3 +420,43 @@ func TestListenerHelloGoesFirst(t *testing.T) {
 		t.Fatal("direct writes stay off after the listener's hello")
 	}
 }
+
+// TestReadYieldsAfterItsTurn: one read holding far more tiny frames than
+// a turn delivers turnFrames of them, asks for a Wake and keeps the rest,
+// and the wakes deliver everything in order. A turn ends at turnFrames
+// frames or turnBytes bytes, whichever comes first.
+func TestReadYieldsAfterItsTurn(t *testing.T) {
+	cases := []struct {
+		name        string
+		count, size int
+		firstTurn   int
+	}{
+		{"tiny frames", 3 * turnFrames, 8, turnFrames},
+		{"large frames", 40, 64 << 10, turnBytes/(64<<10+codec.HeaderSize) + 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSocketFree(t, devConfig("node"), false)
+			rng := rand.New(rand.NewPCG(1, 2))
+			var payloads [][]byte
+			for range tc.count {
+				p := make([]byte, tc.size)
+				for j := range p { // incompressible: every frame is tc.size on the wire
+					p[j] = byte(rng.Uint32())
+				}
+				payloads = append(payloads, p)
+			}
+			wakes := s.sock.wakes
+			if a := s.traffic(encodeStream(t, payloads)); a != gnet.None {
+				t.Fatal(s.c.failErr())
+			}
+			if len(s.got) != tc.firstTurn || s.sock.wakes == wakes {
+				t.Fatalf("first callback delivered %d (want %d), wakes %d -> %d", len(s.got), tc.firstTurn, wakes, s.sock.wakes)
+			}
+			for round := 0; len(s.got) < tc.count && round < 2*tc.count; round++ {
+				s.traffic(nil) // the wake
+			}
+			checkDelivered(t, s.got, payloads)
+		})
+	}
+}
