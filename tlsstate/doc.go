@@ -36,13 +36,17 @@
 // # Goroutines
 //
 // A Session has a goroutine only while its handshake runs. A Limiter caps
-// how many run at once (and so how many goroutines exist); handshakes
-// started beyond the cap wait in a FIFO queue without a goroutine, and a
-// finishing handshake goroutine takes the next one. A queued handshake
-// whose deadline passes leaves the queue and reports through a short-lived
-// goroutine (context.AfterFunc). crypto/tls adds a short-lived AfterFunc
-// goroutine when a running handshake's deadline fires. After done is
-// called, no goroutine exists for the Session.
+// how many handshakes work at once: a handshake holds a slot only while it
+// has input to process, gives it up while it waits for the peer's next
+// flight, and takes one back (ahead of handshakes not yet started) once
+// that input has been fed, so peers that connect and stall hold no slot.
+// Handshakes started beyond the cap wait in a FIFO queue without a
+// goroutine; each gets its goroutine with its first slot and keeps it,
+// blocked, while it waits for input. A queued handshake whose deadline
+// passes leaves the queue and reports through a short-lived goroutine
+// (context.AfterFunc). crypto/tls adds a short-lived AfterFunc goroutine
+// when a running handshake's deadline fires. After done is called, no
+// goroutine exists for the Session.
 //
 // # Calling protocol (what the engine does)
 //

@@ -53,9 +53,16 @@ func shuttle(a, b *Session) bool {
 // bytes like two event loops connected by a socket.
 func handshakePair(t testing.TB, c, s *endpoint) (cerr, serr error) {
 	t.Helper()
+	return handshakePairLimited(t, c, s, nil)
+}
+
+// handshakePairLimited is handshakePair with the server's handshake under
+// lim.
+func handshakePairLimited(t testing.TB, c, s *endpoint, lim *Limiter) (cerr, serr error) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	c.start(nil, deadline)
-	s.start(nil, deadline)
+	s.start(lim, deadline)
 	var cDone, sDone bool
 	timeout := time.After(15 * time.Second)
 	for !cDone || !sDone {

@@ -8,10 +8,25 @@ import (
 	"time"
 )
 
+// holdSlots takes n slots as a computing handshake would, and returns
+// the function that gives them back.
+func holdSlots(lim *Limiter, n int) (release func()) {
+	lim.mu.Lock()
+	lim.inFlight += n
+	lim.mu.Unlock()
+	return func() {
+		lim.mu.Lock()
+		lim.inFlight -= n
+		lim.grantLocked()
+		lim.mu.Unlock()
+	}
+}
+
 // TestLimiterBoundsHandshakes starts 10 client handshakes with a limit of 2.
-// A running client handshake writes its ClientHello at once, so the number
-// of sessions with output is the number that got a slot. No server answers;
-// the test closes running sessions to free slots.
+// A client handshake writes its ClientHello at once and then waits for the
+// server, which never answers: it gives its slot up while it waits, so all
+// 10 get to write theirs, never more than 2 at a time holding a slot, and
+// the waiting ones keep their goroutine but no slot.
 func TestLimiterBoundsHandshakes(t *testing.T) {
 	p := newPKI(t)
 	tc := p.node1.creds(strictCfg, p.ca.pool()).ClientConfig(Strict, "node2")
@@ -22,50 +37,59 @@ func TestLimiterBoundsHandshakes(t *testing.T) {
 		e := newEndpoint(tc, Client)
 		e.start(lim, time.Now().Add(time.Minute))
 		eps = append(eps, e)
+		if n := lim.InFlight(); n > 2 {
+			t.Fatalf("in flight %d", n)
+		}
 	}
-	if lim.InFlight() > 2 {
-		t.Fatalf("in flight %d", lim.InFlight())
-	}
-	finished := 0
-	started := map[int]bool{}
-	for finished < len(eps) {
-		// Wait for the running handshakes to write their ClientHello.
-		want := min(2, len(eps)-finished)
-		waitFor(t, 5*time.Second, "ClientHellos", func() bool {
-			n := 0
-			for i, e := range eps {
-				if !started[i] && e.s.HasOutput() {
-					n++
-				}
-			}
-			return n == want
-		})
-		if n := lim.InFlight(); n != want {
-			t.Fatalf("in flight %d, want %d", n, want)
+	waitFor(t, 5*time.Second, "ClientHellos", func() bool {
+		if n := lim.InFlight(); n > 2 {
+			t.Fatalf("in flight %d", n)
 		}
-		if w := lim.Waiting(); w != len(eps)-finished-want {
-			t.Fatalf("waiting %d, want %d", w, len(eps)-finished-want)
-		}
-		// Queued handshakes have no goroutine: only the slots do.
-		if g := runtime.NumGoroutine() - base; g > 2 {
-			t.Fatalf("%d goroutines for 2 handshake slots and %d queued", g, lim.Waiting())
-		}
-		for i, e := range eps {
-			if !started[i] && e.s.HasOutput() {
-				started[i] = true
-				e.s.TakeOutput(nil)
-				e.s.Close()
-				if err := recvErr(t, e.done, 5*time.Second); !errors.Is(err, ErrClosed) {
-					t.Fatalf("closed session: %v", err)
-				}
-				finished++
+		for _, e := range eps {
+			if !e.s.HasOutput() {
+				return false
 			}
 		}
+		return true
+	})
+	waitFor(t, 5*time.Second, "all parked", func() bool { return lim.Parked() == 10 && lim.InFlight() == 0 && lim.Waiting() == 0 })
+	for _, e := range eps {
+		e.s.TakeOutput(nil)
+		e.s.Close()
+		if err := recvErr(t, e.done, 5*time.Second); !errors.Is(err, ErrClosed) {
+			t.Fatalf("closed session: %v", err)
+		}
 	}
-	if lim.InFlight() != 0 || lim.Waiting() != 0 {
-		t.Fatalf("in flight %d waiting %d", lim.InFlight(), lim.Waiting())
+	if lim.InFlight() != 0 || lim.Waiting() != 0 || lim.Parked() != 0 {
+		t.Fatalf("in flight %d waiting %d parked %d", lim.InFlight(), lim.Waiting(), lim.Parked())
 	}
 	waitGoroutines(t, base)
+}
+
+// TestLimiterStalledHandshakesHoldNoSlot: with one slot and 20 server
+// handshakes whose peers send nothing, a handshake whose ClientHello has
+// arrived still gets the slot at once and completes.
+func TestLimiterStalledHandshakesHoldNoSlot(t *testing.T) {
+	p := newPKI(t)
+	stc := p.node2.creds(strictCfg, p.ca.pool()).ServerConfig(Strict)
+	ctc := p.node1.creds(strictCfg, p.ca.pool()).ClientConfig(Strict, "node2")
+	lim := NewLimiter(1)
+	var stalled []*endpoint
+	for range 20 {
+		e := newEndpoint(stc, Server)
+		e.start(lim, time.Now().Add(time.Minute))
+		stalled = append(stalled, e)
+	}
+	waitFor(t, 5*time.Second, "stalled ones parked", func() bool { return lim.Parked() == 20 })
+	cerr, serr := handshakePairLimited(t, newEndpoint(ctc, Client), newEndpoint(stc, Server), lim)
+	if cerr != nil || serr != nil {
+		t.Fatalf("handshake behind 20 stalled ones: client %v, server %v", cerr, serr)
+	}
+	for _, e := range stalled {
+		e.s.Close()
+		recvErr(t, e.done, 5*time.Second)
+	}
+	waitFor(t, 5*time.Second, "slots free", func() bool { return lim.InFlight() == 0 && lim.Parked() == 0 })
 }
 
 func TestLimiterQueuedDeadlineAndClose(t *testing.T) {
@@ -73,9 +97,7 @@ func TestLimiterQueuedDeadlineAndClose(t *testing.T) {
 	tc := p.node2.creds(strictCfg, p.ca.pool()).ServerConfig(Strict)
 	base := runtime.NumGoroutine()
 	lim := NewLimiter(1)
-	holder := newEndpoint(tc, Server)
-	holder.start(lim, time.Now().Add(time.Minute))
-	waitFor(t, time.Second, "slot taken", func() bool { return lim.InFlight() == 1 })
+	release := holdSlots(lim, 1) // a handshake computing
 
 	// Queued past its deadline: reported without ever getting the slot.
 	late := newEndpoint(tc, Server)
@@ -104,17 +126,18 @@ func TestLimiterQueuedDeadlineAndClose(t *testing.T) {
 		t.Fatalf("waiting %d", lim.Waiting())
 	}
 
-	// A queued handshake that gets the slot runs in the same goroutine.
+	// A queued handshake gets the slot once it is free, and gives it up
+	// while it waits for its peer.
 	next := newEndpoint(tc, Server)
 	next.start(lim, time.Now().Add(time.Minute))
-	holder.s.Close()
-	if err := recvErr(t, holder.done, 5*time.Second); !errors.Is(err, ErrClosed) {
-		t.Fatal(err)
+	if lim.Waiting() != 1 {
+		t.Fatalf("waiting %d", lim.Waiting())
 	}
-	waitFor(t, time.Second, "next runs", func() bool { return lim.InFlight() == 1 && lim.Waiting() == 0 })
+	release()
+	waitFor(t, time.Second, "next runs, then waits for input", func() bool { return lim.Parked() == 1 && lim.Waiting() == 0 && lim.InFlight() == 0 })
 	next.s.Close()
 	recvErr(t, next.done, 5*time.Second)
-	waitFor(t, time.Second, "slots free", func() bool { return lim.InFlight() == 0 })
+	waitFor(t, time.Second, "nothing held", func() bool { return lim.InFlight() == 0 && lim.Parked() == 0 })
 	waitGoroutines(t, base)
 	if NewLimiter(0).Cap() != 1 {
 		t.Error("NewLimiter(0) should allow one")

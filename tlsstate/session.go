@@ -538,7 +538,8 @@ var _ net.Conn = (*adapter)(nil)
 
 // Read hands crypto/tls ciphertext, at most up to a record boundary. During
 // the handshake (handshake goroutine) it blocks until Feed, Close or the
-// deadline (which closes the adapter). After it (loop, inside Decrypt) it
+// deadline (which closes the adapter), giving its Limiter slot up while it
+// waits and taking one back once input has arrived. After it (loop, inside Decrypt) it
 // never blocks: carried bytes, then Decrypt's input, then wouldBlock.
 func (a *adapter) Read(p []byte) (int, error) {
 	s := (*Session)(a)
@@ -557,12 +558,22 @@ func (a *adapter) Read(p []byte) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	parked := false // gave the Limiter slot up while waiting for input
 	for {
 		switch {
 		case s.inErr != nil:
 			return 0, s.inErr
 		case s.connClosed:
 			return 0, net.ErrClosed
+		case s.fedOff < len(s.fed) && parked:
+			s.mu.Unlock()
+			err := s.job.lim.resume(s.job)
+			s.mu.Lock()
+			if err != nil {
+				return 0, err
+			}
+			parked = false
+			continue
 		case s.fedOff < len(s.fed):
 			n := s.fr.take(p, s.fed[s.fedOff:])
 			s.fedOff += n
@@ -572,6 +583,13 @@ func (a *adapter) Read(p []byte) (int, error) {
 			return n, nil
 		case s.peerEOF:
 			return 0, io.EOF
+		}
+		if !parked {
+			s.mu.Unlock()
+			s.job.lim.park(s.job)
+			s.mu.Lock()
+			parked = true
+			continue
 		}
 		s.cond.Wait()
 	}
