@@ -126,7 +126,19 @@ type Config struct {
 	ConnMemoryReserve int
 	// EventLoops is the number of reactors (gnet event loops).
 	EventLoops int
-	// HandshakeConcurrency bounds concurrent TLS handshakes.
+	// HandshakeIdleTimeout cuts an inbound connection whose first message
+	// (TLS ClientHello, or plaintext hello) is not complete this long after
+	// it was accepted: silent and trickling peers hold a socket no longer.
+	HandshakeIdleTimeout time.Duration
+	// MaxInboundConnections, MaxConnectionsPerAddress (per remote IP) and
+	// MaxConnectionsPerPeer (per authenticated node id) bound the inbound
+	// connections held at once; a connection over a limit is refused
+	// (ErrOverloaded) and counted in Stats.ConnectionsRefused.
+	MaxInboundConnections    int
+	MaxConnectionsPerAddress int
+	MaxConnectionsPerPeer    int
+	// HandshakeConcurrency bounds TLS handshakes working at once (one
+	// waiting for its peer holds no slot).
 	HandshakeConcurrency int
 	// CloseTimeout bounds how long Close waits for queued messages to flush.
 	CloseTimeout time.Duration
@@ -162,29 +174,33 @@ type Config struct {
 // rate limit, LZ4 compression and reconnection.
 func NewConfig(nodeID, listenAddr string) Config {
 	return Config{
-		NodeID:               nodeID,
-		ListenAddr:           listenAddr,
-		PoolSize:             2,
-		ConnectTimeout:       5 * time.Second,
-		IOTimeout:            30 * time.Second,
-		FrameTimeout:         10 * time.Second,
-		MaxMessageSize:       16 << 20,
-		Keepalive:            true,
-		KeepaliveInterval:    30 * time.Second,
-		MaxPendingMessages:   1000,
-		MaxPendingBytes:      64 << 20,
-		RecvBufferSize:       1000,
-		ReceiveWindow:        4 << 20,
-		MemoryBudget:         512 << 20,
-		ConnMemoryReserve:    256 << 10,
-		EventLoops:           runtime.NumCPU(),
-		HandshakeConcurrency: 64,
-		CloseTimeout:         5 * time.Second,
-		SecurityMode:         Strict,
-		RateLimit:            bucket.Default(),
-		InboundRateLimit:     bucket.Disabled(),
-		Compression:          DefaultCompression(),
-		Reconnect:            DefaultReconnect(),
+		NodeID:                   nodeID,
+		ListenAddr:               listenAddr,
+		PoolSize:                 2,
+		ConnectTimeout:           5 * time.Second,
+		IOTimeout:                30 * time.Second,
+		FrameTimeout:             10 * time.Second,
+		MaxMessageSize:           16 << 20,
+		Keepalive:                true,
+		KeepaliveInterval:        30 * time.Second,
+		MaxPendingMessages:       1000,
+		MaxPendingBytes:          64 << 20,
+		RecvBufferSize:           1000,
+		ReceiveWindow:            4 << 20,
+		MemoryBudget:             512 << 20,
+		ConnMemoryReserve:        256 << 10,
+		EventLoops:               runtime.NumCPU(),
+		HandshakeConcurrency:     64,
+		HandshakeIdleTimeout:     time.Second,
+		MaxInboundConnections:    1024,
+		MaxConnectionsPerAddress: 64,
+		MaxConnectionsPerPeer:    32,
+		CloseTimeout:             5 * time.Second,
+		SecurityMode:             Strict,
+		RateLimit:                bucket.Default(),
+		InboundRateLimit:         bucket.Disabled(),
+		Compression:              DefaultCompression(),
+		Reconnect:                DefaultReconnect(),
 	}
 }
 
@@ -221,6 +237,10 @@ func (c *Config) Validate() error {
 		{"conn_memory_reserve", c.ConnMemoryReserve < 64<<10 || int64(c.ConnMemoryReserve) > c.MemoryBudget},
 		{"event_loops", c.EventLoops < 1},
 		{"handshake_concurrency", c.HandshakeConcurrency < 1},
+		{"handshake_idle_timeout", c.HandshakeIdleTimeout <= 0},
+		{"max_inbound_connections", c.MaxInboundConnections < 1},
+		{"max_connections_per_address", c.MaxConnectionsPerAddress < 1},
+		{"max_connections_per_peer", c.MaxConnectionsPerPeer < 1},
 		{"close_timeout", c.CloseTimeout < 0},
 		{"compression.method", c.Compression.Enabled && c.Compression.Method != Lz4},
 		{"compression.min_size", c.Compression.MinSize < 0},

@@ -47,6 +47,7 @@ type conn struct {
 	remote   string     // constant: the peer's address
 	created  time.Time  // constant
 	retried  int        // loop only: outbound, redials of this lane before this connection (bind)
+	admitted bool       // under Transport.mu: counted in Transport.adm (admission.go)
 
 	// sock is the gnet connection: written once by attach under fail.mu;
 	// the loop uses it freely, other goroutines only for Wake and Close,
@@ -218,6 +219,9 @@ func (c *conn) onClose(err error) {
 	was := connPhase(c.phase.Swap(int32(phaseClosed)))
 	if c.hs.deadline != nil {
 		c.hs.deadline.Stop()
+	}
+	if c.hs.idle != nil {
+		c.hs.idle.Stop()
 	}
 	cause, reason := c.reason(err)
 	t.unregister(c)

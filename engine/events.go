@@ -36,9 +36,12 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		gc.SetContext(c)
 	}
 	failed := c.attach(gc)
-	if !c.openAccount() {
-		t.stats.overBudget.Add(1)
-		c.fail(causeOverload, fmt.Errorf("connection with %s: %w: the memory budget cannot reserve %d bytes for another connection (%d of %d in use)",
+	switch {
+	case failed:
+	case inbound:
+		failed = !t.admitInbound(c)
+	case !c.openAccount():
+		c.fail(causeOverload, fmt.Errorf("connection to %s: %w: the memory budget cannot reserve %d bytes for another connection (%d of %d in use)",
 			c.remote, ErrOverloaded, t.cfg.ConnMemoryReserve, t.mem.Used(), t.mem.Limit()))
 		failed = true
 	}
@@ -53,6 +56,11 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	if t.tlsEnabled() {
 		t.startTLS(c)
+	}
+	if inbound {
+		c.armIdleDeadline()
+	}
+	if t.tlsEnabled() {
 		return nil, gnet.None
 	}
 	if !c.outbound {

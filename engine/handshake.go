@@ -66,6 +66,7 @@ type handshake struct {
 	readyOnce sync.Once
 	readyErr  error       // the outcome; written before ready closes
 	deadline  *time.Timer // set before gnet sees the connection; constant
+	idle      *time.Timer // inbound: HandshakeIdleTimeout (admission.go); set in OnOpen, constant after
 	tls       atomic.Pointer[tlsResult]
 }
 
@@ -163,7 +164,7 @@ func (c *conn) onHello(f codec.Frame) error {
 		return err
 	}
 	if err := t.bind(c, h); err != nil {
-		return c.handshakeError(causeDuplicate, "%v", err)
+		return c.handshakeError(classifyBind(err), "%v", err)
 	}
 	if !c.outbound {
 		if err := c.writeWire(t.hello); err != nil {

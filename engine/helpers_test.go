@@ -27,6 +27,14 @@ func devConfig(id string) Config {
 	return cfg
 }
 
+// allowConnections raises the connection limits for a test that opens n
+// connections from loopback (one address), possibly with one node id.
+func allowConnections(cfg *Config, n int) {
+	cfg.MaxInboundConnections = max(cfg.MaxInboundConnections, n+16)
+	cfg.MaxConnectionsPerAddress = max(cfg.MaxConnectionsPerAddress, n+16)
+	cfg.MaxConnectionsPerPeer = max(cfg.MaxConnectionsPerPeer, n+16)
+}
+
 // startTransport starts a transport and closes it when the test ends.
 func startTransport(t testing.TB, cfg Config) *Transport {
 	t.Helper()

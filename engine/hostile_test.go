@@ -193,10 +193,12 @@ func TestHostileRawPeers(t *testing.T) {
 }
 
 func TestGoroutinesDoNotGrowWithConnections(t *testing.T) {
-	b := startTransport(t, devConfig("b"))
+	const n = 500
+	cfg := devConfig("b")
+	allowConnections(&cfg, n)
+	b := startTransport(t, cfg)
 	time.Sleep(100 * time.Millisecond)
 	base := runtime.NumGoroutine()
-	const n = 500
 	conns := make([]net.Conn, n)
 	for i := range conns {
 		conns[i] = rawHello(t, b, "c"+itoa(i))

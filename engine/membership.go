@@ -55,6 +55,9 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 		if p == nil {
 			p = newPeer(h.NodeID, t.cfg.RateLimit, t.cfg.InboundRateLimit)
 			t.setPeerLocked(p.id, p)
+		} else if t.peerFullLocked(p) {
+			t.stats.refused[refusedPeer].Add(1)
+			return fmt.Errorf("%w: node %s already holds %d inbound connections (max_connections_per_peer)", ErrOverloaded, h.NodeID, t.cfg.MaxConnectionsPerPeer)
 		}
 		if l = awaitingLane(p, Class(h.Class)); l == nil {
 			l = &lane{peer: p, class: Class(h.Class), index: int(h.Lane)}

@@ -342,8 +342,9 @@ func TestHandshakeDeadlineNoRace(t *testing.T) {
 	t.Run("inbound", func(t *testing.T) {
 		cfg := devConfig("b")
 		cfg.ConnectTimeout = time.Nanosecond // fires before OnOpen has finished
-		b := startTransport(t, cfg)
 		const n = 200
+		allowConnections(&cfg, n)
+		b := startTransport(t, cfg)
 		conns := make([]net.Conn, 0, n)
 		defer func() {
 			for _, c := range conns {

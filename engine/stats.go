@@ -15,7 +15,8 @@ type counters struct {
 	protocolErrors, compressionErrors        atomic.Uint64
 	ioTimeouts, dialFailures, reconnects     atomic.Uint64
 	dropped, unconfirmed, stalls, expired    atomic.Uint64
-	overBudget, starved                      atomic.Uint64
+	overBudget, starved, handshakeIdle       atomic.Uint64
+	refused                                  [numRefusals]atomic.Uint64
 	connsActive                              atomic.Int64
 	handshakeFail                            [numCauses]atomic.Uint64
 }
@@ -92,6 +93,14 @@ type Stats struct {
 	// waiting for the budget to cover a payload (delayed, not dropped).
 	MemoryCuts   uint64 `json:"memory_cuts"`
 	MemoryStalls uint64 `json:"memory_stalls"`
+	// ConnectionsRefused counts connections refused by a limit:
+	// max_inbound_connections, max_connections_per_address,
+	// max_connections_per_peer, memory_budget.
+	ConnectionsRefused map[string]uint64 `json:"connections_refused"`
+	// HandshakeIdleTimeouts counts inbound connections cut because their
+	// first message was not in within HandshakeIdleTimeout (also counted
+	// in HandshakeFailures["timeout"]).
+	HandshakeIdleTimeouts uint64 `json:"handshake_idle_timeouts"`
 	// RecvQueueDepth is the number of messages waiting for Recv.
 	RecvQueueDepth int         `json:"recv_queue_depth"`
 	Peers          []PeerStats `json:"peers"`
@@ -126,40 +135,45 @@ type PeerStats struct {
 func (t *Transport) Stats() Stats {
 	s := &t.stats
 	out := Stats{
-		MessagesSent:        s.msgsSent.Load(),
-		MessagesReceived:    s.msgsRecv.Load(),
-		BytesSent:           s.bytesSent.Load(),
-		BytesReceived:       s.bytesRecv.Load(),
-		ConnectionCount:     int(s.connsActive.Load()),
-		PayloadBytesQueued:  s.payloadOut.Load(),
-		WireBytesQueued:     s.wireOut.Load(),
-		CompressedFrames:    s.compressedFrames.Load(),
-		DirectWrites:        s.directWrites.Load(),
-		DataWrites:          s.dataWrites.Load(),
-		CompressedBytesIn:   s.compressedIn.Load(),
-		DecompressedBytesIn: s.decompressedIn.Load(),
-		RateLimited:         s.rateLimited.Load(),
-		QueueFull:           s.queueFull.Load(),
-		InboundThrottled:    s.inboundThrottled.Load(),
-		RecvStalls:          s.stalls.Load(),
-		ProtocolErrors:      s.protocolErrors.Load(),
-		CompressionErrors:   s.compressionErrors.Load(),
-		IOTimeouts:          s.ioTimeouts.Load(),
-		DialFailures:        s.dialFailures.Load(),
-		ReconnectAttempts:   s.reconnects.Load(),
-		MessagesDropped:     s.dropped.Load(),
-		MessagesUnconfirmed: s.unconfirmed.Load(),
-		MessagesExpired:     s.expired.Load(),
-		RecvQueueDepth:      t.queued(),
-		MemoryBudget:        t.mem.Limit(),
-		MemoryInUse:         t.mem.Used(),
-		MemoryCuts:          s.overBudget.Load(),
-		MemoryStalls:        s.starved.Load(),
-		HandshakeFailures:   make(map[string]uint64, numCauses),
-		CompressionRatio:    1,
+		MessagesSent:          s.msgsSent.Load(),
+		MessagesReceived:      s.msgsRecv.Load(),
+		BytesSent:             s.bytesSent.Load(),
+		BytesReceived:         s.bytesRecv.Load(),
+		ConnectionCount:       int(s.connsActive.Load()),
+		PayloadBytesQueued:    s.payloadOut.Load(),
+		WireBytesQueued:       s.wireOut.Load(),
+		CompressedFrames:      s.compressedFrames.Load(),
+		DirectWrites:          s.directWrites.Load(),
+		DataWrites:            s.dataWrites.Load(),
+		CompressedBytesIn:     s.compressedIn.Load(),
+		DecompressedBytesIn:   s.decompressedIn.Load(),
+		RateLimited:           s.rateLimited.Load(),
+		QueueFull:             s.queueFull.Load(),
+		InboundThrottled:      s.inboundThrottled.Load(),
+		RecvStalls:            s.stalls.Load(),
+		ProtocolErrors:        s.protocolErrors.Load(),
+		CompressionErrors:     s.compressionErrors.Load(),
+		IOTimeouts:            s.ioTimeouts.Load(),
+		DialFailures:          s.dialFailures.Load(),
+		ReconnectAttempts:     s.reconnects.Load(),
+		MessagesDropped:       s.dropped.Load(),
+		MessagesUnconfirmed:   s.unconfirmed.Load(),
+		MessagesExpired:       s.expired.Load(),
+		RecvQueueDepth:        t.queued(),
+		MemoryBudget:          t.mem.Limit(),
+		MemoryInUse:           t.mem.Used(),
+		MemoryCuts:            s.overBudget.Load(),
+		MemoryStalls:          s.starved.Load(),
+		HandshakeIdleTimeouts: s.handshakeIdle.Load(),
+		ConnectionsRefused:    make(map[string]uint64, numRefusals),
+		HandshakeFailures:     make(map[string]uint64, numCauses),
+		CompressionRatio:      1,
 	}
 	if out.WireBytesQueued > 0 {
 		out.CompressionRatio = float64(out.PayloadBytesQueued) / float64(out.WireBytesQueued)
+	}
+	for i := range s.refused {
+		out.ConnectionsRefused[refusal(i).String()] = s.refused[i].Load()
 	}
 	for i := range s.handshakeFail {
 		out.HandshakeFailures[failureCause(i).String()] = s.handshakeFail[i].Load()

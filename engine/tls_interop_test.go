@@ -60,6 +60,7 @@ func TestSilentConnectionFlood(t *testing.T) {
 	bcfg := tlsConfig("b", ca.issue(t, "b", certOpts{}))
 	bcfg.ConnectTimeout = time.Second
 	bcfg.HandshakeConcurrency = 32
+	allowConnections(&bcfg, 1000)
 	b := startTransport(t, bcfg)
 	good := startTransport(t, tlsConfig("good", ca.issue(t, "good", certOpts{})))
 	connect(t, good, b)

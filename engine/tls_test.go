@@ -254,7 +254,9 @@ func TestTLSAndPlaintextMismatch(t *testing.T) {
 
 func TestTLSGoroutinesDoNotGrowWithConnections(t *testing.T) {
 	ca := newTestCA(t, "ca")
-	b := startTransport(t, tlsConfig("b", ca.issue(t, "b", certOpts{})))
+	bcfg := tlsConfig("b", ca.issue(t, "b", certOpts{}))
+	allowConnections(&bcfg, 500)
+	b := startTransport(t, bcfg)
 	ccfg := tlsConfig("a", ca.issue(t, "a", certOpts{}))
 	creds, err := ccfg.TLS.Load()
 	if err != nil {

@@ -58,6 +58,7 @@ type Transport struct {
 
 	inboxes [numClasses]readyList // peers' inboxes with messages for Recv, by class
 	mem     *budget.Pool          // Config.MemoryBudget (memory.go)
+	adm     admission             // under mu (admission.go)
 
 	lastIOCheck time.Time
 	maxOutbound int // cap on gnet's outbound buffer per connection
@@ -94,6 +95,7 @@ func New(cfg Config) (*Transport, error) {
 	t.hello = t.helloFrame(Bulk, 0)
 	t.maxOutbound = cfg.ReceiveWindow
 	t.mem = budget.NewPool(cfg.MemoryBudget)
+	t.adm.perAddr = make(map[string]int)
 	empty := map[string]*peer{}
 	t.peers.Store(&empty)
 	if err := t.setupTLS(); err != nil {
@@ -202,5 +204,6 @@ func (t *Transport) register(c *conn) {
 func (t *Transport) unregister(c *conn) {
 	t.mu.Lock()
 	delete(t.conns, c)
+	t.releaseLocked(c)
 	t.mu.Unlock()
 }

@@ -63,8 +63,9 @@ type Session struct {
 	tc   *tls.Conn
 	wake func()
 
-	phase   atomic.Int32 // a phase; written by the handshake goroutine
-	closing atomic.Bool  // Close was called
+	phase     atomic.Int32 // a phase; written by the handshake goroutine
+	closing   atomic.Bool  // Close was called
+	responded atomic.Bool  // the handshake has written output
 
 	// mu guards the fields below it and is the lock of cond, on which the
 	// handshake goroutine waits for input.
@@ -190,6 +191,11 @@ func (s *Session) fail(err error) error {
 	s.phase.Store(int32(phaseFailed))
 	return err
 }
+
+// Responded reports whether the handshake has written anything: for a
+// server, that the client's whole first flight (its ClientHello) arrived
+// and was answered. Safe from any goroutine.
+func (s *Session) Responded() bool { return s.responded.Load() }
 
 // HandshakeComplete reports whether the handshake has succeeded (the phase
 // done(nil) announces).
@@ -618,6 +624,7 @@ func (a *adapter) Write(p []byte) (int, error) {
 	} else {
 		s.out = append(s.out, p...)
 	}
+	s.responded.Store(true)
 	wake := s.wake != nil && phase(s.phase.Load()) != phaseDone
 	s.mu.Unlock()
 	if wake {

@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Admission: what a connection must get past before it may cost this node
+// anything much. An inbound connection is refused when the node already
+// holds MaxInboundConnections, when its address already holds
+// MaxConnectionsPerAddress, or when the memory budget cannot reserve its
+// share; at its hello, when its node id already holds
+// MaxConnectionsPerPeer. One that has not sent its first complete message
+// (the TLS ClientHello, or the plaintext hello) within
+// HandshakeIdleTimeout is cut, so silent and trickling connections hold
+// their socket for a second, not for ConnectTimeout. (TLS handshakes
+// waiting for their peer hold no handshake slot either: tlsstate.Limiter.)
+
+// refusal says which limit refused a connection.
+type refusal int
+
+const (
+	refusedInbound refusal = iota // MaxInboundConnections
+	refusedAddress                // MaxConnectionsPerAddress
+	refusedPeer                   // MaxConnectionsPerPeer
+	refusedMemory                 // the memory budget could not reserve ConnMemoryReserve
+	numRefusals
+)
+
+var refusalNames = [numRefusals]string{"max_inbound_connections", "max_connections_per_address", "max_connections_per_peer", "memory_budget"}
+
+func (r refusal) String() string { return refusalNames[r] }
+
+// admission is the transport's count of inbound connections. Under
+// Transport.mu.
+type admission struct {
+	inbound int
+	perAddr map[string]int // by remote IP
+}
+
+// remoteIP is the host part of a "host:port" address.
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// admitLocked counts a new inbound connection in, or says which limit
+// refuses it. Under t.mu.
+func (t *Transport) admitLocked(c *conn) (refusal, bool) {
+	ip := remoteIP(c.remote)
+	switch {
+	case t.adm.inbound >= t.cfg.MaxInboundConnections:
+		return refusedInbound, false
+	case t.adm.perAddr[ip] >= t.cfg.MaxConnectionsPerAddress:
+		return refusedAddress, false
+	}
+	t.adm.inbound++
+	t.adm.perAddr[ip]++
+	c.admitted = true
+	return 0, true
+}
+
+// releaseLocked counts an admitted inbound connection out. Under t.mu.
+func (t *Transport) releaseLocked(c *conn) {
+	if !c.admitted {
+		return
+	}
+	c.admitted = false
+	ip := remoteIP(c.remote)
+	t.adm.inbound--
+	if t.adm.perAddr[ip]--; t.adm.perAddr[ip] <= 0 {
+		delete(t.adm.perAddr, ip)
+	}
+}
+
+// refuse fails a connection a limit refused, and counts it.
+func (c *conn) refuse(r refusal, format string, args ...any) {
+	c.t.stats.refused[r].Add(1)
+	err := fmt.Errorf("connection from %s: %w: %s", c.remote, ErrOverloaded, fmt.Sprintf(format, args...))
+	c.t.log.Debug("connection refused", "remote", c.remote, "limit", r.String(), "err", err)
+	c.fail(causeOverload, err)
+}
+
+// admitInbound applies the connection and memory limits to a connection
+// gnet just accepted, and reports whether it may go on.
+func (t *Transport) admitInbound(c *conn) bool {
+	t.mu.Lock()
+	r, ok := t.admitLocked(c)
+	t.mu.Unlock()
+	switch {
+	case !ok && r == refusedInbound:
+		c.refuse(r, "already %d inbound connections (max_inbound_connections)", t.cfg.MaxInboundConnections)
+	case !ok:
+		c.refuse(r, "already %d connections from %s (max_connections_per_address)", t.cfg.MaxConnectionsPerAddress, remoteIP(c.remote))
+	case !c.openAccount():
+		c.refuse(refusedMemory, "the memory budget cannot reserve %d bytes for another connection (%d of %d in use)",
+			t.cfg.ConnMemoryReserve, t.mem.Used(), t.mem.Limit())
+		return false
+	}
+	return ok
+}
+
+// peerFullLocked reports whether peer p already holds MaxConnectionsPerPeer
+// live inbound connections. Under t.mu.
+func (t *Transport) peerFullLocked(p *peer) bool {
+	n := 0
+	for _, l := range p.lanes.Members() {
+		if !l.outbound && l.conn.Load() != nil {
+			n++
+		}
+	}
+	return n >= t.cfg.MaxConnectionsPerPeer
+}
+
+// armIdleDeadline cuts an inbound connection whose first message has not
+// fully arrived within HandshakeIdleTimeout. Called once the connection's
+// TLS session (if any) exists: the timer reads it.
+func (c *conn) armIdleDeadline() {
+	d := c.t.cfg.HandshakeIdleTimeout
+	c.hs.idle = time.AfterFunc(d, func() {
+		if c.firstMessageIn() {
+			return
+		}
+		c.t.stats.handshakeIdle.Add(1)
+		c.fail(causeTimeout, fmt.Errorf("handshake from %s: %w: no complete first message within %v (handshake_idle_timeout)", c.remote, ErrTimeout, d))
+	})
+}
+
+// firstMessageIn reports whether the peer's first message has arrived:
+// the TLS handshake has answered its ClientHello, or the hello is in.
+func (c *conn) firstMessageIn() bool {
+	if c.tls != nil {
+		return c.tls.Responded()
+	}
+	return !c.stillHandshaking()
+}
+
+// classifyBind is the failure cause of a hello that bind refused.
+func classifyBind(err error) failureCause {
+	if errors.Is(err, ErrOverloaded) {
+		return causeOverload
+	}
+	return causeDuplicate
+}
