@@ -58,8 +58,6 @@ type SendOptions struct {
 	// connection the message would take is not established, instead of
 	// queueing it for the reconnect.
 	FailFast bool
-
-	allowed bool // the rate limiter already passed this message (Broadcast's second try)
 }
 
 // SendWith is Send with options: the class, the ordered stream, a

@@ -22,24 +22,20 @@ func (t *Transport) TrySend(to string, payload []byte) error {
 	return t.send(nil, to, payload, SendOptions{})
 }
 
-// Broadcast sends payload to every known peer and joins the errors of the
-// peers it could not queue for. A peer whose queue is full never delays the
-// others: every peer with room gets its copy first, and only then does
-// Broadcast wait (until ctx ends) for room at the full ones.
+// Broadcast queues payload for every known peer and returns at once: it
+// waits for no peer, so a stuck or slow one costs the others nothing, and
+// neither does it delay the caller's next Broadcast. The error joins one
+// error per peer that did not get its copy (each names the peer; errors.Is
+// finds ErrQueueFull, ErrRateLimited, ErrPeerFailed...); every other peer
+// has its copy queued. To wait for room at a full peer, Send to it. A ctx
+// already done sends nothing.
 func (t *Transport) Broadcast(ctx context.Context, payload []byte) error {
-	var errs []error
-	var full []string
-	for id := range *t.peers.Load() {
-		err := t.send(nil, id, payload, SendOptions{})
-		switch {
-		case errors.Is(err, ErrQueueFull):
-			full = append(full, id)
-		case err != nil:
-			errs = append(errs, err)
-		}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("broadcast: %w: %w", ErrTimeout, err)
 	}
-	for _, id := range full {
-		if err := t.send(ctx, id, payload, SendOptions{allowed: true}); err != nil { // the first pass took its token
+	var errs []error
+	for id := range *t.peers.Load() {
+		if err := t.send(nil, id, payload, SendOptions{}); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -67,7 +63,7 @@ func (t *Transport) send(ctx context.Context, to string, payload []byte, o SendO
 	}
 	if o.Class == Control {
 		o.Stream = 0 // one ordered stream
-	} else if !o.allowed && !p.limiter.Allow() { // control is exempt: a refused heartbeat is an election
+	} else if !p.limiter.Allow() { // control is exempt: a refused heartbeat is an election
 		p.stats.rateLimited.Add(1)
 		t.stats.rateLimited.Add(1)
 		return fmt.Errorf("send to %s: %w", to, ErrRateLimited)
