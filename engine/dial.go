@@ -178,7 +178,17 @@ func (t *Transport) afterDial(l *lane, err error) {
 		l.setState(StateClosed)
 		return
 	}
-	if l.conn.Load() == nil {
+	if l.conn.Load() != nil {
+		return
+	}
+	if l.refusals++; !isRefusal(err) {
+		l.refusals = 0
+	}
+	if l.refusals >= maxRefusals {
+		t.failLaneLocked(l, err)
+		return
+	}
+	{
 		// Once per peer per outage at Info: every lane redials, with backoff,
 		// and a line per lane per attempt would drown the log.
 		level := slog.LevelDebug
@@ -190,17 +200,36 @@ func (t *Transport) afterDial(l *lane, err error) {
 	}
 }
 
+// maxRefusals is how many dials in a row refused for a permanent cause
+// (isRefusal: a certificate or node id refused, a protocol version not
+// spoken) make a lane Failed: retrying a configuration error forever
+// would only hide it.
+const maxRefusals = 3
+
+// failLaneLocked makes an outbound lane Failed for good, with the
+// reason, dropping its queue (counted).
+func (t *Transport) failLaneLocked(l *lane, reason error) {
+	l.setState(StateFailed)
+	why := reason.Error()
+	l.failReason.Store(&why)
+	delete(t.redial, l)
+	n, b := l.drain()
+	t.drop(l, n, b, "connection failed and will not be retried")
+	t.log.Warn("connection failed for good", "peer", l.peer.id, "class", l.class.String(), "lane", l.index,
+		"attempts", l.attempts, "refusals", l.refusals, "err", reason)
+}
+
 // scheduleRedialLocked queues the lane's next dial after its backoff, or
 // marks it Failed (dropping its queue, counted) after MaxAttempts.
 func (t *Transport) scheduleRedialLocked(l *lane) {
 	rc := t.cfg.Reconnect
 	p := l.peer
-	if !rc.Enabled || (rc.MaxAttempts > 0 && l.attempts >= rc.MaxAttempts) {
-		l.setState(StateFailed)
-		delete(t.redial, l)
-		n, b := l.drain()
-		t.drop(l, n, b, "connection failed and will not be retried")
-		t.log.Warn("connection failed for good", "peer", p.id, "lane", l.index, "attempts", l.attempts)
+	switch {
+	case !rc.Enabled:
+		t.failLaneLocked(l, fmt.Errorf("%w: connection lost and reconnect is disabled", ErrPeerFailed))
+		return
+	case rc.MaxAttempts > 0 && l.attempts >= rc.MaxAttempts:
+		t.failLaneLocked(l, fmt.Errorf("%w: gave up after %d attempts (reconnect.max_attempts)", ErrPeerFailed, l.attempts))
 		return
 	}
 	d := rc.Backoff(l.attempts, rand.Float64()*2-1)

@@ -239,7 +239,30 @@ func (c *conn) handshakeFailed(cause failureCause, reason error) {
 	if !errors.Is(reason, ErrHandshakeFailed) && !errors.Is(reason, ErrTimeout) {
 		reason = fmt.Errorf("handshake with %s: %w: connection closed (%v)", c.remote, ErrHandshakeFailed, reason)
 	}
+	if c.outbound && cause.permanent() {
+		reason = refusedError{reason}
+	}
 	c.finishReady(reason)
+}
+
+// permanent reports whether a handshake failing for this cause will fail
+// again however often it is retried: a certificate or node id one side
+// refuses, or a protocol version the peer does not speak. It is a
+// configuration error, not an outage.
+func (f failureCause) permanent() bool {
+	return f == causeTLS || f == causeNodeID || f == causeVersion
+}
+
+// refusedError marks a dial refused for a permanent cause; its text is the
+// refusal's own.
+type refusedError struct{ error }
+
+func (e refusedError) Unwrap() error { return e.error }
+
+// isRefusal reports whether a dial failed for a permanent cause.
+func isRefusal(err error) bool {
+	var r refusedError
+	return errors.As(err, &r)
 }
 
 // tlsFailure is why TLS refused the connection, if it did: the handshake's

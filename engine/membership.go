@@ -84,7 +84,7 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	c.peer.Store(p)
 	c.setPhase(phaseEstablished)
 	c.retried = l.attempts
-	l.attempts = 0
+	l.attempts, l.refusals = 0, 0
 	if c.outbound {
 		p.unreachable.Store(false)
 	}
@@ -274,19 +274,32 @@ func (t *Transport) Peers() []PeerInfo {
 
 // PeerInfo describes one peer.
 type PeerInfo struct {
-	NodeID      string
-	Address     string // dial address; empty for a peer that only connected to us
-	State       State
-	Connections int // established connections
-	Lanes       []State
+	// NodeID is the peer's id.
+	NodeID string
+	// Address is the dial address; empty for a peer that only connected to us.
+	Address string
+	// State summarises the lanes: Active if any is, else the most hopeful.
+	State State
+	// Connections is the number of established connections.
+	Connections int
+	// Lanes is the state of each lane (one connection slot: PoolSize bulk
+	// lanes and one control lane that we dial, then the peer's inbound ones).
+	Lanes []State
+	// FailReason says why a lane is Failed (a certificate the peer keeps
+	// refusing, reconnect attempts exhausted); empty when none is.
+	FailReason string
 }
 
 func (p *peer) info() PeerInfo {
 	pi := PeerInfo{NodeID: p.id, Address: p.address(), State: p.state()}
 	for _, l := range p.lanes.Members() {
-		pi.Lanes = append(pi.Lanes, l.getState())
+		st := l.getState()
+		pi.Lanes = append(pi.Lanes, st)
 		if l.Healthy() {
 			pi.Connections++
+		}
+		if st == StateFailed && pi.FailReason == "" {
+			pi.FailReason = l.reason()
 		}
 	}
 	return pi

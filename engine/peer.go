@@ -132,15 +132,25 @@ type lane struct {
 	retired bool       // the queue was emptied for good; nothing may join it (under mu)
 	sealed  bool       // closing: the connection said goodbye; nothing may join it (under mu)
 
-	queued atomic.Int64 // bytes queued here and not yet written, for selection
-	conn   atomic.Pointer[conn]
-	st     atomic.Int32
+	queued     atomic.Int64 // bytes queued here and not yet written, for selection
+	conn       atomic.Pointer[conn]
+	st         atomic.Int32
+	failReason atomic.Pointer[string] // why the lane is Failed
 
 	// reconnect bookkeeping, guarded by Transport.mu
 	attempts int
+	refusals int // dials in a row refused for a permanent cause (dial.go, maxRefusals)
 	nextDial time.Time
 	dialing  bool
 	awaited  time.Time // inbound: since when the lane has waited for the peer to (re)connect it
+}
+
+// reason says why the lane is Failed ("" if it is not).
+func (l *lane) reason() string {
+	if r := l.failReason.Load(); r != nil {
+		return *r
+	}
+	return ""
 }
 
 // Queued is the number of bytes queued here and not yet written.
