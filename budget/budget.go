@@ -3,8 +3,12 @@
 // A Pool is the limit; each holder (a connection) opens an Account with a
 // reserve, a share of the pool set aside for it alone when it opens, so
 // that no other holder can take it away. Beyond its reserve an account
-// draws on what the pool has left, first come first served, and a charge
-// the pool cannot grant is refused rather than allowed to overshoot. What
+// draws on the pool's shared part, first come first served, and a charge
+// the pool cannot grant is refused rather than allowed to overshoot. The
+// shared part is capped below the limit, so that holders who fill it
+// cannot stop new accounts from opening; and charges that can wait (Defer)
+// may fill only three quarters of it, so that what cannot wait (Take)
+// still finds room when they have. What
 // an account holds may be returned from any goroutine, after the account
 // is closed too: the reserve goes back to the pool at Close, the rest as
 // it is returned.
@@ -20,13 +24,17 @@ import (
 
 // Pool is a memory limit shared by accounts.
 type Pool struct {
-	limit   int64
-	used    atomic.Int64 // reserves of open accounts, plus what accounts hold beyond them
-	refused atomic.Uint64
+	limit, sharedLimit int64
+	used               atomic.Int64 // reserves of open accounts, plus what accounts hold beyond them
+	shared             atomic.Int64 // what accounts hold beyond their reserves
+	refused            atomic.Uint64
 }
 
-// NewPool returns a pool of limit bytes.
-func NewPool(limit int64) *Pool { return &Pool{limit: limit} }
+// NewPool returns a pool of limit bytes of which accounts may hold at
+// most shared beyond their reserves (shared is clamped to 0..limit).
+func NewPool(limit, shared int64) *Pool {
+	return &Pool{limit: limit, sharedLimit: min(max(shared, 0), limit)}
+}
 
 // Limit is the pool's size in bytes.
 func (p *Pool) Limit() int64 { return p.limit }
@@ -38,24 +46,44 @@ func (p *Pool) Used() int64 { return p.used.Load() }
 // Refused counts the charges and opens the pool could not grant.
 func (p *Pool) Refused() uint64 { return p.refused.Load() }
 
-// grant takes n bytes from the pool if they fit.
-func (p *Pool) grant(n int64) bool {
+// grant takes n bytes from the pool if they fit, n of them beyond a
+// reserve when over is set; a deferrable grant fits in three quarters of
+// the shared part only.
+func (p *Pool) grant(n int64, over, deferrable bool) bool {
 	if n <= 0 {
 		p.used.Add(n)
+		if over {
+			p.shared.Add(n)
+		}
 		return true
+	}
+	cap := p.sharedLimit
+	if deferrable {
+		cap -= cap / 4
+	}
+	if over && p.shared.Add(n) > cap {
+		p.shared.Add(-n)
+		p.refused.Add(1)
+		return false
 	}
 	if p.used.Add(n) > p.limit {
 		p.used.Add(-n)
+		if over {
+			p.shared.Add(-n)
+		}
 		p.refused.Add(1)
 		return false
 	}
 	return true
 }
 
+// Shared is what accounts hold beyond their reserves.
+func (p *Pool) Shared() int64 { return p.shared.Load() }
+
 // Open returns an account with reserve bytes set aside, or false (and
 // nothing taken) when the pool cannot spare them.
 func (p *Pool) Open(reserve int64) (*Account, bool) {
-	if !p.grant(reserve) {
+	if !p.grant(reserve, false, false) {
 		return nil, false
 	}
 	return &Account{pool: p, reserve: reserve}, true
@@ -76,10 +104,16 @@ func (a *Account) over(held int64) int64 { return max(0, held-a.reserve) }
 // Take charges n bytes to the account. Within the reserve it always
 // succeeds; beyond it, it succeeds only if the pool can grant the rest,
 // and otherwise charges nothing and reports false.
-func (a *Account) Take(n int64) bool {
+func (a *Account) Take(n int64) bool { return a.take(n, false) }
+
+// Defer is Take for a charge that can wait: beyond the reserve it may use
+// only three quarters of the pool's shared part.
+func (a *Account) Defer(n int64) bool { return a.take(n, true) }
+
+func (a *Account) take(n int64, deferrable bool) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.pool.grant(a.over(a.held+n) - a.over(a.held)) {
+	if !a.pool.grant(a.over(a.held+n)-a.over(a.held), true, deferrable) {
 		return false
 	}
 	a.held += n
@@ -90,7 +124,7 @@ func (a *Account) Take(n int64) bool {
 // Close.
 func (a *Account) Give(n int64) {
 	a.mu.Lock()
-	a.pool.grant(a.over(a.held-n) - a.over(a.held))
+	a.pool.grant(a.over(a.held-n)-a.over(a.held), true, false)
 	a.held -= n
 	a.mu.Unlock()
 }
@@ -106,8 +140,11 @@ func (a *Account) Held() int64 {
 // stays charged until it is given back.
 func (a *Account) Close() {
 	a.mu.Lock()
-	before := max(a.reserve, a.held)
+	// What was within the reserve becomes a plain holding beyond a zero
+	// reserve; the rest of the reserve goes back.
+	within := min(a.held, a.reserve)
+	a.pool.used.Add(within - a.reserve)
+	a.pool.shared.Add(within) // may pass the shared cap: it is held already, and only shrinks
 	a.reserve = 0
-	a.pool.grant(a.held - before)
 	a.mu.Unlock()
 }

@@ -6,7 +6,7 @@ import (
 )
 
 func TestAccountReserveAndSharedPool(t *testing.T) {
-	p := NewPool(100)
+	p := NewPool(100, 100)
 	a, ok := p.Open(30)
 	if !ok || p.Used() != 30 {
 		t.Fatalf("open: ok %v used %d, want 30", ok, p.Used())
@@ -46,7 +46,7 @@ func TestAccountReserveAndSharedPool(t *testing.T) {
 }
 
 func TestCloseReturnsReserveAndKeepsHeld(t *testing.T) {
-	p := NewPool(100)
+	p := NewPool(100, 100)
 	a, _ := p.Open(40)
 	a.Take(10)
 	a.Close() // 10 still held (e.g. by messages not yet released)
@@ -66,7 +66,7 @@ func TestCloseReturnsReserveAndKeepsHeld(t *testing.T) {
 }
 
 func TestOpenRefusedWhenPoolFull(t *testing.T) {
-	p := NewPool(50)
+	p := NewPool(50, 50)
 	if _, ok := p.Open(40); !ok {
 		t.Fatal("first open refused")
 	}
@@ -81,7 +81,7 @@ func TestOpenRefusedWhenPoolFull(t *testing.T) {
 // TestConcurrentChargesBalance: loops take, other goroutines give back;
 // the pool ends where it started and never exceeds its limit.
 func TestConcurrentChargesBalance(t *testing.T) {
-	p := NewPool(1 << 20)
+	p := NewPool(1<<20, 1<<20)
 	var wg sync.WaitGroup
 	for range 8 {
 		a, _ := p.Open(1 << 10)
@@ -117,11 +117,50 @@ func TestConcurrentChargesBalance(t *testing.T) {
 }
 
 func BenchmarkTakeGive(b *testing.B) {
-	p := NewPool(1 << 30)
+	p := NewPool(1<<30, 1<<30)
 	a, _ := p.Open(1 << 20)
 	b.ReportAllocs()
 	for b.Loop() {
 		a.Take(32 << 10)
 		a.Give(32 << 10)
+	}
+}
+
+// TestSharedCapLeavesRoomToOpen: accounts that fill the shared part
+// cannot stop another account from opening with its reserve.
+func TestSharedCapLeavesRoomToOpen(t *testing.T) {
+	p := NewPool(100, 60)
+	a, _ := p.Open(10)
+	if !a.Take(70) || a.Take(1) { // 10 within the reserve, 60 shared: the cap
+		t.Fatalf("shared %d used %d", p.Shared(), p.Used())
+	}
+	for i := range 3 {
+		if _, ok := p.Open(10); !ok {
+			t.Fatalf("open %d refused with the shared part full (used %d)", i, p.Used())
+		}
+	}
+	if _, ok := p.Open(1); ok {
+		t.Fatal("opened beyond the limit")
+	}
+	a.Close()
+	if p.Used() != 100 || p.Shared() != 70 {
+		t.Fatalf("after close: used %d shared %d, want 100 and 70", p.Used(), p.Shared())
+	}
+	a.Give(70)
+	if p.Used() != 30 || p.Shared() != 0 {
+		t.Fatalf("after give: used %d shared %d, want 30 and 0", p.Used(), p.Shared())
+	}
+}
+
+// TestDeferLeavesRoomToTake: charges that can wait stop at three quarters
+// of the shared part; charges that cannot still get the rest.
+func TestDeferLeavesRoomToTake(t *testing.T) {
+	p := NewPool(200, 100)
+	a, _ := p.Open(0)
+	if !a.Defer(75) || a.Defer(1) {
+		t.Fatalf("deferrable charges: shared %d, want them to stop at 75", p.Shared())
+	}
+	if !a.Take(25) || a.Take(1) {
+		t.Fatalf("firm charges: shared %d, want them to reach 100", p.Shared())
 	}
 }

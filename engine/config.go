@@ -120,6 +120,9 @@ type Config struct {
 	// input cannot be charged is cut (ErrOverloaded) and one whose
 	// payloads cannot be charged pauses until memory is released. A
 	// connection is refused when the budget cannot reserve its share.
+	// Connections together hold at most half the budget beyond their
+	// reserves (more if MaxInboundConnections' reserves leave more), so
+	// peers that fill it cannot keep new connections out.
 	MemoryBudget int64
 	// ConnMemoryReserve is each connection's guaranteed share of
 	// MemoryBudget, in bytes.
@@ -279,4 +282,11 @@ func (c *Config) recvBufferBytes() int64 {
 		return int64(c.RecvBufferBytes)
 	}
 	return 2 * int64(codec.FrameLen(c.MaxMessageSize))
+}
+
+// sharedMemory is how much of MemoryBudget connections may hold beyond
+// their reserves, together: what the reserves of MaxInboundConnections
+// connections leave, and at least half.
+func (c *Config) sharedMemory() int64 {
+	return max(c.MemoryBudget/2, c.MemoryBudget-int64(c.MaxInboundConnections)*int64(c.ConnMemoryReserve))
 }

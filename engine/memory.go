@@ -11,8 +11,9 @@ import (
 
 // The memory budget (Config.MemoryBudget): everything a peer can make
 // this node hold is charged to its connection's budget.Account, which is
-// guaranteed Config.ConnMemoryReserve and draws on the rest of the pool
-// beyond that:
+// guaranteed Config.ConnMemoryReserve and draws on the pool's shared part
+// beyond that (Config.sharedMemory: what is left for reserves keeps new
+// connections admitted however full the shared part is):
 //
 //   - buffers (loop only, reconciled after every callback): partial frames
 //     and frames held by a pause (rd.in, rd.plain), ciphertext (the TLS
@@ -23,7 +24,9 @@ import (
 //     cannot be charged cannot be held either.
 //   - payloads handed to Recv (slabs, pooled buffers, decompression
 //     output), charged before the buffer is taken from the pool and
-//     given back by Message.Release. A charge refused here pauses
+//     given back by Message.Release. They can wait, so they may fill only
+//     three quarters of the shared part (budget.Account.Defer), leaving
+//     the rest to buffered input. A charge refused here pauses
 //     delivery on the connection (starved) until the ticker finds room;
 //     meanwhile its bytes wait as buffers, charged as above, and the
 //     peer's credit holds it back.
@@ -121,7 +124,7 @@ func (c *conn) chargeBuffers() error {
 // chargePayload charges n bytes for a payload buffer about to be taken,
 // or pauses the connection (starved) when the budget cannot grant them.
 func (c *conn) chargePayload(n int) bool {
-	if c.acct.Take(int64(n)) {
+	if c.acct.Defer(int64(n)) { // payloads can wait; buffered input cannot (budget.Account.Defer)
 		c.rd.pause.CompareAndSwap(int32(starved), int32(running))
 		return true
 	}

@@ -136,6 +136,6 @@ func payloadFor(i int) []byte {
 
 // testAccount is a budget account no test can exhaust.
 func testAccount() *budget.Account {
-	a, _ := budget.NewPool(1 << 40).Open(0)
+	a, _ := budget.NewPool(1<<40, 1<<40).Open(0)
 	return a
 }

@@ -94,7 +94,7 @@ func New(cfg Config) (*Transport, error) {
 	t.incarnation = binary.BigEndian.Uint64(b[:]) | 1 // never zero
 	t.hello = t.helloFrame(Bulk, 0)
 	t.maxOutbound = cfg.ReceiveWindow
-	t.mem = budget.NewPool(cfg.MemoryBudget)
+	t.mem = budget.NewPool(cfg.MemoryBudget, cfg.sharedMemory())
 	t.adm.perAddr = make(map[string]int)
 	empty := map[string]*peer{}
 	t.peers.Store(&empty)

@@ -157,15 +157,23 @@ peers = ["n8=10.0.0.8:9108", "n9=h9:9109"]
 pool_size = 3
 connect_timeout = "2s"
 io_timeout = "1m"
+frame_timeout = "3s"
 max_message_size = 1048576
 keepalive = true
 keepalive_interval = "10s"
 max_pending_messages = 10
 max_pending_bytes = 2048
 recv_buffer_size = 20
+recv_buffer_bytes = 4096
 receive_window = 131072
+memory_budget = 6442450944
+conn_memory_reserve = 131072
 event_loops = 3
 handshake_concurrency = 4
+handshake_idle_timeout = "250ms"
+max_inbound_connections = 100
+max_connections_per_address = 10
+max_connections_per_peer = 5
 close_timeout = "1500ms"
 security_mode = "Development"
 stats_interval = "3s"
@@ -180,6 +188,10 @@ func checkTopLevel(t *testing.T, cfg engine.Config, opt options, _ string) {
 	want.MaxPendingMessages, want.MaxPendingBytes, want.RecvBufferSize = 10, 2048, 20
 	want.ReceiveWindow, want.EventLoops, want.HandshakeConcurrency = 128<<10, 3, 4
 	want.CloseTimeout, want.SecurityMode = 1500*time.Millisecond, engine.Development
+	want.FrameTimeout, want.RecvBufferBytes = 3*time.Second, 4096
+	want.MemoryBudget, want.ConnMemoryReserve = 6<<30, 128<<10
+	want.HandshakeIdleTimeout, want.MaxInboundConnections = 250*time.Millisecond, 100
+	want.MaxConnectionsPerAddress, want.MaxConnectionsPerPeer = 10, 5
 	equal(t, "config", cfg, want)
 	equal(t, "StatsInterval", opt.StatsInterval, 3*time.Second)
 	equal(t, "LogLevel", opt.LogLevel, slog.LevelError)
@@ -217,6 +229,9 @@ jitter = 0.25
 
 func TestParseConfigErrors(t *testing.T) {
 	for _, c := range errorCases() {
+		t.Run(c.name, func(t *testing.T) { runConfigCase(t, c) })
+	}
+	for _, c := range admissionErrorCases() {
 		t.Run(c.name, func(t *testing.T) { runConfigCase(t, c) })
 	}
 }
@@ -275,6 +290,14 @@ func errorCases() []configCase {
 		{name: "cross-key check", file: dev0 + "[reconnect]\ninitial_backoff = \"1s\"\nmax_backoff = \"500ms\"\n",
 			errs: []string{"reconnect.max_backoff"}},
 		{name: "keepalive interval", file: dev0 + "keepalive_interval = \"10ms\"\n", errs: []string{"key keepalive_interval", ">= 1s"}},
+		{name: "byte size with unit", file: dev0 + "memory_budget = \"512MiB\"\n", errs: []string{"key memory_budget", "want an integer", "line 3"}},
+		{name: "byte size with unit flag", args: withDev("-memory-budget=512MiB"), errs: []string{"-memory-budget", "not an integer"}},
+		{name: "memory budget over int64", args: withDev("-memory-budget=9223372036854775808"), errs: []string{"-memory-budget", "not an integer"}},
+		{name: "float memory budget", file: dev0 + "memory_budget = 5.5e8\n", errs: []string{"key memory_budget", "got a TOML float, want an integer"}},
+		{name: "reserve over budget", file: dev0 + "memory_budget = 4194304\nconn_memory_reserve = 8388608\n",
+			errs: []string{"conn_memory_reserve"}},
+		{name: "reserve over budget flags", args: withDev("-memory-budget=4194304", "-conn-memory-reserve=8388608"),
+			errs: []string{"conn_memory_reserve"}},
 	}
 }
 
@@ -325,15 +348,23 @@ var sameSetting = map[string][2]string{
 	"pool_size":                      {"7", "7"},
 	"connect_timeout":                {`"7s"`, "7s"},
 	"io_timeout":                     {`"7s"`, "7s"},
+	"frame_timeout":                  {`"7s"`, "7s"},
 	"max_message_size":               {"7000", "7000"},
 	"keepalive":                      {"false", "false"},
 	"keepalive_interval":             {`"7s"`, "7s"},
 	"max_pending_messages":           {"7", "7"},
 	"max_pending_bytes":              {"7", "7"},
 	"recv_buffer_size":               {"7", "7"},
+	"recv_buffer_bytes":              {"7000", "7000"},
 	"receive_window":                 {"700000", "700000"},
+	"memory_budget":                  {"7000000000", "7000000000"},
+	"conn_memory_reserve":            {"700000", "700000"},
 	"event_loops":                    {"7", "7"},
 	"handshake_concurrency":          {"7", "7"},
+	"handshake_idle_timeout":         {`"7s"`, "7s"},
+	"max_inbound_connections":        {"7", "7"},
+	"max_connections_per_address":    {"7", "7"},
+	"max_connections_per_peer":       {"7", "7"},
 	"close_timeout":                  {`"7s"`, "7s"},
 	"security_mode":                  {`"legacy"`, "legacy"},
 	"stats_interval":                 {`"7s"`, "7s"},
@@ -417,4 +448,80 @@ func oneKeyTOML(base map[string]string, key, value string) string {
 	}
 	b.WriteString(key + " = " + value + "\n")
 	return b.String()
+}
+
+// admissionSetting is one of the memory, frame and admission settings: a
+// valid non-default value as TOML and as a flag, what it must do to the
+// engine.Config, and a value its rule refuses with the text of the refusal.
+type admissionSetting struct {
+	key        string
+	toml, flag string
+	set        func(*engine.Config)
+	bad        string // as a flag, and as TOML unless badTOML is given
+	badTOML    string
+	badWhy     string
+}
+
+var admissionSettings = []admissionSetting{
+	{key: "recv_buffer_bytes", toml: "1048576", flag: "1048576",
+		set: func(c *engine.Config) { c.RecvBufferBytes = 1 << 20 }, bad: "-1", badWhy: "must be >= 0"},
+	{key: "memory_budget", toml: "8589934592", flag: "8589934592", // 8 GiB: more than 32 bits
+		set: func(c *engine.Config) { c.MemoryBudget = 8 << 30 }, bad: "4194303", badWhy: "must be >= 4194304"},
+	{key: "conn_memory_reserve", toml: "1048576", flag: "1048576",
+		set: func(c *engine.Config) { c.ConnMemoryReserve = 1 << 20 }, bad: "65535", badWhy: "must be >= 65536"},
+	{key: "frame_timeout", toml: `"2m"`, flag: "2m",
+		set: func(c *engine.Config) { c.FrameTimeout = 2 * time.Minute }, bad: "0s", badTOML: `"0s"`, badWhy: "must be > 0s"},
+	{key: "handshake_idle_timeout", toml: `"300ms"`, flag: "300ms",
+		set: func(c *engine.Config) { c.HandshakeIdleTimeout = 300 * time.Millisecond }, bad: "-1s", badTOML: `"-1s"`, badWhy: "must be > 0s"},
+	{key: "max_inbound_connections", toml: "5000", flag: "5000",
+		set: func(c *engine.Config) { c.MaxInboundConnections = 5000 }, bad: "0", badWhy: "must be >= 1"},
+	{key: "max_connections_per_address", toml: "3", flag: "3",
+		set: func(c *engine.Config) { c.MaxConnectionsPerAddress = 3 }, bad: "0", badWhy: "must be >= 1"},
+	{key: "max_connections_per_peer", toml: "2", flag: "2",
+		set: func(c *engine.Config) { c.MaxConnectionsPerPeer = 2 }, bad: "-5", badWhy: "must be >= 1"},
+}
+
+// TestAdmissionSettingsReachTheConfig sets each memory, frame and
+// admission setting from the file and from its flag, and checks that the
+// engine.Config is the default one with that field, and only it, changed.
+func TestAdmissionSettingsReachTheConfig(t *testing.T) {
+	for _, s := range admissionSettings {
+		t.Run(s.key, func(t *testing.T) {
+			def := engine.NewConfig("n1", defaultListen)
+			def.SecurityMode = engine.Development
+			want := def
+			s.set(&want)
+			if reflect.DeepEqual(want, def) {
+				t.Fatal("the test value is the default")
+			}
+			check := func(t *testing.T, cfg engine.Config, _ options, _ string) { equal(t, "config", cfg, want) }
+			t.Run("file", func(t *testing.T) {
+				runConfigCase(t, configCase{file: dev0 + s.key + " = " + s.toml + "\n", check: check})
+			})
+			t.Run("flag", func(t *testing.T) {
+				runConfigCase(t, configCase{args: append(slices.Clone(dev), "-"+flagName(s.key), s.flag), check: check})
+			})
+		})
+	}
+}
+
+// admissionErrorCases refuse a bad value of each admission setting, from
+// the file (naming the key) and from the flag (naming the flag), and a
+// value of the wrong TOML type (naming the key and its line).
+func admissionErrorCases() []configCase {
+	var cases []configCase
+	for _, s := range admissionSettings {
+		badTOML := s.bad
+		if s.badTOML != "" {
+			badTOML = s.badTOML
+		}
+		cases = append(cases,
+			configCase{name: "bad " + s.key, file: dev0 + s.key + " = " + badTOML + "\n",
+				errs: []string{"key " + s.key + ": " + s.badWhy}},
+			configCase{name: "bad flag -" + flagName(s.key), args: append(slices.Clone(dev), "-"+flagName(s.key)+"="+s.bad),
+				errs: []string{"flag -" + flagName(s.key) + ": " + s.badWhy}},
+			configCase{name: "wrong type " + s.key, file: dev0 + s.key + " = true\n",
+				errs: []string{"key " + s.key + ": got a TOML bool", "(line 3)"}})
+	}
+	return cases
 }

@@ -20,25 +20,33 @@ import (
 // are strings parsed with the same functions as the flags (go-toml would
 // take a bare integer as nanoseconds, or as a mode's number).
 type fileConfig struct {
-	NodeID               *string   `toml:"node_id"`
-	Listen               *string   `toml:"listen"`
-	Peers                *[]string `toml:"peers"`
-	PoolSize             *int      `toml:"pool_size"`
-	ConnectTimeout       *string   `toml:"connect_timeout"`
-	IOTimeout            *string   `toml:"io_timeout"`
-	MaxMessageSize       *int      `toml:"max_message_size"`
-	Keepalive            *bool     `toml:"keepalive"`
-	KeepaliveInterval    *string   `toml:"keepalive_interval"`
-	MaxPendingMessages   *int      `toml:"max_pending_messages"`
-	MaxPendingBytes      *int      `toml:"max_pending_bytes"`
-	RecvBufferSize       *int      `toml:"recv_buffer_size"`
-	ReceiveWindow        *int      `toml:"receive_window"`
-	EventLoops           *int      `toml:"event_loops"`
-	HandshakeConcurrency *int      `toml:"handshake_concurrency"`
-	CloseTimeout         *string   `toml:"close_timeout"`
-	SecurityMode         *string   `toml:"security_mode"`
-	StatsInterval        *string   `toml:"stats_interval"`
-	LogLevel             *string   `toml:"log_level"`
+	NodeID                   *string   `toml:"node_id"`
+	Listen                   *string   `toml:"listen"`
+	Peers                    *[]string `toml:"peers"`
+	PoolSize                 *int      `toml:"pool_size"`
+	ConnectTimeout           *string   `toml:"connect_timeout"`
+	IOTimeout                *string   `toml:"io_timeout"`
+	FrameTimeout             *string   `toml:"frame_timeout"`
+	MaxMessageSize           *int      `toml:"max_message_size"`
+	Keepalive                *bool     `toml:"keepalive"`
+	KeepaliveInterval        *string   `toml:"keepalive_interval"`
+	MaxPendingMessages       *int      `toml:"max_pending_messages"`
+	MaxPendingBytes          *int      `toml:"max_pending_bytes"`
+	RecvBufferSize           *int      `toml:"recv_buffer_size"`
+	RecvBufferBytes          *int      `toml:"recv_buffer_bytes"`
+	ReceiveWindow            *int      `toml:"receive_window"`
+	MemoryBudget             *int64    `toml:"memory_budget"`
+	ConnMemoryReserve        *int      `toml:"conn_memory_reserve"`
+	EventLoops               *int      `toml:"event_loops"`
+	HandshakeConcurrency     *int      `toml:"handshake_concurrency"`
+	HandshakeIdleTimeout     *string   `toml:"handshake_idle_timeout"`
+	MaxInboundConnections    *int      `toml:"max_inbound_connections"`
+	MaxConnectionsPerAddress *int      `toml:"max_connections_per_address"`
+	MaxConnectionsPerPeer    *int      `toml:"max_connections_per_peer"`
+	CloseTimeout             *string   `toml:"close_timeout"`
+	SecurityMode             *string   `toml:"security_mode"`
+	StatsInterval            *string   `toml:"stats_interval"`
+	LogLevel                 *string   `toml:"log_level"`
 
 	TLS              *tlsFile         `toml:"tls"`
 	RateLimit        *rateLimitFile   `toml:"rate_limit"`
@@ -144,9 +152,14 @@ func putParsed[T any](a *applier, key string, src *string, dst *T, parse func(st
 	*dst = v
 }
 
-// putInt, putFloat and putDuration store a number checked by its key's rule.
+// putInt, putInt64, putFloat and putDuration store a number checked by its
+// key's rule.
 func putInt(a *applier, key string, src *int, dst *int) {
 	put(a, key, src, dst, checkFor(intRules, key))
+}
+
+func putInt64(a *applier, key string, src *int64, dst *int64) {
+	put(a, key, src, dst, checkFor(int64Rules, key))
 }
 
 func putFloat(a *applier, key string, src *float64, dst *float64) {
@@ -183,15 +196,23 @@ func (a *applier) applyCore(f *fileConfig, cfg *engine.Config, opt *options) {
 	putInt(a, "pool_size", f.PoolSize, &cfg.PoolSize)
 	putDuration(a, "connect_timeout", f.ConnectTimeout, &cfg.ConnectTimeout)
 	putDuration(a, "io_timeout", f.IOTimeout, &cfg.IOTimeout)
+	putDuration(a, "frame_timeout", f.FrameTimeout, &cfg.FrameTimeout)
 	putInt(a, "max_message_size", f.MaxMessageSize, &cfg.MaxMessageSize)
 	put(a, "keepalive", f.Keepalive, &cfg.Keepalive, nil)
 	putDuration(a, "keepalive_interval", f.KeepaliveInterval, &cfg.KeepaliveInterval)
 	putInt(a, "max_pending_messages", f.MaxPendingMessages, &cfg.MaxPendingMessages)
 	putInt(a, "max_pending_bytes", f.MaxPendingBytes, &cfg.MaxPendingBytes)
 	putInt(a, "recv_buffer_size", f.RecvBufferSize, &cfg.RecvBufferSize)
+	putInt(a, "recv_buffer_bytes", f.RecvBufferBytes, &cfg.RecvBufferBytes)
 	putInt(a, "receive_window", f.ReceiveWindow, &cfg.ReceiveWindow)
+	putInt64(a, "memory_budget", f.MemoryBudget, &cfg.MemoryBudget)
+	putInt(a, "conn_memory_reserve", f.ConnMemoryReserve, &cfg.ConnMemoryReserve)
 	putInt(a, "event_loops", f.EventLoops, &cfg.EventLoops)
 	putInt(a, "handshake_concurrency", f.HandshakeConcurrency, &cfg.HandshakeConcurrency)
+	putDuration(a, "handshake_idle_timeout", f.HandshakeIdleTimeout, &cfg.HandshakeIdleTimeout)
+	putInt(a, "max_inbound_connections", f.MaxInboundConnections, &cfg.MaxInboundConnections)
+	putInt(a, "max_connections_per_address", f.MaxConnectionsPerAddress, &cfg.MaxConnectionsPerAddress)
+	putInt(a, "max_connections_per_peer", f.MaxConnectionsPerPeer, &cfg.MaxConnectionsPerPeer)
 	putDuration(a, "close_timeout", f.CloseTimeout, &cfg.CloseTimeout)
 	putParsed(a, "security_mode", f.SecurityMode, &cfg.SecurityMode, parseSecurityMode)
 	putDuration(a, "stats_interval", f.StatsInterval, &opt.StatsInterval)

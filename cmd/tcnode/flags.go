@@ -56,11 +56,17 @@ func ptrValue[T any](p *T, parse func(string) (T, error), format func(T) string)
 	return &value[T]{get: func() T { return *p }, set: func(x T) { *p = x }, parse: parse, format: format}
 }
 
-// intValue, durationValue, floatValue, boolValue and stringValue return
-// values at p, checked by the rule of key if it has one.
+// intValue, int64Value, durationValue, floatValue, boolValue and
+// stringValue return values at p, checked by the rule of key if it has one.
 func intValue(key string, p *int) *value[int] {
 	v := ptrValue(p, parseInt, strconv.Itoa)
 	v.check = checkFor(intRules, key)
+	return v
+}
+
+func int64Value(key string, p *int64) *value[int64] {
+	v := ptrValue(p, parseInt64, func(n int64) string { return strconv.FormatInt(n, 10) })
+	v.check = checkFor(int64Rules, key)
 	return v
 }
 
@@ -173,15 +179,24 @@ func addCoreFlags(fs flagSet, cfg *engine.Config, opt *options) {
 	fs.add("pool_size", intValue("pool_size", &cfg.PoolSize), "`number` of outbound connections per peer")
 	fs.add("connect_timeout", durationValue("connect_timeout", &cfg.ConnectTimeout), "time limit (a `duration`) for TCP connect + TLS + handshake")
 	fs.add("io_timeout", durationValue("io_timeout", &cfg.IOTimeout), "fail a connection whose pending output makes no progress for this `duration`")
+	fs.add("frame_timeout", durationValue("frame_timeout", &cfg.FrameTimeout), "cut a peer whose frame, once begun, takes longer than this `duration` to arrive")
 	fs.add("max_message_size", intValue("max_message_size", &cfg.MaxMessageSize), "largest message, in `bytes`")
 	fs.add("keepalive", boolValue(&cfg.Keepalive), "TCP keepalive")
 	fs.add("keepalive_interval", durationValue("keepalive_interval", &cfg.KeepaliveInterval), "TCP keepalive interval (a `duration` >= 1s)")
 	fs.add("max_pending_messages", intValue("max_pending_messages", &cfg.MaxPendingMessages), "outbound queue per peer, in `messages`")
 	fs.add("max_pending_bytes", intValue("max_pending_bytes", &cfg.MaxPendingBytes), "outbound queue per peer, in `bytes`")
-	fs.add("recv_buffer_size", intValue("recv_buffer_size", &cfg.RecvBufferSize), "inbound ring capacity, in `messages`")
+	fs.add("recv_buffer_size", intValue("recv_buffer_size", &cfg.RecvBufferSize), "capacity of each peer's inbox per class, in `messages`")
+	fs.add("recv_buffer_bytes", intValue("recv_buffer_bytes", &cfg.RecvBufferBytes), "inbox per peer and class, in `bytes`; 0 = 2 x max message size")
 	fs.add("receive_window", intValue("receive_window", &cfg.ReceiveWindow), "flow-control window per inbound connection, in `bytes`")
+	fs.add("memory_budget", int64Value("memory_budget", &cfg.MemoryBudget),
+		"memory peers can make this node hold, in `bytes` (>= 4 MiB); unless GOMEMLIMIT is set, the Go memory limit is this + 128 MiB")
+	fs.add("conn_memory_reserve", intValue("conn_memory_reserve", &cfg.ConnMemoryReserve), "share of memory_budget guaranteed to each connection, in `bytes` (>= 64 KiB, <= memory_budget)")
 	fs.add("event_loops", intValue("event_loops", &cfg.EventLoops), "`number` of event loops (reactors)")
 	fs.add("handshake_concurrency", intValue("handshake_concurrency", &cfg.HandshakeConcurrency), "`number` of concurrent TLS handshakes")
+	fs.add("handshake_idle_timeout", durationValue("handshake_idle_timeout", &cfg.HandshakeIdleTimeout), "cut an inbound connection whose first message is not complete within this `duration`")
+	fs.add("max_inbound_connections", intValue("max_inbound_connections", &cfg.MaxInboundConnections), "inbound connections held at once, in all (a `number`)")
+	fs.add("max_connections_per_address", intValue("max_connections_per_address", &cfg.MaxConnectionsPerAddress), "inbound connections held at once per remote IP (a `number`)")
+	fs.add("max_connections_per_peer", intValue("max_connections_per_peer", &cfg.MaxConnectionsPerPeer), "inbound connections held at once per peer node id (a `number`)")
 	fs.add("close_timeout", durationValue("close_timeout", &cfg.CloseTimeout), "how long (a `duration`) shutdown waits to flush queued messages")
 	fs.add("security_mode", ptrValue(&cfg.SecurityMode, parseSecurityMode, engine.SecurityMode.String),
 		"security `mode`: strict, permissive, development or legacy")

@@ -36,6 +36,11 @@
 //     -stats-interval > 0 the transport's stats are printed to stderr too,
 //     as "msg=stats" lines (totals) and "msg="stats peer"" lines (one per
 //     peer), whatever the log level.
+//   - Memory: memory_budget bounds what peers can make the node hold. At
+//     start, unless the GOMEMLIMIT environment variable is set, tcnode sets
+//     the Go memory limit (runtime/debug.SetMemoryLimit) to memory_budget +
+//     128 MiB, so that the garbage collector keeps the whole process near the
+//     budget; the limit in force is logged at Info.
 //   - Exit status: 0 after a signal, 1 when the transport cannot start
 //     (e.g. the listen port is taken), 2 for bad flags, a bad configuration
 //     file or unusable certificates; the error on stderr names the flag or
@@ -62,14 +67,22 @@
 //	-pool-size N                  outbound connections per peer (2)
 //	-connect-timeout D            TCP connect + TLS + handshake (5s)
 //	-io-timeout D                 stalled-output timeout (30s)
+//	-frame-timeout D              a begun frame must arrive within this (10s)
 //	-max-message-size N           largest message, bytes (16777216)
 //	-keepalive, -keepalive-interval D   TCP keepalive (true, 30s)
 //	-max-pending-messages N       outbound queue per peer (1000)
 //	-max-pending-bytes N          outbound queue per peer, bytes (64 MiB)
 //	-recv-buffer-size N           inbound ring, messages (1000)
+//	-recv-buffer-bytes N          inbox per peer and class, bytes (0 = 2 x max message size)
 //	-receive-window N             flow-control window per connection (4 MiB)
+//	-memory-budget N              memory peers can make the node hold, bytes (512 MiB, >= 4 MiB)
+//	-conn-memory-reserve N        budget share guaranteed per connection, bytes (256 KiB)
 //	-event-loops N                reactors (number of CPUs)
 //	-handshake-concurrency N      concurrent TLS handshakes (64)
+//	-handshake-idle-timeout D     first message of an inbound connection within (1s)
+//	-max-inbound-connections N    inbound connections held at once (1024)
+//	-max-connections-per-address N   ... per remote IP (64)
+//	-max-connections-per-peer N   ... per peer node id (32)
 //	-close-timeout D              flush time at shutdown (5s)
 //	-security-mode M              strict (default), permissive, development, legacy
 //	-tls-cert, -tls-key, -tls-ca FILE   PEM certificate, key and CA
@@ -85,6 +98,8 @@
 //	-reconnect-multiplier F, -reconnect-max-attempts N, -reconnect-jitter F
 //	-stats-interval D             print stats to stderr this often (0 = off)
 //	-log-level L                  debug, info (default), warn, error
+//
+// Sizes in bytes are plain integers (16777216, not "16MiB").
 //
 // Giving any -tls-* flag without a [tls] section starts from the Strict
 // defaults (client certificates required, node id checked against the
@@ -104,15 +119,23 @@
 //	pool_size = 2
 //	connect_timeout = "5s"
 //	io_timeout = "30s"
+//	frame_timeout = "10s"
 //	max_message_size = 16777216
 //	keepalive = true
 //	keepalive_interval = "30s"
 //	max_pending_messages = 1000
 //	max_pending_bytes = 67108864
 //	recv_buffer_size = 1000
+//	recv_buffer_bytes = 0         # 0 = 2 x max_message_size
 //	receive_window = 4194304
+//	memory_budget = 536870912     # >= 4 MiB; Go memory limit = this + 128 MiB
+//	conn_memory_reserve = 262144  # >= 64 KiB, <= memory_budget
 //	event_loops = 4
 //	handshake_concurrency = 64
+//	handshake_idle_timeout = "1s"
+//	max_inbound_connections = 1024
+//	max_connections_per_address = 64
+//	max_connections_per_peer = 32
 //	close_timeout = "5s"
 //	security_mode = "strict"      # permissive | development | legacy
 //	stats_interval = "0s"         # 0 = off
@@ -176,6 +199,10 @@ Runs a node: prints each received message as "from: payload" on stdout and
 broadcasts each line of stdin to every peer. Runs until SIGINT or SIGTERM
 (the end of stdin does not stop it). See 'go doc ./cmd/tcnode' for the TOML
 format.
+
+Unless GOMEMLIMIT is set, the Go memory limit is set to -memory-budget +
+128 MiB, so that the garbage collector keeps the process near the budget.
+Sizes in bytes are plain integers.
 
 flags:
 `)

@@ -26,6 +26,15 @@ func parseInt(s string) (int, error) {
 	return v, nil
 }
 
+// parseInt64 parses a decimal 64-bit integer.
+func parseInt64(s string) (int64, error) {
+	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an integer", s)
+	}
+	return v, nil
+}
+
 // parseFloat parses a decimal number.
 func parseFloat(s string) (float64, error) {
 	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)

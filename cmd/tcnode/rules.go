@@ -68,19 +68,31 @@ var intRules = map[string]rule[int]{
 	"max_pending_messages":           atLeast(1),
 	"max_pending_bytes":              atLeast(1),
 	"recv_buffer_size":               atLeast(1),
+	"recv_buffer_bytes":              atLeast(0),
 	"receive_window":                 between(64<<10, 1<<30),
+	"conn_memory_reserve":            atLeast(64 << 10), // <= memory_budget: engine.Config.Validate
 	"event_loops":                    atLeast(1),
 	"handshake_concurrency":          atLeast(1),
+	"max_inbound_connections":        atLeast(1),
+	"max_connections_per_address":    atLeast(1),
+	"max_connections_per_peer":       atLeast(1),
 	"rate_limit.bucket_size":         between(1, 1<<30),
 	"inbound_rate_limit.bucket_size": between(1, 1<<30),
 	"compression.min_size":           atLeast(0),
 	"reconnect.max_attempts":         atLeast(0),
 }
 
+// int64Rules are the 64-bit integer settings' rules, by TOML key.
+var int64Rules = map[string]rule[int64]{
+	"memory_budget": atLeast(int64(4 << 20)),
+}
+
 // durationRules are the duration settings' rules, by TOML key.
 var durationRules = map[string]rule[time.Duration]{
 	"connect_timeout":           above(time.Duration(0)),
 	"io_timeout":                above(time.Duration(0)),
+	"frame_timeout":             above(time.Duration(0)),
+	"handshake_idle_timeout":    above(time.Duration(0)),
 	"keepalive_interval":        atLeast(time.Second),
 	"close_timeout":             atLeast(time.Duration(0)),
 	"stats_interval":            atLeast(time.Duration(0)),

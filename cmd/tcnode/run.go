@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 
@@ -21,7 +22,8 @@ const (
 	exitUsage   = 2 // bad flags, bad configuration, unusable certificates
 )
 
-// run is the whole program: it parses args, starts the transport and serves
+// run is the whole program: it parses args, sets the Go memory limit from
+// memory_budget (applyMemoryLimit), starts the transport and serves
 // until ctx ends (main cancels it on SIGINT or SIGTERM), then closes the
 // transport, flushing queued messages. Received messages go to stdout,
 // lines of stdin are broadcast, logs and stats go to stderr. It returns the
@@ -40,6 +42,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	errw := &lockedWriter{w: stderr}
 	log := slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: opt.LogLevel}))
 	cfg.Logger = log
+	applyMemoryLimit(cfg.MemoryBudget, os.Getenv, log)
 	t, err := engine.New(cfg)
 	if err != nil {
 		report(stderr, err)

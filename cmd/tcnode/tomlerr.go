@@ -46,6 +46,7 @@ var mismatch = regexp.MustCompile(`^cannot decode TOML (\w+) into .* of type (\S
 var typeNames = map[string]string{
 	"string":   "a string",
 	"int":      "an integer",
+	"int64":    "an integer",
 	"float64":  "a number",
 	"bool":     "true or false",
 	"[]string": `an array of "ID=HOST:PORT" strings`,
