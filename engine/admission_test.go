@@ -163,3 +163,22 @@ func TestStalledHandshakesDoNotDelayNewOnes(t *testing.T) {
 	}
 	t.Logf("Connect took %v behind %d stalled handshakes holding no slot", time.Since(start), stalled)
 }
+
+// TestPartialHelloTimesOut: a hello that stops half way is cut by
+// FrameTimeout when HandshakeIdleTimeout is longer (the ticker's check of
+// a connection with no lane yet once crashed the node).
+func TestPartialHelloTimesOut(t *testing.T) {
+	cfg := devConfig("b")
+	cfg.FrameTimeout = 100 * time.Millisecond
+	cfg.HandshakeIdleTimeout = 30 * time.Second
+	b := startTransport(t, cfg)
+	nc := dialRaw(t, b)
+	hello := codec.AppendHello(nil, codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 7, NodeID: "half"})
+	if _, err := nc.Write(hello[:len(hello)/2]); err != nil {
+		t.Fatal(err)
+	}
+	expectClosed(t, nc, 5*time.Second)
+	if st := b.Stats(); st.HandshakeFailures["timeout"] != 1 || st.HandshakeIdleTimeouts != 0 {
+		t.Fatalf("handshake timeouts %d, idle timeouts %d: want the frame timeout to cut it", st.HandshakeFailures["timeout"], st.HandshakeIdleTimeouts)
+	}
+}

@@ -369,8 +369,8 @@ func (c *conn) trackProgress() {
 // checkIO fails the connection when output has waited too long without
 // progress: the peer stopped reading or stopped returning credit.
 func (c *conn) checkIO(now time.Time) error {
-	if err := c.checkPartial(now); err != nil {
-		return err
+	if err := c.checkPartial(now); err != nil || !c.established() {
+		return err // before the hello there is no output to time (and no lane yet, inbound)
 	}
 	w := &c.wr
 	waiting := c.sock.OutboundBuffered() > 0 || (!c.sendWin.open() && (!w.out.empty() || c.lane.Load().Queued() > 0))
