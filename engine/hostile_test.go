@@ -313,7 +313,10 @@ func TestBroadcastDoesNotWaitForStuckPeers(t *testing.T) {
 		id := "stuck" + itoa(i)
 		rawClassConn(t, a, id, codec.ClassBulk, 0, 1, uint64(time.Now().UnixNano())|1) // one byte of credit, never more
 		waitFor(t, 5*time.Second, func() bool { return a.peer(id) != nil })
-		for a.TrySend(id, []byte("fill")) == nil { // until its queue is full
+		for range 2 { // until its queue is full, after the loop wrote the one message its credit allows
+			for a.TrySend(id, []byte("fill")) == nil {
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -169,8 +169,27 @@ func (c *conn) fillPartial() (bool, error) {
 		if avail == 0 {
 			return false, nil
 		}
+		if err := c.roomForFrame(&c.rd.in, need); err != nil {
+			return false, err
+		}
 		c.readIntoIn(min(need-len(have), avail))
 	}
+}
+
+// roomForFrame makes buf hold a whole frame of size bytes at its front
+// (whose length is known) in one allocation, after charging it to the
+// budget: a peer that announces a large frame is refused before its
+// buffer exists, and the buffer does not grow by doubling as bytes come.
+func (c *conn) roomForFrame(buf *scratch, size int) error {
+	have := len(buf.data())
+	if buf.size()-len(buf.b) >= size-have { // room already
+		return nil
+	}
+	if err := c.chargeBuffers(); err != nil { // counts the rest of the frame (partialRest)
+		return err
+	}
+	buf.set(buf.reserve(size - have))
+	return nil
 }
 
 // readIntoIn moves n bytes from gnet to the end of rd.in.
@@ -223,6 +242,11 @@ func (c *conn) readTLS() error {
 				return err
 			}
 			paused = p
+			if rest := plain.data(); !paused && len(rest) >= 4 { // a partial frame: its length is known
+				if err := c.roomForFrame(plain, codec.FrameSize(rest)); err != nil {
+					return err
+				}
+			}
 		}
 		if paused {
 			if err := c.checkBacklog(len(plain.data())); err != nil {
