@@ -28,10 +28,18 @@ const (
 	holderIDPattern = "h%d"
 )
 
-// RunHolderIfRequested turns the process into a connection holder when it
-// was started as one by the conns scenario, and then exits. Call it first
-// thing in main (and in TestMain of tests that run the conns scenario).
-func RunHolderIfRequested() {
+// RunChildIfRequested turns the process into a helper another scenario
+// started it as, and then exits: a connection holder (conns) or the node
+// under attack (hostile). Call it first thing in main (and in TestMain of
+// tests that run those scenarios).
+func RunChildIfRequested() {
+	if spec, ok := os.LookupEnv(hostileEnv); ok {
+		if err := runHostileNode(spec, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "node under attack:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	spec, ok := os.LookupEnv(holderEnv)
 	if !ok {
 		return

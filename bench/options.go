@@ -15,10 +15,12 @@ const (
 	ScenarioFanin    = "fanin"
 	ScenarioConns    = "conns"
 	ScenarioRawpump  = "rawpump"
+	ScenarioHostile  = "hostile"
 )
 
-// AllScenarios lists every scenario in run order.
-var AllScenarios = []string{ScenarioRawpump, ScenarioOneway, ScenarioPingpong, ScenarioHbload, ScenarioFanin, ScenarioConns}
+// AllScenarios lists every scenario in run order. The default run leaves
+// hostile out (it starts a node per attack: about a minute).
+var AllScenarios = []string{ScenarioRawpump, ScenarioOneway, ScenarioPingpong, ScenarioHbload, ScenarioFanin, ScenarioConns, ScenarioHostile}
 
 // Options selects what Run measures and how.
 type Options struct {
@@ -50,6 +52,9 @@ type Options struct {
 	// Deliver is how the engine hands messages over: "recv" (the Recv ring,
 	// like the baseline's channel) or "handler" (the inline zero-copy path).
 	Deliver string
+	// HostileBudget is the MemoryBudget of the node under attack in
+	// hostile, in bytes.
+	HostileBudget int64
 }
 
 // compressible reports whether payloads are the compressible kind.
@@ -58,7 +63,7 @@ func (o Options) compressible() bool { return o.LZ4 || o.Compressible }
 // DefaultOptions is a run that finishes in well under a minute.
 func DefaultOptions() Options {
 	return Options{
-		Scenarios:  slices.Clone(AllScenarios),
+		Scenarios:  slices.DeleteFunc(slices.Clone(AllScenarios), func(s string) bool { return s == ScenarioHostile }),
 		Sizes:      []int{64, 1 << 10, 64 << 10, 1 << 20},
 		Duration:   time.Second,
 		PoolSize:   1,
@@ -68,6 +73,8 @@ func DefaultOptions() Options {
 		Conns:      2000,
 		PingSize:   64,
 		Deliver:    "recv",
+
+		HostileBudget: 128 << 20,
 	}
 }
 
@@ -100,6 +107,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("ping-size %d: want 0..1MiB", o.PingSize)
 	case o.Deliver != "recv" && o.Deliver != "handler":
 		return fmt.Errorf("deliver %q: want recv or handler", o.Deliver)
+	case o.has(ScenarioHostile) && (o.HostileBudget < 16<<20 || o.HostileBudget > 64<<30):
+		return fmt.Errorf("hostile-budget %d: want 16MiB..64GiB", o.HostileBudget)
 	}
 	return nil
 }

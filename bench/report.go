@@ -170,6 +170,7 @@ func targets(rs []Result, o Options) []Target {
 				fmt.Sprintf("%.0f%% (%s vs %s MB/s)", 100*v, fmtFloat(loaded.BytesPerSec/1e6), fmtFloat(alone.BytesPerSec/1e6)), v >= 0.8)
 		}
 	}
+	out = append(out, hostileTargets(rs)...)
 	for _, e := range rs {
 		if e.Scenario != ScenarioConns || e.Impl != "engine" {
 			continue
@@ -215,6 +216,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := writeHostile(w, r.Results); err != nil {
 		return err
 	}
 	if len(r.Targets) > 0 {
@@ -277,8 +281,78 @@ func fmtCount(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 func fmtBytes(v float64) string {
+	if v >= 1<<20 {
+		return fmt.Sprintf("%.1f MiB", v/(1<<20))
+	}
 	if v >= 1<<10 {
 		return fmt.Sprintf("%.1f KiB", v/(1<<10))
 	}
 	return fmt.Sprintf("%.0f B", v)
+}
+
+// writeHostile prints the hostile scenario's rows: a legitimate peer's
+// round trips before and during each attack, a fresh connection's set-up
+// time during it, the node's peak memory and what it refused or cut.
+func writeHostile(w io.Writer, rs []Result) error {
+	var rows []Result
+	for _, r := range rs {
+		if r.Scenario == ScenarioHostile {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nhostile: node budget %s (peak RSS may add %s); legitimate pings every 10 ms, lost = over %v\n",
+		fmtBytes(float64(rows[0].BudgetBytes)), fmtBytes(hostileRSSSlack), pingTimeout)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "attack\tp50 before\tp99 before\tp50 during\tp99 during\tp99 ratio\tlost\tfresh connect\tpeak RSS\tfds left\t defences")
+	for _, r := range rows {
+		ratio := "-"
+		if r.BaseP99 > 0 {
+			ratio = fmtRatio(float64(r.P99) / float64(r.BaseP99))
+		}
+		fmt.Fprintf(tw, "%s\t%v\t%v\t%v\t%v\t%s\t%d\t%v\t%s\t%d\t %s\n", r.Case, round(r.BaseP50), round(r.BaseP99),
+			round(r.P50), round(r.P99), ratio, r.LostRoundTrips, round(r.FreshConnect), fmtBytes(float64(r.PeakRSSBytes)), r.FDsLeft, r.Defences)
+	}
+	return tw.Flush()
+}
+
+// hostileTargets are issue #14's goals for each attack: legitimate p99
+// during it at most twice its p99 before, a fresh connection within
+// 200 ms, peak RSS within the budget plus hostileRSSSlack.
+func hostileTargets(rs []Result) []Target {
+	var out []Target
+	worstRatio, worstFresh, worstRSS := 0.0, time.Duration(0), int64(0)
+	var ratioAt, freshAt, rssAt string
+	var budget int64
+	for _, r := range rs {
+		if r.Scenario != ScenarioHostile {
+			continue
+		}
+		budget = r.BudgetBytes
+		if r.BaseP99 > 0 {
+			if v := float64(r.P99) / float64(r.BaseP99); v > worstRatio {
+				worstRatio, ratioAt = v, r.Case
+			}
+		}
+		if r.FreshConnect > worstFresh {
+			worstFresh, freshAt = r.FreshConnect, r.Case
+		}
+		if r.PeakRSSBytes > worstRSS {
+			worstRSS, rssAt = r.PeakRSSBytes, r.Case
+		}
+	}
+	if budget == 0 {
+		return nil
+	}
+	out = append(out,
+		Target{Name: "hostile: legitimate p99 during the worst attack vs before", Goal: "<= 2.00x", Value: worstRatio,
+			Measured: fmt.Sprintf("%.2fx (%s)", worstRatio, ratioAt), Met: worstRatio <= 2},
+		Target{Name: "hostile: fresh connection during the worst attack", Goal: "<= 200ms", Value: float64(worstFresh),
+			Measured: fmt.Sprintf("%v (%s)", round(worstFresh), freshAt), Met: worstFresh <= 200*time.Millisecond},
+		Target{Name: "hostile: peak RSS of the node under the worst attack", Goal: "<= budget + " + fmtBytes(hostileRSSSlack),
+			Value: float64(worstRSS), Measured: fmt.Sprintf("%s of %s (%s)", fmtBytes(float64(worstRSS)), fmtBytes(float64(budget)), rssAt),
+			Met: worstRSS <= budget+hostileRSSSlack})
+	return out
 }

@@ -36,6 +36,20 @@ type Result struct {
 	Conns        int     `json:"conns,omitempty"`
 	BytesPerConn float64 `json:"bytes_per_conn,omitempty"`
 	Goroutines   int     `json:"goroutines_per_1000_conns,omitempty"`
+
+	// hostile: the legitimate peer's round trips before the attack (P50,
+	// P99 are during it), round trips over pingTimeout, the set-up time of
+	// a fresh legitimate connection during the attack, the node's peak
+	// resident memory and budget, the descriptors still open after it,
+	// and what the node refused or cut.
+	BaseP50        time.Duration `json:"base_p50_ns,omitempty"`
+	BaseP99        time.Duration `json:"base_p99_ns,omitempty"`
+	LostRoundTrips int           `json:"lost_round_trips,omitempty"`
+	FreshConnect   time.Duration `json:"fresh_connect_ns,omitempty"`
+	PeakRSSBytes   int64         `json:"peak_rss_bytes,omitempty"`
+	BudgetBytes    int64         `json:"budget_bytes,omitempty"`
+	FDsLeft        int           `json:"fds_left,omitempty"`
+	Defences       string        `json:"defences,omitempty"`
 }
 
 // throughput fills the rate fields from a counted window.

@@ -121,6 +121,8 @@ func plan(o Options, p *pki) []step {
 			both("fanin", func(im impl) (Result, error) { return fanin(im, o, p) })
 		case ScenarioConns:
 			both("conns", func(im impl) (Result, error) { return idleConns(im, o, p) })
+		case ScenarioHostile:
+			steps = append(steps, step{name: "hostile", runAll: func() ([]Result, error) { return hostile(o, p) }})
 		}
 	}
 	return steps

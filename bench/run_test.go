@@ -12,7 +12,7 @@ import (
 // TestMain lets the conns scenario re-run this test binary as its
 // connection holder.
 func TestMain(m *testing.M) {
-	RunHolderIfRequested()
+	RunChildIfRequested()
 	os.Exit(m.Run())
 }
 

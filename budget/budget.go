@@ -136,6 +136,20 @@ func (a *Account) Held() int64 {
 	return a.held
 }
 
+// SetReserve changes the account's reserve to r, and reports false (and
+// changes nothing) when the pool cannot grant a larger one.
+func (a *Account) SetReserve(r int64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	used := max(r, a.held) - max(a.reserve, a.held)
+	if !a.pool.grant(used, false, false) {
+		return false
+	}
+	a.pool.shared.Add(max(0, a.held-r) - max(0, a.held-a.reserve))
+	a.reserve = r
+	return true
+}
+
 // Close returns the reserve to the pool. What the account still holds
 // stays charged until it is given back.
 func (a *Account) Close() {

@@ -164,3 +164,25 @@ func TestDeferLeavesRoomToTake(t *testing.T) {
 		t.Fatalf("firm charges: shared %d, want them to reach 100", p.Shared())
 	}
 }
+
+// TestSetReserve: a reserve grows when the pool can grant it, and what
+// the account held beyond the old reserve moves into the new one.
+func TestSetReserve(t *testing.T) {
+	p := NewPool(100, 50)
+	a, _ := p.Open(10)
+	a.Take(30) // 10 within the reserve, 20 shared
+	if !a.SetReserve(40) || p.Used() != 40 || p.Shared() != 0 {
+		t.Fatalf("grown: used %d shared %d, want 40 and 0", p.Used(), p.Shared())
+	}
+	if a.SetReserve(101) || p.Used() != 40 {
+		t.Fatalf("a reserve beyond the limit was granted (used %d)", p.Used())
+	}
+	if !a.SetReserve(5) || p.Used() != 30 || p.Shared() != 25 {
+		t.Fatalf("shrunk: used %d shared %d, want 30 and 25", p.Used(), p.Shared())
+	}
+	a.Give(30)
+	a.Close()
+	if p.Used() != 0 || p.Shared() != 0 {
+		t.Fatalf("after close: used %d shared %d", p.Used(), p.Shared())
+	}
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"container/list"
 	"errors"
 	"fmt"
 	"net"
@@ -9,10 +10,14 @@ import (
 
 // Admission: what a connection must get past before it may cost this node
 // anything much. An inbound connection is refused when the node already
-// holds MaxInboundConnections, when its address already holds
-// MaxConnectionsPerAddress, or when the memory budget cannot reserve its
-// share; at its hello, when its node id already holds
-// MaxConnectionsPerPeer. One that has not sent its first complete message
+// holds MaxInboundConnections, or its address MaxConnectionsPerAddress,
+// and every one of them has finished its handshake: otherwise the oldest
+// connection still in its handshake (of that address) is evicted to make
+// room, so a flood of connections that never finish cannot keep a
+// legitimate one out, which finishes in milliseconds. It is also refused
+// when the memory budget cannot reserve its handshake share, and at its
+// hello when the budget cannot reserve ConnMemoryReserve or its node id
+// already holds MaxConnectionsPerPeer. One that has not sent its first complete message
 // (the TLS ClientHello, or the plaintext hello) within
 // HandshakeIdleTimeout is cut, so silent and trickling connections hold
 // their socket for a second, not for ConnectTimeout. (TLS handshakes
@@ -36,8 +41,9 @@ func (r refusal) String() string { return refusalNames[r] }
 // admission is the transport's count of inbound connections. Under
 // Transport.mu.
 type admission struct {
-	inbound int
-	perAddr map[string]int // by remote IP
+	inbound     int
+	perAddr     map[string]int // by remote IP
+	handshaking list.List      // of *conn admitted and still in their handshake, oldest first
 }
 
 // remoteIP is the host part of a "host:port" address.
@@ -50,18 +56,43 @@ func remoteIP(addr string) string {
 
 // admitLocked counts a new inbound connection in, or says which limit
 // refuses it. Under t.mu.
-func (t *Transport) admitLocked(c *conn) (refusal, bool) {
+// Connections evicted to make room are appended to evicted.
+func (t *Transport) admitLocked(c *conn, evicted *[]*conn) (refusal, bool) {
 	ip := remoteIP(c.remote)
-	switch {
-	case t.adm.inbound >= t.cfg.MaxInboundConnections:
+	if t.adm.inbound >= t.cfg.MaxInboundConnections && !t.evictLocked("", evicted) {
 		return refusedInbound, false
-	case t.adm.perAddr[ip] >= t.cfg.MaxConnectionsPerAddress:
+	}
+	if t.adm.perAddr[ip] >= t.cfg.MaxConnectionsPerAddress && !t.evictLocked(ip, evicted) {
 		return refusedAddress, false
 	}
 	t.adm.inbound++
 	t.adm.perAddr[ip]++
 	c.admitted = true
+	c.admElem = t.adm.handshaking.PushBack(c)
 	return 0, true
+}
+
+// evictLocked counts out the oldest connection still in its handshake
+// (from address ip, if not empty) and appends it to evicted; false means
+// there is none. Under t.mu.
+func (t *Transport) evictLocked(ip string, evicted *[]*conn) bool {
+	for e := t.adm.handshaking.Front(); e != nil; e = e.Next() {
+		if v := e.Value.(*conn); ip == "" || remoteIP(v.remote) == ip {
+			t.releaseLocked(v)
+			*evicted = append(*evicted, v)
+			return true
+		}
+	}
+	return false
+}
+
+// handshakeDoneLocked takes a connection whose hello arrived off the list
+// of those that may be evicted. Under t.mu.
+func (t *Transport) handshakeDoneLocked(c *conn) {
+	if c.admElem != nil {
+		t.adm.handshaking.Remove(c.admElem)
+		c.admElem = nil
+	}
 }
 
 // releaseLocked counts an admitted inbound connection out. Under t.mu.
@@ -70,6 +101,7 @@ func (t *Transport) releaseLocked(c *conn) {
 		return
 	}
 	c.admitted = false
+	t.handshakeDoneLocked(c)
 	ip := remoteIP(c.remote)
 	t.adm.inbound--
 	if t.adm.perAddr[ip]--; t.adm.perAddr[ip] <= 0 {
@@ -88,9 +120,14 @@ func (c *conn) refuse(r refusal, format string, args ...any) {
 // admitInbound applies the connection and memory limits to a connection
 // gnet just accepted, and reports whether it may go on.
 func (t *Transport) admitInbound(c *conn) bool {
+	var evicted []*conn
 	t.mu.Lock()
-	r, ok := t.admitLocked(c)
+	r, ok := t.admitLocked(c, &evicted)
 	t.mu.Unlock()
+	for _, v := range evicted {
+		t.stats.evicted.Add(1)
+		v.fail(causeOverload, fmt.Errorf("handshake from %s: %w: evicted for a newer connection (the oldest still in its handshake, at a connection limit)", v.remote, ErrOverloaded))
+	}
 	switch {
 	case !ok && r == refusedInbound:
 		c.refuse(r, "already %d inbound connections (max_inbound_connections)", t.cfg.MaxInboundConnections)

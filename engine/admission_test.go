@@ -182,3 +182,40 @@ func TestPartialHelloTimesOut(t *testing.T) {
 		t.Fatalf("handshake timeouts %d, idle timeouts %d: want the frame timeout to cut it", st.HandshakeFailures["timeout"], st.HandshakeIdleTimeouts)
 	}
 }
+
+// TestFullNodeEvictsOldestHandshake: at MaxInboundConnections with every
+// connection still in its handshake, a newcomer is admitted and the oldest
+// of them is evicted (counted); at the limit with every connection
+// established, a newcomer is refused instead.
+func TestFullNodeEvictsOldestHandshake(t *testing.T) {
+	cfg := devConfig("b")
+	cfg.MaxInboundConnections = 3
+	cfg.HandshakeIdleTimeout = 30 * time.Second
+	b := startTransport(t, cfg)
+	var silent []net.Conn
+	for range 3 {
+		silent = append(silent, dialRaw(t, b))
+		time.Sleep(20 * time.Millisecond) // an order of arrival
+	}
+	if !answered(dialRaw(t, b), "newcomer") {
+		t.Fatal("a newcomer was refused while the node held only connections in their handshake")
+	}
+	expectClosed(t, silent[0], 5*time.Second)
+	if closedWithin(silent[1], 100*time.Millisecond) || closedWithin(silent[2], 100*time.Millisecond) {
+		t.Fatal("a younger handshake was evicted instead of the oldest")
+	}
+	if st := b.Stats(); st.HandshakesEvicted != 1 || st.ConnectionsRefused["max_inbound_connections"] != 0 {
+		t.Fatalf("evicted %d, refused %d; want 1 and 0", st.HandshakesEvicted, st.ConnectionsRefused["max_inbound_connections"])
+	}
+	for i := range 2 { // the two silent ones make way; then all three are established
+		if !answered(dialRaw(t, b), "late"+itoa(i)) {
+			t.Fatalf("newcomer %d refused", i)
+		}
+	}
+	if answered(dialRaw(t, b), "one-too-many") {
+		t.Fatal("admitted over the limit with every connection established")
+	}
+	if n := b.Stats().ConnectionsRefused["max_inbound_connections"]; n != 1 {
+		t.Fatalf("refused %d, want 1", n)
+	}
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"container/list"
 	"errors"
 	"fmt"
 	"sync"
@@ -40,14 +41,15 @@ const (
 
 // conn is one TCP connection to or from a peer.
 type conn struct {
-	t        *Transport // constant
-	id       uint64     // constant
-	outbound bool       // constant
-	expectID string     // constant: outbound, the node id the dialer expects
-	remote   string     // constant: the peer's address
-	created  time.Time  // constant
-	retried  int        // loop only: outbound, redials of this lane before this connection (bind)
-	admitted bool       // under Transport.mu: counted in Transport.adm (admission.go)
+	t        *Transport    // constant
+	id       uint64        // constant
+	outbound bool          // constant
+	expectID string        // constant: outbound, the node id the dialer expects
+	remote   string        // constant: the peer's address
+	created  time.Time     // constant
+	retried  int           // loop only: outbound, redials of this lane before this connection (bind)
+	admitted bool          // under Transport.mu: counted in Transport.adm (admission.go)
+	admElem  *list.Element // under Transport.mu: in Transport.adm.handshaking
 
 	// sock is the gnet connection: written once by attach under fail.mu;
 	// the loop uses it freely, other goroutines only for Wake and Close,

@@ -39,6 +39,11 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	if t.closing.Load() {
 		return fmt.Errorf("%w: transport closing", ErrClosed)
 	}
+	if !c.growReserve() {
+		t.stats.refused[refusedMemory].Add(1)
+		return fmt.Errorf("%w: the memory budget cannot reserve %d bytes for another connection (%d of %d in use)",
+			ErrOverloaded, t.cfg.ConnMemoryReserve, t.mem.Used(), t.mem.Limit())
+	}
 	var l *lane
 	var p *peer
 	if c.outbound {
@@ -69,6 +74,7 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 			t.dialBackLocked(p)
 		}
 	}
+	t.handshakeDoneLocked(c)
 	p.incarnation = h.Incarnation
 	p.maxMessage.Store(int64(h.MaxMessage))
 	// Compression is on only when both hellos advertise it, in both directions.

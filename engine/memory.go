@@ -31,12 +31,24 @@ import (
 //     meanwhile its bytes wait as buffers, charged as above, and the
 //     peer's credit holds it back.
 
-// openAccount reserves the connection's share of the budget; false means
-// the budget cannot admit another connection.
+// handshakeReserve is a connection's reserve until its hello is in: what
+// a hello and a TLS handshake's flights need. The full ConnMemoryReserve
+// comes with the hello (growReserve), so connections that never finish a
+// handshake cannot take the budget's room for reserves.
+const handshakeReserve = 16 << 10
+
+// openAccount reserves the connection's handshake share of the budget;
+// false means the budget cannot admit another connection.
 func (c *conn) openAccount() bool {
-	a, ok := c.t.mem.Open(int64(c.t.cfg.ConnMemoryReserve))
+	a, ok := c.t.mem.Open(handshakeReserve)
 	c.acct = a
 	return ok
+}
+
+// growReserve raises the reserve of a connection whose hello arrived to
+// ConnMemoryReserve; false means the budget cannot.
+func (c *conn) growReserve() bool {
+	return c.acct.SetReserve(int64(max(c.t.cfg.ConnMemoryReserve, handshakeReserve)))
 }
 
 // closeAccount gives back the connection's buffers (already released)

@@ -394,6 +394,7 @@ func TestListenerHelloGoesFirst(t *testing.T) {
 	c := tr.newConn(false, nil, "", "fake:1")
 	sock := &fakeSocket{}
 	c.attach(sock)
+	c.openAccount()
 	h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 9, NodeID: "dialer"}
 	if err := tr.bind(c, h); err != nil {
 		t.Fatal(err)

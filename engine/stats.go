@@ -16,6 +16,7 @@ type counters struct {
 	ioTimeouts, dialFailures, reconnects     atomic.Uint64
 	dropped, unconfirmed, stalls, expired    atomic.Uint64
 	overBudget, starved, handshakeIdle       atomic.Uint64
+	evicted                                  atomic.Uint64
 	refused                                  [numRefusals]atomic.Uint64
 	connsActive                              atomic.Int64
 	handshakeFail                            [numCauses]atomic.Uint64
@@ -101,6 +102,10 @@ type Stats struct {
 	// first message was not in within HandshakeIdleTimeout (also counted
 	// in HandshakeFailures["timeout"]).
 	HandshakeIdleTimeouts uint64 `json:"handshake_idle_timeouts"`
+	// HandshakesEvicted counts inbound connections still in their
+	// handshake that were closed to admit a newer one at a connection
+	// limit (the oldest go first).
+	HandshakesEvicted uint64 `json:"handshakes_evicted"`
 	// RecvQueueDepth is the number of messages waiting for Recv.
 	RecvQueueDepth int         `json:"recv_queue_depth"`
 	Peers          []PeerStats `json:"peers"`
@@ -165,6 +170,7 @@ func (t *Transport) Stats() Stats {
 		MemoryCuts:            s.overBudget.Load(),
 		MemoryStalls:          s.starved.Load(),
 		HandshakeIdleTimeouts: s.handshakeIdle.Load(),
+		HandshakesEvicted:     s.evicted.Load(),
 		ConnectionsRefused:    make(map[string]uint64, numRefusals),
 		HandshakeFailures:     make(map[string]uint64, numCauses),
 		CompressionRatio:      1,

@@ -13,7 +13,8 @@
 //
 // Flags:
 //
-//	-scenarios  comma-separated: rawpump,oneway,pingpong,hbload,fanin,conns (default all)
+//	-scenarios  comma-separated: rawpump,oneway,pingpong,hbload,fanin,conns,hostile
+//	            (default all but hostile, which attacks a node per attack class: about a minute)
 //	-sizes      oneway payload sizes (default 64,1KiB,64KiB,1MiB)
 //	-duration   timed window per measurement, after a warm-up (default 1s)
 //	-tls        mutual TLS 1.3 for engine and baseline
@@ -26,6 +27,7 @@
 //	-conns      idle connections in conns (default 2000)
 //	-ping-size  ping-pong payload size (default 64)
 //	-deliver    engine delivery: recv (the Recv ring) or handler (inline)
+//	-hostile-budget  memory budget of the node under attack (default 128MiB)
 //	-json       print the report as JSON instead of the table
 //	-cpuprofile write a CPU profile of the whole run to this file
 //
@@ -47,7 +49,7 @@ import (
 )
 
 func main() {
-	bench.RunHolderIfRequested() // the conns scenario re-runs this binary to hold its clients
+	bench.RunChildIfRequested() // conns and hostile re-run this binary: to hold clients, as the node under attack
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -119,6 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	fs.IntVar(&o.Conns, "conns", o.Conns, "idle connections in the conns scenario")
 	pingSize := fs.String("ping-size", "64", "ping-pong payload size")
 	fs.StringVar(&o.Deliver, "deliver", o.Deliver, "engine delivery: recv or handler")
+	hostileBudget := fs.String("hostile-budget", "128MiB", "memory budget of the node under attack in hostile")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of the table")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -143,6 +146,11 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	if o.PingSize, err = parseSize(*pingSize); err != nil {
 		return c, fmt.Errorf("flag -ping-size: %w", err)
 	}
+	hb, err := parseSize(*hostileBudget)
+	if err != nil {
+		return c, fmt.Errorf("flag -hostile-budget: %w", err)
+	}
+	o.HostileBudget = int64(hb)
 	if err := o.Validate(); err != nil {
 		return c, fmt.Errorf("flag -%w", err)
 	}
