@@ -102,8 +102,8 @@ type Config struct {
 	MaxPendingBytes int
 	// RecvBufferSize bounds each peer's inbox of each class, in messages:
 	// what has arrived from that peer and waits for Recv. Recv serves the
-	// peers' inboxes in turn (control first); a peer whose inbox is full
-	// is paused, and only that peer waits.
+	// peers' inboxes fairly by bytes (control first); a peer whose inbox
+	// is full is paused, and only that peer waits.
 	RecvBufferSize int
 	// RecvBufferBytes bounds each peer's inbox of each class in bytes
 	// (as uncompressed frames); a message larger than this still fits an

@@ -7,10 +7,11 @@ import (
 
 // Inbound delivery, isolated per peer: every peer has an inbox per class
 // (a lock-free ring bounded in messages and bytes), and Recv serves the
-// class's non-empty inboxes round-robin, one message each. A peer that
+// class's non-empty inboxes fairly by bytes (readyList). A peer that
 // floods, or whose messages the application takes slowly, fills only its
 // own inbox: its connections pause (their peer's credit then holds it
-// back) while every other peer's next message is at most one turn away.
+// back) while every other peer's next message waits for no more than its
+// fair share.
 //
 // Producers are event loops (a peer's connections may sit on several);
 // consumers are Recv callers. The ready list is touched only when an
@@ -21,8 +22,8 @@ import (
 type inbox struct {
 	ring  atomic.Pointer[ring] // allocated with the first message
 	bytes atomic.Int64         // credit cost of the queued messages
-	ready atomic.Bool          // linked in the class's ready list
-	next  *inbox               // under readyList.mu
+	ready atomic.Bool          // in the class's ready heap
+	vtime int64                // fair-queuing virtual time, under readyList.mu
 
 	stallMu    sync.Mutex
 	stalled    []*conn // under stallMu
@@ -87,78 +88,118 @@ func (in *inbox) wakeStalled() {
 	}
 }
 
-// readyList is one class's inboxes that hold messages, in serving order.
+// readyList is one class's inboxes that hold messages, served by bytes
+// rather than by message: each inbox carries a virtual time that grows by
+// the cost of every message taken from it, and Recv takes from the inbox
+// with the smallest (start-time fair queuing). A peer sending 16 MiB
+// messages and one sending heartbeats then get the same bytes per second
+// of the application's attention, and the heartbeat waits for no more
+// than the message in hand; taking turns by message would put it behind
+// one 16 MiB message of every other peer.
 type readyList struct {
-	mu         sync.Mutex
-	head, tail *inbox
-	n          int          // inboxes linked, under mu
-	queued     atomic.Int64 // messages in every inbox of the class
+	mu     sync.Mutex
+	heap   []*inbox     // min-heap by vtime, under mu
+	now    int64        // virtual time: the start tag of the message served last, under mu
+	queued atomic.Int64 // messages in every inbox of the class
 }
 
-// schedule links in after a push, unless it is already linked.
+// schedule puts in in the heap after a push, unless it is there already.
+// An inbox that was empty starts at the current virtual time: idleness
+// earns no credit to spend later.
 func (rl *readyList) schedule(in *inbox) {
 	if in.ready.Load() {
 		return
 	}
 	rl.mu.Lock()
 	if in.ready.CompareAndSwap(false, true) {
-		rl.linkLocked(in)
+		in.vtime = max(in.vtime, rl.now)
+		rl.pushLocked(in)
 	}
 	rl.mu.Unlock()
 }
 
-func (rl *readyList) linkLocked(in *inbox) {
-	in.next = nil
-	if rl.tail == nil {
-		rl.head = in
-	} else {
-		rl.tail.next = in
-	}
-	rl.tail = in
-	rl.n++
-}
-
-func (rl *readyList) unlinkHeadLocked() *inbox {
-	in := rl.head
-	rl.head = in.next
-	if rl.head == nil {
-		rl.tail = nil
-	}
-	in.next = nil
-	rl.n--
-	return in
-}
-
-// pop takes one message from the inbox at the head of the list and moves
-// that inbox to the back if it still holds messages.
+// pop takes one message from the inbox with the smallest virtual time.
 func (rl *readyList) pop() (Message, *inbox, bool) {
 	if rl.queued.Load() == 0 {
 		return Message{}, nil, false
 	}
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	for tries := rl.n; tries > 0; tries-- {
-		in := rl.unlinkHeadLocked()
-		r := in.ring.Load()
-		m, ok := r.pop()
-		if r.len() > 0 {
-			rl.linkLocked(in)
-		} else {
-			// Unmark, then look again: a push that saw the mark still set
-			// (and so did not schedule) is visible to this second look.
-			in.ready.Store(false)
-			if r.len() > 0 && in.ready.CompareAndSwap(false, true) {
-				rl.linkLocked(in)
-			}
+	if len(rl.heap) == 0 {
+		return Message{}, nil, false
+	}
+	in := rl.heap[0]
+	r := in.ring.Load()
+	m, ok := r.pop()
+	if ok {
+		rl.now = in.vtime
+		in.vtime += int64(m.cost)
+	}
+	if r.len() > 0 {
+		rl.downLocked(0)
+	} else {
+		rl.removeTopLocked()
+		// Unmark, then look again: a push that saw the mark still set
+		// (and so did not schedule) is visible to this second look.
+		in.ready.Store(false)
+		if r.len() > 0 && in.ready.CompareAndSwap(false, true) {
+			rl.pushLocked(in)
 		}
-		if ok {
-			rl.queued.Add(-1)
-			return m, in, true
-		}
+	}
+	if !ok {
 		// A push that has claimed its slot but not yet filled it: the
 		// producer notifies once it has.
+		return Message{}, nil, false
 	}
-	return Message{}, nil, false
+	rl.queued.Add(-1)
+	return m, in, true
+}
+
+// The heap, by hand: container/heap's interface calls cost more than
+// the few comparisons a handful of ready peers need.
+
+func (rl *readyList) pushLocked(in *inbox) {
+	rl.heap = append(rl.heap, in)
+	rl.upLocked(len(rl.heap) - 1)
+}
+
+func (rl *readyList) removeTopLocked() {
+	last := len(rl.heap) - 1
+	rl.heap[0] = rl.heap[last]
+	rl.heap[last] = nil
+	rl.heap = rl.heap[:last]
+	if last > 0 {
+		rl.downLocked(0)
+	}
+}
+
+func (rl *readyList) upLocked(i int) {
+	h := rl.heap
+	for i > 0 {
+		parent := (i - 1) / 2
+		if h[parent].vtime <= h[i].vtime {
+			return
+		}
+		h[parent], h[i] = h[i], h[parent]
+		i = parent
+	}
+}
+
+func (rl *readyList) downLocked(i int) {
+	h := rl.heap
+	for {
+		least := i
+		for _, c := range [2]int{2*i + 1, 2*i + 2} {
+			if c < len(h) && h[c].vtime < h[least].vtime {
+				least = c
+			}
+		}
+		if least == i {
+			return
+		}
+		h[least], h[i] = h[i], h[least]
+		i = least
+	}
 }
 
 // deliverToInbox puts m in its peer's inbox, or parks c (paused) when the inbox

@@ -67,3 +67,49 @@ func TestFloodingPeerDoesNotDelayOthers(t *testing.T) {
 		})
 	}
 }
+
+// TestRecvSharesByBytes: a peer whose inbox holds 1 MiB messages and one
+// whose inbox holds 64-byte ones get the application's attention by
+// bytes: every small message comes out before the second large one (taking
+// turns by message would interleave them one for one).
+func TestRecvSharesByBytes(t *testing.T) {
+	bcfg := devConfig("b")
+	bcfg.Compression.Enabled = false
+	b := startTransport(t, bcfg)
+	big, small := startTransport(t, devConfig("big")), startTransport(t, devConfig("small"))
+	connect(t, big, b)
+	connect(t, small, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const bigs, smalls = 4, 100
+	for range bigs {
+		if err := big.Send(ctx, "b", bytes.Repeat([]byte{'B'}, 1<<20)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range smalls {
+		if err := small.Send(ctx, "b", []byte("small")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, func() bool { return b.Stats().RecvQueueDepth == bigs+smalls })
+	var order []string
+	for range bigs + smalls {
+		m := recvTimeout(t, b, 5*time.Second)
+		order = append(order, m.From)
+		m.Release()
+	}
+	seenBig, smallBeforeSecondBig := 0, 0
+	for _, from := range order {
+		if from == "big" {
+			if seenBig++; seenBig == 2 {
+				break
+			}
+		} else {
+			smallBeforeSecondBig++
+		}
+	}
+	if smallBeforeSecondBig != smalls {
+		t.Fatalf("%d of %d small messages came before the second 1 MiB one", smallBeforeSecondBig, smalls)
+	}
+}

@@ -43,9 +43,9 @@ func (m *Message) Release() {
 
 // Recv returns the next received message, waiting until one arrives or ctx
 // ends (ErrTimeout). Control-class messages come before bulk ones that
-// arrived earlier, and within a class every peer with messages waiting
-// gets one in turn: one peer's flood never queues ahead of another's next
-// message. After Close it
+// arrived earlier, and within a class the peers with messages waiting
+// share the calls by bytes (inbox.go): one peer's flood, or its 16 MiB
+// messages, never queue ahead of another's next message. After Close it
 // returns what was already received, then ErrClosed. It is not available
 // when Config.Handler is set.
 func (t *Transport) Recv(ctx context.Context) (Message, error) {
@@ -80,8 +80,8 @@ func (t *Transport) Recv(ctx context.Context) (Message, error) {
 	}
 }
 
-// pop takes the next message, control class first; within a class, one
-// message from each peer in turn (inbox.go).
+// pop takes the next message, control class first; within a class, from
+// the peer that has had the fewest bytes (inbox.go).
 func (t *Transport) pop() (Message, bool) {
 	for i := Control; ; i = Bulk {
 		if m, in, ok := t.inboxes[i].pop(); ok {
