@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -391,4 +392,13 @@ func oneIdentityMany(ctx context.Context, at *attackTarget) error {
 		}
 		return nc
 	})
+}
+
+// attackNames lists the attack classes, comma-separated.
+func attackNames() string {
+	names := make([]string, len(attacks))
+	for i, a := range attacks {
+		names[i] = a.name
+	}
+	return strings.Join(names, ",")
 }

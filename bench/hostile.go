@@ -51,6 +51,9 @@ func hostile(o Options, p *pki) ([]Result, error) {
 	hc := hostileConfig{exe: exe, pki: p, budget: o.HostileBudget, window: max(o.Duration, time.Second), warm: 500 * time.Millisecond}
 	var out []Result
 	for _, a := range attacks {
+		if len(o.Attacks) > 0 && !slices.Contains(o.Attacks, a.name) {
+			continue
+		}
 		r, err := runAttack(a, hc)
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", a.name, err)

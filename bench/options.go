@@ -55,6 +55,8 @@ type Options struct {
 	// HostileBudget is the MemoryBudget of the node under attack in
 	// hostile, in bytes.
 	HostileBudget int64
+	// Attacks selects hostile's attack classes by name (empty: all).
+	Attacks []string
 }
 
 // compressible reports whether payloads are the compressible kind.
@@ -109,6 +111,11 @@ func (o Options) Validate() error {
 		return fmt.Errorf("deliver %q: want recv or handler", o.Deliver)
 	case o.has(ScenarioHostile) && (o.HostileBudget < 16<<20 || o.HostileBudget > 64<<30):
 		return fmt.Errorf("hostile-budget %d: want 16MiB..64GiB", o.HostileBudget)
+	}
+	for _, a := range o.Attacks {
+		if !slices.ContainsFunc(attacks, func(at attack) bool { return at.name == a }) {
+			return fmt.Errorf("attacks: %q is not one of %s", a, attackNames())
+		}
 	}
 	return nil
 }

@@ -28,6 +28,7 @@
 //	-ping-size  ping-pong payload size (default 64)
 //	-deliver    engine delivery: recv (the Recv ring) or handler (inline)
 //	-hostile-budget  memory budget of the node under attack (default 128MiB)
+//	-attacks    hostile's attack classes, comma-separated (default all)
 //	-json       print the report as JSON instead of the table
 //	-cpuprofile write a CPU profile of the whole run to this file
 //
@@ -122,6 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	pingSize := fs.String("ping-size", "64", "ping-pong payload size")
 	fs.StringVar(&o.Deliver, "deliver", o.Deliver, "engine delivery: recv or handler")
 	hostileBudget := fs.String("hostile-budget", "128MiB", "memory budget of the node under attack in hostile")
+	attackList := fs.String("attacks", "", "hostile's attack classes, comma-separated (default all)")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of the table")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -151,6 +153,7 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 		return c, fmt.Errorf("flag -hostile-budget: %w", err)
 	}
 	o.HostileBudget = int64(hb)
+	o.Attacks = splitList(*attackList)
 	if err := o.Validate(); err != nil {
 		return c, fmt.Errorf("flag -%w", err)
 	}
