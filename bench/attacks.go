@@ -150,12 +150,10 @@ func swarm(ctx context.Context, n int, one func(ctx context.Context, i int) net.
 		}()
 	}
 	<-ctx.Done()
-	mu.Lock()
+	wg.Wait() // attackers still dialing when ctx ended return their connection too
 	for _, c := range conns {
 		c.Close()
 	}
-	mu.Unlock()
-	wg.Wait()
 	return nil
 }
 
