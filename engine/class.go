@@ -8,7 +8,7 @@ import (
 )
 
 // Class is a message's delivery class. Each class has connections,
-// queues, flow-control windows and an inbound ring of its own, so control
+// queues, flow-control windows and inboxes of its own, so control
 // traffic never waits behind bulk data anywhere on its way: not in the
 // sender's queue, not in a socket buffer, not in the receiver's ring.
 type Class uint8

@@ -173,8 +173,9 @@ type Config struct {
 // NewConfig returns a configuration with the documented defaults: Strict
 // security (set TLS before Start), pool of 2, 5 s connect and 30 s I/O
 // timeouts, 16 MiB messages, keepalive every 30 s, 1000 pending messages per
-// peer, a 1000-message inbound ring, one event loop per CPU, the default
-// rate limit, LZ4 compression and reconnection.
+// peer, 1000-message inboxes per peer and class, a 512 MiB memory budget,
+// 1024 inbound connections, one event loop per CPU, the default rate
+// limit, LZ4 compression and reconnection.
 func NewConfig(nodeID, listenAddr string) Config {
 	return Config{
 		NodeID:                   nodeID,

@@ -143,7 +143,7 @@ func (c *conn) wake() {
 
 // forceWake wakes the loop even if a wake looks pending: for events the
 // loop's next pass would not notice by itself (a TLS handshake ending, a
-// tick, room in the inbound ring, a partial direct write).
+// tick, room in a peer's inbox, a partial direct write).
 func (c *conn) forceWake() {
 	c.wakePending.Store(false)
 	c.wake()

@@ -58,11 +58,23 @@
 // The control class (heartbeats, votes, acks, small RPCs) has a connection
 // per peer of its own, so it never shares a socket buffer with bulk bytes;
 // its own queue budget, so a bulk backlog never fills it; its own window,
-// so a slow bulk consumer never stops it; and its own inbound ring, which
+// so a slow bulk consumer never stops it; and its own inboxes, which
 // Recv drains first. It is exempt from the rate limits: a refused or
 // throttled heartbeat is an election. Deadlines (SendOptions.Deadline) drop
 // a message that was not written in time; FailFast refuses at once when the
 // message's connection is down.
+//
+// # Isolation
+//
+// No peer, hostile or stuck, can slow the others, starve new connections
+// or exhaust memory: everything a peer can make the node hold is charged
+// to Config.MemoryBudget (memory.go, package budget), with a reserve per
+// connection; each peer has inboxes of its own, which Recv shares fairly
+// by bytes (inbox.go); a callback yields its loop after a turn (reader.go);
+// connection limits evict the oldest unfinished handshake before they
+// refuse, silent and trickling connections are cut after
+// HandshakeIdleTimeout, and TLS handshakes waiting for their peer hold no
+// slot (admission.go, tlsstate.Limiter). Every refusal is counted in Stats.
 //
 // # Errors
 //

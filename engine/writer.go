@@ -20,7 +20,7 @@ import (
 // goodbyeState is a connection's part in the Goodbye exchange. The side
 // that says goodbye first (the closer) closes the socket once the other
 // answers, so that it is never cut off while frames before the answer
-// still wait for room in its inbound ring.
+// still wait for room in its peer's inbox.
 type goodbyeState uint8
 
 const (

@@ -72,7 +72,7 @@
 //	-keepalive, -keepalive-interval D   TCP keepalive (true, 30s)
 //	-max-pending-messages N       outbound queue per peer (1000)
 //	-max-pending-bytes N          outbound queue per peer, bytes (64 MiB)
-//	-recv-buffer-size N           inbound ring, messages (1000)
+//	-recv-buffer-size N           inbox per peer and class, messages (1000)
 //	-recv-buffer-bytes N          inbox per peer and class, bytes (0 = 2 x max message size)
 //	-receive-window N             flow-control window per connection (4 MiB)
 //	-memory-budget N              memory peers can make the node hold, bytes (512 MiB, >= 4 MiB)
