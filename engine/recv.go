@@ -98,19 +98,30 @@ func (t *Transport) pop() (Message, bool) {
 // credit to the sending connection and restarts the peer's stalled
 // connections once its inbox has drained enough.
 func (t *Transport) taken(m Message, in *inbox) {
-	in.bytes.Add(-int64(m.cost))
 	m.conn.consumed(m.cost)
 	if in.anyStalled.Load() && in.drained(t.cfg.recvBufferBytes()) {
 		in.wakeStalled()
 	}
-	if t.waiters.Load() > 0 && t.queued() > 0 {
+	if t.waiters.Load() > 0 && t.anyQueued() {
 		t.notifyRecv() // pass the wake-up on to another waiting Recv
 	}
 }
 
-// queued is the number of messages waiting for Recv.
+// anyQueued reports whether messages wait for Recv.
+func (t *Transport) anyQueued() bool {
+	return t.inboxes[Control].nready.Load() > 0 || t.inboxes[Bulk].nready.Load() > 0
+}
+
+// queued is the number of messages waiting for Recv (for Stats: it walks
+// the peers).
 func (t *Transport) queued() int {
-	return int(t.inboxes[Control].queued.Load() + t.inboxes[Bulk].queued.Load())
+	n := 0
+	for _, p := range *t.peers.Load() {
+		for i := range p.inbox {
+			n += p.inbox[i].len()
+		}
+	}
+	return n
 }
 
 // notifyRecv wakes one waiting Recv, if any.
