@@ -112,14 +112,17 @@ func (t *Transport) anyQueued() bool {
 	return t.inboxes[Control].nready.Load() > 0 || t.inboxes[Bulk].nready.Load() > 0
 }
 
-// queued is the number of messages waiting for Recv (for Stats: it walks
-// the peers).
+// queued is the number of messages waiting for Recv (for Stats: every
+// inbox holding any is in its class's heap, its peer gone or not).
 func (t *Transport) queued() int {
 	n := 0
-	for _, p := range *t.peers.Load() {
-		for i := range p.inbox {
-			n += p.inbox[i].len()
+	for i := range t.inboxes {
+		rl := &t.inboxes[i]
+		rl.mu.Lock()
+		for _, in := range rl.heap {
+			n += in.len()
 		}
+		rl.mu.Unlock()
 	}
 	return n
 }
