@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +27,11 @@ import (
 // hostile test suite, a tcbench it builds) with hostileEnv set.
 
 const hostileEnv = "TCBENCH_HOSTILE_NODE"
+
+// hostileTraceEnv, when set to a path, makes the node under attack write a
+// runtime/trace there (go tool trace), to see where a legitimate peer's
+// round trips wait.
+const hostileTraceEnv = "TCBENCH_HOSTILE_TRACE"
 
 // targetID is the node id of the node under attack.
 const targetID = "target"
@@ -64,6 +70,17 @@ func runHostileNode(specJSON string, stdin io.Reader, stdout io.Writer) error {
 		cfg.SecurityMode = engine.Strict
 		cfg.TLS = tlsstate.NewSecureConfig(filepath.Join(spec.PKIDir, targetID+".pem"),
 			filepath.Join(spec.PKIDir, targetID+".key"), filepath.Join(spec.PKIDir, "ca.pem"))
+	}
+	if path := os.Getenv(hostileTraceEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	t, err := engine.New(cfg)
 	if err != nil {

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 	"time"
 )
@@ -189,7 +190,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "tls=%v lz4=%v compressible=%v pool=%d loops=%d duration=%v deliver=%s\n\n",
 		r.Options.TLS, r.Options.LZ4, r.Options.compressible(), r.Options.PoolSize, r.Options.EventLoops, r.Options.Duration, r.Options.Deliver)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tcase\tmetric\tengine\tbaseline\tengine/baseline\traw\t")
+	if len(r.Comparisons) > 0 || slices.ContainsFunc(r.Results, func(res Result) bool { return res.Scenario == ScenarioRawpump }) {
+		fmt.Fprintln(tw, "scenario\tcase\tmetric\tengine\tbaseline\tengine/baseline\traw\t")
+	}
 	for _, sc := range AllScenarios {
 		if sc == ScenarioRawpump {
 			for _, res := range r.Results {

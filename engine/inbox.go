@@ -33,8 +33,9 @@ type inbox struct {
 	// popped is the credit cost of every message taken: the consumer,
 	// under readyList.mu; vtime is its fair-queuing virtual time.
 	popped atomic.Int64
-	vtime  int64
-	_      [48]byte
+	vtime  int64 // virtual time: where the next message starts
+	finish int64 // the heap's key: vtime plus the front message's cost
+	_      [40]byte
 
 	stallMu    sync.Mutex
 	stalled    []*conn // under stallMu
@@ -103,13 +104,15 @@ func (in *inbox) wakeStalled() {
 }
 
 // readyList is one class's inboxes that hold messages, served by bytes
-// rather than by message: each inbox carries a virtual time that grows by
-// the cost of every message taken from it, and Recv takes from the inbox
-// with the smallest (start-time fair queuing). A peer sending 16 MiB
-// messages and one sending heartbeats then get the same bytes per second
-// of the application's attention, and the heartbeat waits for no more
-// than the message in hand; taking turns by message would put it behind
-// one 16 MiB message of every other peer.
+// rather than by message (weighted fair queuing): each inbox carries a
+// virtual time that grows by the cost of every message taken from it, and
+// Recv takes the front message whose virtual finish (its inbox's time plus
+// its own cost) is smallest. A peer sending 16 MiB messages and one
+// sending heartbeats then get the same bytes per second of the
+// application's attention, and a heartbeat waits for no more than the
+// message in hand: a 16 MiB message that arrived first finishes later.
+// Taking turns by message, or by start time, would put it behind one
+// 16 MiB message of every other peer.
 type readyList struct {
 	mu     sync.Mutex
 	heap   []*inbox     // min-heap by vtime, under mu
@@ -127,6 +130,7 @@ func (rl *readyList) schedule(in *inbox) {
 	rl.mu.Lock()
 	if in.ready.CompareAndSwap(false, true) {
 		in.vtime = max(in.vtime, rl.now)
+		in.setFinish()
 		rl.pushLocked(in)
 	}
 	rl.mu.Unlock()
@@ -151,6 +155,7 @@ func (rl *readyList) pop() (Message, *inbox, bool) {
 		in.popped.Store(in.popped.Load() + int64(m.cost)) // the only writer
 	}
 	if r.len() > 0 {
+		in.setFinish()
 		rl.downLocked(0)
 	} else {
 		rl.removeTopLocked()
@@ -158,6 +163,7 @@ func (rl *readyList) pop() (Message, *inbox, bool) {
 		// (and so did not schedule) is visible to this second look.
 		in.ready.Store(false)
 		if r.len() > 0 && in.ready.CompareAndSwap(false, true) {
+			in.setFinish()
 			rl.pushLocked(in)
 		}
 	}
@@ -167,6 +173,13 @@ func (rl *readyList) pop() (Message, *inbox, bool) {
 		return Message{}, nil, false
 	}
 	return m, in, true
+}
+
+// setFinish keys the inbox by its front message's virtual finish. Under
+// readyList.mu (the single consumer).
+func (in *inbox) setFinish() {
+	cost, _ := in.ring.Load().frontCost() // 0 while that message is still being pushed
+	in.finish = in.vtime + int64(cost)
 }
 
 // The heap, by hand: container/heap's interface calls cost more than
@@ -193,7 +206,7 @@ func (rl *readyList) upLocked(i int) {
 	h := rl.heap
 	for i > 0 {
 		parent := (i - 1) / 2
-		if h[parent].vtime <= h[i].vtime {
+		if h[parent].finish <= h[i].finish {
 			return
 		}
 		h[parent], h[i] = h[i], h[parent]
@@ -206,7 +219,7 @@ func (rl *readyList) downLocked(i int) {
 	for {
 		least := i
 		for _, c := range [2]int{2*i + 1, 2*i + 2} {
-			if c < len(h) && h[c].vtime < h[least].vtime {
+			if c < len(h) && h[c].finish < h[least].finish {
 				least = c
 			}
 		}

@@ -88,3 +88,15 @@ func (r *ring) len() int {
 	}
 	return int(n)
 }
+
+// frontCost is the credit cost of the oldest message, without removing
+// it; ok is false when the ring is empty or that message is still being
+// pushed. Only a single consumer may call it (readyList.mu).
+func (r *ring) frontCost() (int32, bool) {
+	pos := r.head.Load()
+	s := &r.slots[pos&r.mask]
+	if s.seq.Load() != pos+1 {
+		return 0, false
+	}
+	return s.msg.cost, true
+}

@@ -3,6 +3,12 @@
 // Each class has its own sync.Pool, so a burst of large messages never
 // evicts the small buffers the hot path reuses (the global bytebufferpool
 // calibrates one size for the whole process, which is wrong for mixed sizes).
+//
+// Buffers of 1 MiB and more are also kept, up to bigKeep bytes in all, in
+// free lists the garbage collector does not empty: a sync.Pool is cleared
+// at every collection, and then each large message allocates afresh, which
+// during a collection costs the allocating goroutine (an event loop) mark
+// assist in proportion, measured at 65 ms for a 16 MiB buffer.
 package bufpool
 
 import (
@@ -16,6 +22,48 @@ const (
 )
 
 var classes [maxShift - minShift + 1]sync.Pool
+
+const (
+	bigShift  = 20          // 1 MiB: classes from here on have a free list too
+	bigKeep   = 64 << 20    // bytes the free lists may hold in all
+	classKeep = bigKeep / 2 // ... and one class's list: a burst of one size cannot take all
+)
+
+// big is the free lists of the large classes.
+var big struct {
+	mu    sync.Mutex
+	free  [maxShift - bigShift + 1][]*[]byte
+	bytes int // in all the lists
+}
+
+// getBig pops a buffer of class c from its free list, or returns nil.
+func getBig(c int) *[]byte {
+	i := c + minShift - bigShift
+	big.mu.Lock()
+	defer big.mu.Unlock()
+	l := big.free[i]
+	if len(l) == 0 {
+		return nil
+	}
+	b := l[len(l)-1]
+	l[len(l)-1] = nil
+	big.free[i] = l[:len(l)-1]
+	big.bytes -= cap(*b)
+	return b
+}
+
+// putBig keeps b in its class's free list if the lists have room.
+func putBig(c int, b *[]byte) bool {
+	i := c + minShift - bigShift
+	big.mu.Lock()
+	defer big.mu.Unlock()
+	if big.bytes+cap(*b) > bigKeep || (len(big.free[i])+1)*cap(*b) > classKeep {
+		return false
+	}
+	big.free[i] = append(big.free[i], b)
+	big.bytes += cap(*b)
+	return true
+}
 
 // classOf returns the index of the smallest class holding n bytes, or -1
 // when n is larger than the largest class.
@@ -38,6 +86,12 @@ func Get(n int) *[]byte {
 		b := make([]byte, n)
 		return &b
 	}
+	if c+minShift >= bigShift {
+		if b := getBig(c); b != nil {
+			*b = (*b)[:n]
+			return b
+		}
+	}
 	if v := classes[c].Get(); v != nil {
 		b := v.(*[]byte)
 		*b = (*b)[:n]
@@ -58,7 +112,11 @@ func Put(b *[]byte) {
 		return
 	}
 	*b = (*b)[:0]
-	classes[bits.Len(uint(c))-1-minShift].Put(b)
+	class := bits.Len(uint(c)) - 1 - minShift
+	if class+minShift >= bigShift && putBig(class, b) {
+		return
+	}
+	classes[class].Put(b)
 }
 
 // SizeOf is the capacity of the buffer Get(n) returns.

@@ -1,6 +1,9 @@
 package bufpool
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 func TestGetSizes(t *testing.T) {
 	for _, tc := range []struct{ n, wantCap int }{
@@ -29,5 +32,37 @@ func BenchmarkGetPut(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Put(Get(1024))
+	}
+}
+
+// TestBigBuffersSurviveCollections: a large buffer put back is handed out
+// again after a garbage collection (a sync.Pool would have dropped it),
+// and the free lists keep no more than bigKeep bytes.
+func TestBigBuffersSurviveCollections(t *testing.T) {
+	big.mu.Lock()
+	big.free, big.bytes = [len(big.free)][]*[]byte{}, 0 // what other tests left
+	big.mu.Unlock()
+	b := Get(4 << 20)
+	p := &(*b)[:1][0]
+	Put(b)
+	runtime.GC()
+	runtime.GC()
+	again := Get(3 << 20)
+	if &(*again)[:1][0] != p {
+		t.Fatal("a 4 MiB buffer was not reused after a collection")
+	}
+	Put(again)
+	var held []*[]byte
+	for range 2 * bigKeep / (16 << 20) {
+		held = append(held, Get(16<<20))
+	}
+	for _, h := range held {
+		Put(h)
+	}
+	big.mu.Lock()
+	kept := big.bytes
+	big.mu.Unlock()
+	if kept > bigKeep {
+		t.Fatalf("free lists hold %d bytes, more than %d", kept, bigKeep)
 	}
 }
