@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/trace"
@@ -146,30 +145,19 @@ func broadcastEvery(ctx context.Context, t *engine.Transport, size int, every ti
 
 // hostileNode is the parent's handle on a node under attack.
 type hostileNode struct {
-	cmd   *exec.Cmd
+	*child
 	addr  string
-	stdin io.WriteCloser
 	lines *bufio.Scanner
 }
 
 // startHostileNode runs exe as the node under attack.
 func startHostileNode(exe string, spec hostileSpec) (*hostileNode, error) {
 	js, _ := json.Marshal(spec)
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), hostileEnv+"="+string(js))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	ch, err := startChild(exe, hostileEnv+"="+string(js), os.Stderr)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	n := &hostileNode{cmd: cmd, stdin: stdin, lines: bufio.NewScanner(stdout)}
+	n := &hostileNode{child: ch, lines: bufio.NewScanner(ch.stdout)}
 	n.lines.Buffer(make([]byte, 0, 64<<10), 4<<20)
 	line, err := n.line("addr ")
 	if err != nil {
@@ -234,19 +222,6 @@ func (n *hostileNode) memory() (rss, peak int64, err error) {
 func (n *hostileNode) fds() (int, error) {
 	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", n.cmd.Process.Pid))
 	return len(ents), err
-}
-
-// stop ends the node (closing stdin makes it Close and exit).
-func (n *hostileNode) stop() {
-	_ = n.stdin.Close()
-	done := make(chan struct{})
-	go func() { _ = n.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = n.cmd.Process.Kill()
-		<-done
-	}
 }
 
 // raiseFDLimit lifts the soft limit on open files to the hard one: the

@@ -21,10 +21,14 @@ func dialRaw(t *testing.T, tr *Transport) net.Conn {
 	return nc
 }
 
+// helloOf is the encoded hello of a raw client with that node id.
+func helloOf(id string) []byte {
+	return codec.AppendHello(nil, codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 7, NodeID: id})
+}
+
 // answered reports whether tr answers a raw hello on nc with its own.
 func answered(nc net.Conn, id string) bool {
-	h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 7, NodeID: id}
-	if _, err := nc.Write(codec.AppendHello(nil, h)); err != nil {
+	if _, err := nc.Write(helloOf(id)); err != nil {
 		return false
 	}
 	_ = nc.SetReadDeadline(time.Now().Add(3 * time.Second))
@@ -87,7 +91,7 @@ func TestHandshakeIdleTimeout(t *testing.T) {
 	b := startTransport(t, cfg)
 	silent := dialRaw(t, b)
 	trickle := dialRaw(t, b)
-	hello := codec.AppendHello(nil, codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 7, NodeID: "slow"})
+	hello := helloOf("slow")
 	go func() {
 		for _, c := range hello[:len(hello)-1] {
 			if _, err := trickle.Write([]byte{c}); err != nil {
@@ -173,7 +177,7 @@ func TestPartialHelloTimesOut(t *testing.T) {
 	cfg.HandshakeIdleTimeout = 30 * time.Second
 	b := startTransport(t, cfg)
 	nc := dialRaw(t, b)
-	hello := codec.AppendHello(nil, codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 7, NodeID: "half"})
+	hello := helloOf("half")
 	if _, err := nc.Write(hello[:len(hello)/2]); err != nil {
 		t.Fatal(err)
 	}
