@@ -3,6 +3,9 @@ package engine
 import (
 	"sync"
 	"sync/atomic"
+	"unsafe"
+
+	"github.com/tensorchain/transport/budget"
 )
 
 // Inbound delivery, isolated per peer: every peer has an inbox per class
@@ -24,8 +27,9 @@ import (
 // and share only lines the other side merely reads: a counter both sides
 // add to per message cost a third of a 64-byte stream, measured.
 type inbox struct {
-	ring  atomic.Pointer[ring] // allocated with the first message
-	ready atomic.Bool          // in the class's ready heap: read by producers, written on transitions
+	ring  atomic.Pointer[ring] // allocated with the first message (ensureRing)
+	cost  atomic.Pointer[ringCharge]
+	ready atomic.Bool // in the class's ready heap: read by producers, written on transitions
 	_     [48]byte
 	// pushed is the credit cost of every message queued here: producers.
 	pushed atomic.Int64
@@ -42,14 +46,54 @@ type inbox struct {
 	anyStalled atomic.Bool
 }
 
-// push queues m unless the inbox is at its message or byte bound (a
-// message larger than the byte bound still fits an empty inbox).
-func (in *inbox) push(m Message, slots int, maxBytes int64) bool {
-	r := in.ring.Load()
-	if r == nil {
-		in.ring.CompareAndSwap(nil, newRing(slots))
-		r = in.ring.Load()
+// ringCharge is what an inbox's ring is charged to the memory budget.
+type ringCharge struct {
+	acct  *budget.Account
+	bytes int64
+}
+
+// ringBytes is the memory of a ring of at least slots messages.
+func ringBytes(slots int) int64 {
+	n := int64(1)
+	for n < int64(slots) {
+		n <<= 1
 	}
+	return n * int64(unsafe.Sizeof(ringSlot{}))
+}
+
+// ensureRing allocates the inbox's ring on its first message, charged to
+// the delivering connection's account (a ring of the default 1000 slots
+// is about 100 KiB: peers by the thousand would otherwise hold memory the
+// budget does not see); false means the budget cannot grant it yet.
+func (in *inbox) ensureRing(acct *budget.Account, slots int) bool {
+	if in.ring.Load() != nil {
+		return true
+	}
+	size := ringBytes(slots)
+	if !acct.Take(size) {
+		return false
+	}
+	if in.ring.CompareAndSwap(nil, newRing(slots)) {
+		in.cost.Store(&ringCharge{acct: acct, bytes: size})
+	} else {
+		acct.Give(size) // another loop's connection of the peer won
+	}
+	return true
+}
+
+// release gives the ring's charge back: its peer is gone. Messages still
+// in it drain as usual.
+func (in *inbox) release() {
+	if rc := in.cost.Swap(nil); rc != nil {
+		rc.acct.Give(rc.bytes)
+	}
+}
+
+// push queues m unless the inbox is at its message or byte bound (a
+// message larger than the byte bound still fits an empty inbox). The
+// ring exists (ensureRing).
+func (in *inbox) push(m Message, maxBytes int64) bool {
+	r := in.ring.Load()
 	b := in.bytes()
 	if b > 0 && b+int64(m.cost) > maxBytes {
 		return false
@@ -235,8 +279,12 @@ func (rl *readyList) downLocked(i int) {
 // is full. Loop only.
 func (t *Transport) deliverToInbox(c *conn, p *peer, m Message) bool {
 	in, rl := &p.inbox[c.class], &t.inboxes[c.class]
+	if !in.ensureRing(c.acct, t.cfg.RecvBufferSize) {
+		c.starve()
+		return false
+	}
 	maxBytes := t.cfg.recvBufferBytes()
-	if !in.push(m, t.cfg.RecvBufferSize, maxBytes) {
+	if !in.push(m, maxBytes) {
 		c.rd.pause.Store(int32(inboxFull))
 		t.stats.stalls.Add(1)
 		in.park(c)

@@ -20,6 +20,9 @@ func (t *Transport) peer(id string) *peer {
 // setPeerLocked adds or (p == nil) removes a peer; t.mu must be held.
 func (t *Transport) setPeerLocked(id string, p *peer) {
 	cur := *t.peers.Load()
+	if old := cur[id]; old != nil && old != p {
+		old.releaseInboxes()
+	}
 	next := make(map[string]*peer, len(cur)+1)
 	for k, v := range cur {
 		next[k] = v

@@ -140,10 +140,15 @@ func (c *conn) chargePayload(n int) bool {
 		c.rd.pause.CompareAndSwap(int32(starved), int32(running))
 		return true
 	}
+	c.starve()
+	return false
+}
+
+// starve pauses delivery until the ticker finds the budget has room.
+func (c *conn) starve() {
 	if pauseState(c.rd.pause.Swap(int32(starved))) != starved {
 		c.t.stats.starved.Add(1)
 	}
-	return false
 }
 
 // payloadBuffer returns a pooled buffer of n bytes charged to the

@@ -70,7 +70,9 @@ func TestPartialFramesStayWithinBudget(t *testing.T) {
 	if sent, got := stop(); sent == 0 || got != sent {
 		t.Fatalf("legitimate peer: sent %d, received %d", sent, got)
 	}
-	waitFor(t, 5*time.Second, func() bool { return b.Stats().MemoryInUse <= 3*int64(cfg.ConnMemoryReserve) })
+	waitFor(t, 5*time.Second, func() bool { // the legitimate peer's reserves and inbox rings
+		return b.Stats().MemoryInUse <= 3*int64(cfg.ConnMemoryReserve)+2*ringBytes(cfg.RecvBufferSize)
+	})
 	t.Logf("heap grew %d MiB under a %d MiB budget; %d connections cut by the budget", grown>>20, budget>>20, st.MemoryCuts)
 }
 
@@ -172,4 +174,36 @@ func TestDecompressionBombsStayWithinBudget(t *testing.T) {
 			peakInUse>>20, budget>>20, st.MemoryStalls, worst)
 	}
 	t.Logf("peak %d MiB in use, %d memory stalls, worst legitimate delay %v", peakInUse>>20, st.MemoryStalls, worst)
+}
+
+// TestInboxRingsAreCharged: the ring of a peer's inbox (about 100 KiB at
+// the default RecvBufferSize) is charged to the budget when its first
+// message arrives and given back when the peer is gone, so peers by the
+// thousand cannot hold memory the budget does not see.
+func TestInboxRingsAreCharged(t *testing.T) {
+	const peers = 20
+	cfg := devConfig("b")
+	cfg.MemoryBudget, cfg.ConnMemoryReserve = 64<<20, 64<<10
+	b := startTransport(t, cfg)
+	var conns []net.Conn
+	for i := range peers {
+		nc := rawHello(t, b, "p"+itoa(i))
+		if _, err := nc.Write(codec.AppendFrame(nil, 0, []byte("x"))); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, nc)
+	}
+	waitFor(t, 5*time.Second, func() bool { return b.Stats().RecvQueueDepth == peers })
+	ring := ringBytes(cfg.RecvBufferSize)
+	if used := b.Stats().MemoryInUse; used < peers*ring {
+		t.Fatalf("in use %d with %d peers' inbox rings of %d bytes each", used, peers, ring)
+	}
+	for range peers {
+		m := recvTimeout(t, b, 5*time.Second)
+		m.Release()
+	}
+	for _, nc := range conns {
+		nc.Close()
+	}
+	waitFor(t, 5*time.Second, func() bool { return b.Stats().MemoryInUse == 0 })
 }

@@ -69,6 +69,14 @@ func newPeer(id string, out, in RateLimitConfig) *peer {
 	return p
 }
 
+// releaseInboxes gives back the budget charge of the peer's inbox rings
+// (the peer is gone; what they still hold drains as usual).
+func (p *peer) releaseInboxes() {
+	for i := range p.inbox {
+		p.inbox[i].release()
+	}
+}
+
 // address returns the dial address, or "" for an inbound-only peer.
 func (p *peer) address() string {
 	if a := p.addr.Load(); a != nil {
