@@ -261,6 +261,10 @@ func (c *conn) onClose(err error) {
 	if !t.closing.Load() {
 		t.log.Info("connection closed", "peer", p.id, "conn", c.id, "cause", cause.String(), "err", reason)
 	}
+	if reason != nil {
+		why := reason.Error()
+		p.lastLoss.Store(&why)
+	}
 	t.connLost(l)
 }
 
@@ -280,6 +284,12 @@ func (c *conn) publish() {
 	if c.rd.delivered {
 		c.rd.delivered = false
 		c.t.notifyRecv()
+	}
+	if c.rd.heard {
+		c.rd.heard = false
+		if p := c.peer.Load(); p != nil {
+			p.lastHeard.Store(time.Now().UnixNano())
+		}
 	}
 }
 

@@ -90,7 +90,7 @@ func (t *Transport) addOutboundLanes(pc PeerConfig) ([]*lane, error) {
 		return nil, nil
 	}
 	if p == nil {
-		p = newPeer(pc.NodeID, t.cfg.RateLimit, t.cfg.InboundRateLimit)
+		p = newPeer(pc.NodeID, t.cfg.RateLimit, t.cfg.InboundRateLimit, t.hub)
 		t.setPeerLocked(p.id, p)
 	}
 	addr := pc.Address

@@ -149,3 +149,34 @@ func ExampleTransport_SendWith() {
 	// Heartbeat term=7 (control)
 	// [AppendEntries index=1 AppendEntries index=2 AppendEntries index=3]
 }
+
+// A node follows its peers' state from Events instead of polling Peers.
+func ExampleTransport_Events() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := func(id string) *engine.Transport {
+		cfg := engine.NewConfig(id, "127.0.0.1:0")
+		cfg.SecurityMode = engine.Development // no TLS: local testing only
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		t, err := engine.New(cfg)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := t.Start(ctx); err != nil {
+			log.Fatal(err)
+		}
+		return t
+	}
+	leader, follower := start("leader"), start("follower")
+	defer leader.Close()
+	if err := leader.Connect(ctx, engine.PeerConfig{NodeID: "follower", Address: follower.Addr().String()}); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println((<-leader.Events()).Kind) // the follower is up
+	follower.Close()
+	ev := <-leader.Events() // the follower went away: the leader redials it
+	fmt.Println(ev.NodeID, ev.Kind)
+	// Output:
+	// up
+	// follower reconnecting
+}

@@ -22,6 +22,7 @@ func (t *Transport) setPeerLocked(id string, p *peer) {
 	cur := *t.peers.Load()
 	if old := cur[id]; old != nil && old != p {
 		old.releaseInboxes()
+		t.hub.gone(old)
 	}
 	next := make(map[string]*peer, len(cur)+1)
 	for k, v := range cur {
@@ -61,7 +62,7 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 			return fmt.Errorf("node id %q is already in use by a live peer (incarnation %x, newcomer %x)", h.NodeID, p.incarnation, h.Incarnation)
 		}
 		if p == nil {
-			p = newPeer(h.NodeID, t.cfg.RateLimit, t.cfg.InboundRateLimit)
+			p = newPeer(h.NodeID, t.cfg.RateLimit, t.cfg.InboundRateLimit, t.hub)
 			t.setPeerLocked(p.id, p)
 		} else if t.peerFullLocked(p) {
 			t.stats.refused[refusedPeer].Add(1)
@@ -297,10 +298,16 @@ type PeerInfo struct {
 	// FailReason says why a lane is Failed (a certificate the peer keeps
 	// refusing, reconnect attempts exhausted); empty when none is.
 	FailReason string
+	// LastHeard is when bytes last arrived from the peer (data or
+	// control); zero if never.
+	LastHeard time.Time
 }
 
 func (p *peer) info() PeerInfo {
 	pi := PeerInfo{NodeID: p.id, Address: p.address(), State: p.state()}
+	if ns := p.lastHeard.Load(); ns != 0 {
+		pi.LastHeard = time.Unix(0, ns)
+	}
 	for _, l := range p.lanes.Members() {
 		st := l.getState()
 		pi.Lanes = append(pi.Lanes, st)

@@ -54,12 +54,17 @@ type peer struct {
 	holdSince   atomic.Int64 // UnixNano when hold was set
 	stats       peerCounters
 
+	hub        *eventHub              // constant: where state changes are reported (peerevents.go)
+	lastLoss   atomic.Pointer[string] // why its last established connection closed
+	lastHeard  atomic.Int64           // UnixNano of the last callback that read bytes from it
+	eventsOver bool                   // under eventHub.mu: gone was reported
+
 	// guarded by Transport.mu
 	incarnation uint64 // from the peer's last hello
 }
 
-func newPeer(id string, out, in RateLimitConfig) *peer {
-	p := &peer{id: id, limiter: bucket.New(out, nil)}
+func newPeer(id string, out, in RateLimitConfig, hub *eventHub) *peer {
+	p := &peer{id: id, limiter: bucket.New(out, nil), hub: hub}
 	for i := range p.queues {
 		p.queues[i] = newSendQueue()
 	}
@@ -111,7 +116,7 @@ func (p *peer) queuedBytes() int64 {
 
 // state summarises the peer's lanes: Active if any is, else the most hopeful.
 func (p *peer) state() State {
-	best := StateFailed
+	best := StateClosed
 	members := p.lanes.Members()
 	if len(members) == 0 {
 		return StateClosed
@@ -185,8 +190,15 @@ func (l *lane) Usable() bool {
 	return s != StateFailed && s != StateClosed
 }
 
-func (l *lane) getState() State  { return State(l.st.Load()) }
-func (l *lane) setState(s State) { l.st.Store(int32(s)) }
+func (l *lane) getState() State { return State(l.st.Load()) }
+
+// setState changes the lane's state and reports what it means for its
+// peer (Events).
+func (l *lane) setState(s State) {
+	if State(l.st.Swap(int32(s))) != s {
+		l.peer.hub.changed(l.peer)
+	}
+}
 
 // appendResult says whether appendFrame queued the frame.
 type appendResult int

@@ -51,6 +51,7 @@ type reader struct {
 	delivered bool         // a message went into an inbox this callback
 	charged   int64        // bytes of buffers charged to the connection's budget account (memory.go)
 	turn      turn         // this callback's share of the loop
+	heard     bool         // a frame arrived this callback (peer.lastHeard)
 	// partialSince is when the partial frame at the front of the input
 	// started (UnixNano), 0 with none: set by the loop, read by the ticker.
 	partialSince atomic.Int64
@@ -315,6 +316,7 @@ func (c *conn) processFrames(buf []byte) (used int, paused bool, err error) {
 			return used, false, err
 		}
 		used += n
+		c.rd.heard = true
 	}
 	return used, false, nil
 }

@@ -59,6 +59,7 @@ type Transport struct {
 	inboxes [numClasses]readyList // peers' inboxes with messages for Recv, by class
 	mem     *budget.Pool          // Config.MemoryBudget (memory.go)
 	adm     admission             // under mu (admission.go)
+	hub     *eventHub             // peer events (peerevents.go)
 
 	lastIOCheck time.Time
 	maxOutbound int // cap on gnet's outbound buffer per connection
@@ -96,6 +97,8 @@ func New(cfg Config) (*Transport, error) {
 	t.maxOutbound = cfg.ReceiveWindow
 	t.mem = budget.NewPool(cfg.MemoryBudget, cfg.sharedMemory())
 	t.adm.perAddr = make(map[string]int)
+	t.hub = newEventHub()
+	go t.hub.run(t.done) // until Close
 	empty := map[string]*peer{}
 	t.peers.Store(&empty)
 	if err := t.setupTLS(); err != nil {
