@@ -252,7 +252,7 @@ func TestHandshakeDeadline(t *testing.T) {
 	server := newEndpoint(tc, Server)
 	start := time.Now()
 	server.start(lim, start.Add(100*time.Millisecond))
-	waitFor(t, time.Second, "handshake in flight", func() bool { return lim.InFlight() == 1 })
+	waitFor(t, time.Second, "handshake started", func() bool { return lim.InFlight()+lim.Parked() == 1 }) // a server with no input parks at once
 	err := recvErr(t, server.done, 5*time.Second)
 	if took := time.Since(start); took < 90*time.Millisecond || took > 3*time.Second {
 		t.Errorf("deadline of 100ms ended after %v", took)
@@ -261,7 +261,7 @@ func TestHandshakeDeadline(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("%v does not wrap context.DeadlineExceeded", err)
 	}
-	waitFor(t, time.Second, "in-flight 0", func() bool { return lim.InFlight() == 0 })
+	waitFor(t, time.Second, "nothing held", func() bool { return lim.InFlight() == 0 && lim.Parked() == 0 })
 	waitGoroutines(t, base)
 	server.s.Close()
 }
