@@ -168,10 +168,11 @@ func (c *conn) armIdleDeadline() {
 }
 
 // firstMessageIn reports whether the peer's first message has arrived:
-// the TLS handshake has answered its ClientHello, or the hello is in.
+// its ClientHello (whole, answered or waiting for a handshake slot), or
+// the hello.
 func (c *conn) firstMessageIn() bool {
 	if c.tls != nil {
-		return c.tls.Responded()
+		return c.tls.FirstRecordIn() || c.tls.Responded()
 	}
 	return !c.stillHandshaking()
 }

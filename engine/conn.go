@@ -71,7 +71,8 @@ type conn struct {
 	compressOut, compressIn bool  // loop only: set by bind from both hellos
 	class                   Class // the lane's class: outbound, from the start; inbound, set by bind
 
-	acct    *budget.Account // memory.go: constant once OnOpen opened it
+	acct    *budget.Account // memory.go: payloads and inbox rings; constant once OnOpen opened it
+	bufAcct *budget.Account // memory.go: buffers, loop only
 	hs      handshake       // handshake.go
 	failure failure         // why the connection closes (see fail)
 	rd      reader          // reader.go; loop only unless noted

@@ -27,10 +27,11 @@ import (
 // and share only lines the other side merely reads: a counter both sides
 // add to per message cost a third of a 64-byte stream, measured.
 type inbox struct {
-	ring  atomic.Pointer[ring] // allocated with the first message (ensureRing)
-	cost  atomic.Pointer[ringCharge]
-	ready atomic.Bool // in the class's ready heap: read by producers, written on transitions
-	_     [48]byte
+	ring     atomic.Pointer[ring] // allocated with the first message (ensureRing)
+	cost     atomic.Pointer[ringCharge]
+	released atomic.Bool // its peer is gone: a ring charged from now on is given back at once
+	ready    atomic.Bool // in the class's ready heap: read by producers, written on transitions
+	_        [48]byte
 	// pushed is the credit cost of every message queued here: producers.
 	pushed atomic.Int64
 	_      [56]byte
@@ -73,10 +74,13 @@ func (in *inbox) ensureRing(acct *budget.Account, slots int) bool {
 	if !acct.Take(size) {
 		return false
 	}
-	if in.ring.CompareAndSwap(nil, newRing(slots)) {
-		in.cost.Store(&ringCharge{acct: acct, bytes: size})
-	} else {
+	if !in.ring.CompareAndSwap(nil, newRing(slots)) {
 		acct.Give(size) // another loop's connection of the peer won
+		return true
+	}
+	in.cost.Store(&ringCharge{acct: acct, bytes: size})
+	if in.released.Load() { // the peer went while we charged: release saw no charge
+		in.release()
 	}
 	return true
 }
@@ -84,6 +88,7 @@ func (in *inbox) ensureRing(acct *budget.Account, slots int) bool {
 // release gives the ring's charge back: its peer is gone. Messages still
 // in it drain as usual.
 func (in *inbox) release() {
+	in.released.Store(true)
 	if rc := in.cost.Swap(nil); rc != nil {
 		rc.acct.Give(rc.bytes)
 	}
@@ -123,6 +128,15 @@ func (in *inbox) len() int {
 func (in *inbox) drained(maxBytes int64) bool {
 	r := in.ring.Load()
 	return r == nil || (r.len() <= len(r.slots)/2 && in.bytes() <= maxBytes/2)
+}
+
+// fits reports whether a message of cost would be accepted now (push's
+// test). Waking a parked connection on drained alone would spin its loop
+// when the message is larger than half the byte bound.
+func (in *inbox) fits(cost int32, maxBytes int64) bool {
+	r := in.ring.Load()
+	b := in.bytes()
+	return r.len() < len(r.slots) && (b == 0 || b+int64(cost) <= maxBytes)
 }
 
 // park records a connection that found the inbox full. The caller
@@ -288,7 +302,7 @@ func (t *Transport) deliverToInbox(c *conn, p *peer, m Message) bool {
 		c.rd.pause.Store(int32(inboxFull))
 		t.stats.stalls.Add(1)
 		in.park(c)
-		if in.drained(maxBytes) {
+		if in.fits(m.cost, maxBytes) {
 			in.wakeStalled() // Recv emptied it between the push and the park
 		}
 		return false

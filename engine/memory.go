@@ -39,28 +39,48 @@ import (
 // handshake cannot take the budget's room for reserves.
 const handshakeReserve = 16 << 10
 
+// A connection has two accounts, each with half its reserve: one for its
+// buffers (bufAcct), whose charges cannot wait, one for the payloads and
+// inbox rings it delivers (acct), whose can. Payloads the application has
+// not released yet then never use up the reserve that the connection's
+// next read needs, and a connection whose peer behaves is not cut however
+// full the rest of the budget is.
+
 // openAccount reserves the connection's handshake share of the budget;
 // false means the budget cannot admit another connection.
 func (c *conn) openAccount() bool {
-	a, ok := c.t.mem.Open(handshakeReserve)
-	c.acct = a
-	return ok
+	pay, ok := c.t.mem.Open(handshakeReserve / 2)
+	if !ok {
+		return false
+	}
+	buf, ok := c.t.mem.Open(handshakeReserve / 2)
+	if !ok {
+		pay.Close()
+		return false
+	}
+	c.acct, c.bufAcct = pay, buf
+	return true
 }
 
 // growReserve raises the reserve of a connection whose hello arrived to
 // ConnMemoryReserve; false means the budget cannot.
 func (c *conn) growReserve() bool {
-	return c.acct.SetReserve(int64(max(c.t.cfg.ConnMemoryReserve, handshakeReserve)))
+	half := int64(max(c.t.cfg.ConnMemoryReserve, handshakeReserve) / 2)
+	if !c.bufAcct.SetReserve(half) {
+		return false
+	}
+	return c.acct.SetReserve(half)
 }
 
 // closeAccount gives back the connection's buffers (already released)
-// and its reserve; payloads not yet released stay charged until they are.
+// and its reserves; payloads not yet released stay charged until they are.
 func (c *conn) closeAccount() {
 	if c.acct == nil {
 		return
 	}
-	c.acct.Give(c.rd.charged)
+	c.bufAcct.Give(c.rd.charged)
 	c.rd.charged = 0
+	c.bufAcct.Close()
 	c.acct.Close()
 }
 
@@ -76,17 +96,20 @@ func (c *conn) heldBuffers() int64 {
 }
 
 // partialRest is how many bytes of the partial frame at the front of the
-// connection's input are still to come (0 with none, or a length not yet
-// known). Loop only.
+// connection's input are still to come and have no room in its buffer
+// yet (roomForFrame makes the room, which the buffer's size then counts).
+// Loop only.
 func (c *conn) partialRest() int {
-	front := c.rd.in.data()
+	buf := &c.rd.in
 	if c.tls != nil {
-		front = c.rd.plain.data()
+		buf = &c.rd.plain
 	}
+	front := buf.data()
 	if len(front) < 4 {
 		return 0
 	}
-	return max(0, codec.FrameSize(front)-len(front))
+	spare := buf.size() - len(buf.b)
+	return max(0, codec.FrameSize(front)-len(front)-spare)
 }
 
 // notePartial starts or stops the clock of Config.FrameTimeout: a frame
@@ -122,9 +145,9 @@ func (c *conn) chargeBuffers() error {
 	want := c.heldBuffers()
 	switch d := want - c.rd.charged; {
 	case d < 0:
-		c.acct.Give(-d)
+		c.bufAcct.Give(-d)
 	case d > 0:
-		if !c.acct.Take(d) {
+		if !c.bufAcct.Take(d) {
 			c.t.stats.overBudget.Add(1)
 			return fmt.Errorf("from %s: %w: memory budget exhausted (%d bytes buffered for this connection, %d of %d in use)",
 				c.remote, ErrOverloaded, want, c.t.mem.Used(), c.t.mem.Limit())

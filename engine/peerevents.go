@@ -101,7 +101,7 @@ func kindOf(s State, last PeerEventKind) PeerEventKind {
 // blocks.
 func (h *eventHub) changed(p *peer) {
 	if h != nil {
-		h.report(p, p.state(), false)
+		h.report(p, false)
 	}
 }
 
@@ -109,15 +109,25 @@ func (h *eventHub) changed(p *peer) {
 // lanes do afterwards, as they close, is not reported.
 func (h *eventHub) gone(p *peer) {
 	if h != nil {
-		h.report(p, StateClosed, true)
+		h.report(p, true)
 	}
 }
 
-func (h *eventHub) report(p *peer, s State, removed bool) {
+// report queues the event p's state now means. The state is read under
+// mu: read before it, a change that lost the race to a later one could
+// be reported after it, and the last event would not be the state.
+func (h *eventHub) report(p *peer, removed bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.reportLocked(p, p.state(), removed)
+}
+
+func (h *eventHub) reportLocked(p *peer, s State, removed bool) {
 	if p.eventsOver {
 		return
+	}
+	if removed {
+		s = StateClosed
 	}
 	last := h.last[p]
 	kind := kindOf(s, last)

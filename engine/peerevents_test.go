@@ -107,6 +107,11 @@ func TestEventsCoalesceForASlowConsumer(t *testing.T) {
 	for i := range peers {
 		peers[i] = newPeer("p"+itoa(i), RateLimitConfig{}, RateLimitConfig{}, nil)
 	}
+	report := func(p *peer, s State) { // as a lane's state change would, with the state given
+		h.mu.Lock()
+		h.reportLocked(p, s, false)
+		h.mu.Unlock()
+	}
 	start := time.Now()
 	for round := range 100 {
 		for _, p := range peers {
@@ -114,11 +119,11 @@ func TestEventsCoalesceForASlowConsumer(t *testing.T) {
 			if round%2 == 1 {
 				s = StateReconnecting
 			}
-			h.report(p, s, false)
+			report(p, s)
 		}
 	}
 	for _, p := range peers {
-		h.report(p, StateFailed, false)
+		report(p, StateFailed)
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("reporting took %v: it must never wait for the consumer", took)

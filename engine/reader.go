@@ -326,6 +326,9 @@ func (c *conn) processFrames(buf []byte) (used int, paused bool, err error) {
 // frame stays buffered and the connection waits to be resumed.
 func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 	t := c.t
+	if c.rd.paused() == starved { // trying again: it counts anew if the budget still says no
+		c.rd.pause.CompareAndSwap(int32(starved), int32(running))
+	}
 	cost, err := c.creditCost(f)
 	if err != nil {
 		return false, err

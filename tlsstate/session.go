@@ -3,6 +3,7 @@ package tlsstate
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +67,9 @@ type Session struct {
 	phase     atomic.Int32 // a phase; written by the handshake goroutine
 	closing   atomic.Bool  // Close was called
 	responded atomic.Bool  // the handshake has written output
+	firstIn   atomic.Bool  // a whole first TLS record has been fed
+	head      [5]byte      // under mu: the first record's header as fed so far
+	fedTotal  int          // under mu: bytes fed, counted until firstIn
 
 	// mu guards the fields below it and is the lock of cond, on which the
 	// handshake goroutine waits for input.
@@ -192,6 +196,26 @@ func (s *Session) fail(err error) error {
 	return err
 }
 
+// noteFirstRecord counts fed bytes until the first TLS record (the
+// ClientHello, for a server) is whole. Under mu.
+func (s *Session) noteFirstRecord(in []byte) {
+	if s.firstIn.Load() {
+		return
+	}
+	if s.fedTotal < len(s.head) {
+		copy(s.head[s.fedTotal:], in)
+	}
+	s.fedTotal += len(in)
+	if s.fedTotal >= len(s.head) && s.fedTotal >= len(s.head)+int(binary.BigEndian.Uint16(s.head[3:5])) {
+		s.firstIn.Store(true)
+	}
+}
+
+// FirstRecordIn reports whether a whole first TLS record has been fed:
+// for a server, that the client's ClientHello has arrived, whether or not
+// the handshake has had a slot to answer it yet. Safe from any goroutine.
+func (s *Session) FirstRecordIn() bool { return s.firstIn.Load() }
+
 // Responded reports whether the handshake has written anything: for a
 // server, that the client's whole first flight (its ClientHello) arrived
 // and was answered. Safe from any goroutine.
@@ -230,6 +254,7 @@ func (s *Session) Feed(in []byte) {
 		s.fed = s.fed[:copy(s.fed, s.fed[s.fedOff:])]
 		s.fedOff = 0
 	}
+	s.noteFirstRecord(in)
 	s.fed = append(s.fed, in...)
 	s.cond.Broadcast()
 }

@@ -388,3 +388,21 @@ func TestSizingHelpers(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstRecordIn: the first record counts as in once its header and
+// every byte its length announces have been fed, in however many pieces.
+func TestFirstRecordIn(t *testing.T) {
+	rec := append([]byte{22, 3, 1, 0, 10}, make([]byte, 10)...) // a handshake record of 10 bytes
+	for _, split := range []int{1, 3, 5, 7, 15} {
+		s := NewSession(nil, Server, nil)
+		for off := 0; off < len(rec); off += split {
+			if s.FirstRecordIn() {
+				t.Fatalf("split %d: in after %d of %d bytes", split, off, len(rec))
+			}
+			s.Feed(rec[off:min(off+split, len(rec))])
+		}
+		if !s.FirstRecordIn() {
+			t.Fatalf("split %d: not in after the whole record", split)
+		}
+	}
+}
