@@ -63,9 +63,11 @@ func ringBytes(slots int) int64 {
 }
 
 // ensureRing allocates the inbox's ring on its first message, charged to
-// the delivering connection's account (a ring of the default 1000 slots
-// is about 100 KiB: peers by the thousand would otherwise hold memory the
-// budget does not see); false means the budget cannot grant it yet.
+// acct, the transport's account for rings (a ring of the default 1000
+// slots is about 100 KiB: peers by the thousand would otherwise hold
+// memory the budget does not see). It draws on the shared part, not on a
+// connection's reserve, which its payloads need; false means the budget
+// cannot grant it yet.
 func (in *inbox) ensureRing(acct *budget.Account, slots int) bool {
 	if in.ring.Load() != nil {
 		return true
@@ -293,7 +295,7 @@ func (rl *readyList) downLocked(i int) {
 // is full. Loop only.
 func (t *Transport) deliverToInbox(c *conn, p *peer, m Message) bool {
 	in, rl := &p.inbox[c.class], &t.inboxes[c.class]
-	if !in.ensureRing(c.acct, t.cfg.RecvBufferSize) {
+	if !in.ensureRing(t.rings, t.cfg.RecvBufferSize) {
 		c.starve()
 		return false
 	}

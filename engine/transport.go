@@ -60,6 +60,7 @@ type Transport struct {
 	mem     *budget.Pool          // Config.MemoryBudget (memory.go)
 	adm     admission             // under mu (admission.go)
 	hub     *eventHub             // peer events (peerevents.go)
+	rings   *budget.Account       // inbox rings' charges (inbox.go); no reserve
 
 	lastIOCheck time.Time
 	maxOutbound int // cap on gnet's outbound buffer per connection
@@ -97,6 +98,7 @@ func New(cfg Config) (*Transport, error) {
 	t.maxOutbound = cfg.ReceiveWindow
 	t.mem = budget.NewPool(cfg.MemoryBudget, cfg.sharedMemory())
 	t.adm.perAddr = make(map[string]int)
+	t.rings, _ = t.mem.Open(0)
 	t.hub = newEventHub()
 	go t.hub.run(t.done) // until Close
 	empty := map[string]*peer{}
