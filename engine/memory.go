@@ -30,8 +30,9 @@ import (
 //     delivery on the connection (starved) until the ticker finds room;
 //     meanwhile its bytes wait as buffers, charged as above, and the
 //     peer's credit holds it back.
-//   - a peer's inbox rings (inbox.ensureRing), charged when its first
-//     message of the class arrives and given back when the peer is gone.
+//   - a peer's inbox rings (inbox.ensureRing), charged to the transport's
+//     ring account (the shared part, no reserve) when its first message of
+//     the class arrives, and given back when the peer is gone.
 
 // handshakeReserve is a connection's reserve until its hello is in: what
 // a hello and a TLS handshake's flights need. The full ConnMemoryReserve
