@@ -125,7 +125,8 @@ type Config struct {
 	// peers that fill it cannot keep new connections out.
 	MemoryBudget int64
 	// ConnMemoryReserve is each connection's guaranteed share of
-	// MemoryBudget, in bytes.
+	// MemoryBudget, in bytes: half for its buffers, half for the payloads
+	// it delivers (16 KiB in all until its hello).
 	ConnMemoryReserve int
 	// EventLoops is the number of reactors (gnet event loops).
 	EventLoops int
