@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,7 +119,7 @@ func echo(ctx context.Context, t *engine.Transport) {
 		if err != nil {
 			return
 		}
-		if strings.HasPrefix(string(m.Payload[:min(len(m.Payload), len(echoPrefix))]), echoPrefix) {
+		if bytes.HasPrefix(m.Payload, []byte(echoPrefix)) {
 			_ = t.TrySendWith(m.From, m.Payload, engine.SendOptions{Class: m.Class})
 		} else {
 			for _, b := range m.Payload { // what an application does with what it receives

@@ -57,11 +57,11 @@ func (p *Pool) grant(n int64, over, deferrable bool) bool {
 		}
 		return true
 	}
-	cap := p.sharedLimit
+	ceiling := p.sharedLimit
 	if deferrable {
-		cap -= cap / 4
+		ceiling -= ceiling / 4
 	}
-	if over && p.shared.Add(n) > cap {
+	if over && p.shared.Add(n) > ceiling {
 		p.shared.Add(-n)
 		p.refused.Add(1)
 		return false

@@ -17,8 +17,8 @@ import (
 // legitimate one out, which finishes in milliseconds. It is also refused
 // when the memory budget cannot reserve its handshake share, and at its
 // hello when the budget cannot reserve ConnMemoryReserve or its node id
-// already holds MaxConnectionsPerPeer. One that has not sent its first complete message
-// (the TLS ClientHello, or the plaintext hello) within
+// already holds MaxConnectionsPerPeer. One that has not sent its first
+// complete message (the TLS ClientHello, or the plaintext hello) within
 // HandshakeIdleTimeout is cut, so silent and trickling connections hold
 // their socket for a second, not for ConnectTimeout. (TLS handshakes
 // waiting for their peer hold no handshake slot either: tlsstate.Limiter.)
@@ -55,10 +55,10 @@ func remoteIP(addr string) string {
 }
 
 // admitLocked counts a new inbound connection in, or says which limit
-// refuses it. Under t.mu.
-// Connections evicted to make room are appended to evicted.
+// refuses it; connections evicted to make room are appended to evicted.
+// Under t.mu.
 func (t *Transport) admitLocked(c *conn, evicted *[]*conn) (refusal, bool) {
-	ip := remoteIP(c.remote)
+	ip := c.ip
 	if t.adm.inbound >= t.cfg.MaxInboundConnections && !t.evictLocked("", evicted) {
 		return refusedInbound, false
 	}
@@ -77,7 +77,7 @@ func (t *Transport) admitLocked(c *conn, evicted *[]*conn) (refusal, bool) {
 // there is none. Under t.mu.
 func (t *Transport) evictLocked(ip string, evicted *[]*conn) bool {
 	for e := t.adm.handshaking.Front(); e != nil; e = e.Next() {
-		if v := e.Value.(*conn); ip == "" || remoteIP(v.remote) == ip {
+		if v := e.Value.(*conn); ip == "" || v.ip == ip {
 			t.releaseLocked(v)
 			*evicted = append(*evicted, v)
 			return true
@@ -102,7 +102,7 @@ func (t *Transport) releaseLocked(c *conn) {
 	}
 	c.admitted = false
 	t.handshakeDoneLocked(c)
-	ip := remoteIP(c.remote)
+	ip := c.ip
 	t.adm.inbound--
 	if t.adm.perAddr[ip]--; t.adm.perAddr[ip] <= 0 {
 		delete(t.adm.perAddr, ip)
@@ -132,10 +132,9 @@ func (t *Transport) admitInbound(c *conn) bool {
 	case !ok && r == refusedInbound:
 		c.refuse(r, "already %d inbound connections (max_inbound_connections)", t.cfg.MaxInboundConnections)
 	case !ok:
-		c.refuse(r, "already %d connections from %s (max_connections_per_address)", t.cfg.MaxConnectionsPerAddress, remoteIP(c.remote))
+		c.refuse(r, "already %d connections from %s (max_connections_per_address)", t.cfg.MaxConnectionsPerAddress, c.ip)
 	case !c.openAccount():
-		c.refuse(refusedMemory, "the memory budget cannot reserve %d bytes for another connection (%d of %d in use)",
-			t.cfg.ConnMemoryReserve, t.mem.Used(), t.mem.Limit())
+		c.refuse(refusedMemory, "%s", t.noReserve(handshakeReserve))
 		return false
 	}
 	return ok

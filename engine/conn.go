@@ -46,6 +46,7 @@ type conn struct {
 	outbound bool          // constant
 	expectID string        // constant: outbound, the node id the dialer expects
 	remote   string        // constant: the peer's address
+	ip       string        // constant: remote's host part (admission.go)
 	created  time.Time     // constant
 	retried  int           // loop only: outbound, redials of this lane before this connection (bind)
 	admitted bool          // under Transport.mu: counted in Transport.adm (admission.go)
@@ -71,7 +72,7 @@ type conn struct {
 	compressOut, compressIn bool  // loop only: set by bind from both hellos
 	class                   Class // the lane's class: outbound, from the start; inbound, set by bind
 
-	acct    *budget.Account // memory.go: payloads and inbox rings; constant once OnOpen opened it
+	acct    *budget.Account // memory.go: payloads; constant once OnOpen opened it
 	bufAcct *budget.Account // memory.go: buffers, loop only
 	hs      handshake       // handshake.go
 	failure failure         // why the connection closes (see fail)
@@ -102,7 +103,7 @@ type batchStats struct {
 }
 
 func (t *Transport) newConn(outbound bool, l *lane, expectID, remote string) *conn {
-	c := &conn{t: t, id: t.connSeq.Add(1), outbound: outbound, expectID: expectID, remote: remote,
+	c := &conn{t: t, id: t.connSeq.Add(1), outbound: outbound, expectID: expectID, remote: remote, ip: remoteIP(remote),
 		hs: handshake{ready: make(chan struct{})}, created: time.Now(),
 		recvWin: newRecvWindow(t.cfg.ReceiveWindow, t.cfg.MaxMessageSize)}
 	if l != nil {

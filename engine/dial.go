@@ -188,16 +188,14 @@ func (t *Transport) afterDial(l *lane, err error) {
 		t.failLaneLocked(l, err)
 		return
 	}
-	{
-		// Once per peer per outage at Info: every lane redials, with backoff,
-		// and a line per lane per attempt would drown the log.
-		level := slog.LevelDebug
-		if !l.peer.unreachable.Swap(true) {
-			level = slog.LevelInfo
-		}
-		t.log.Log(context.Background(), level, "dial failed", "peer", l.peer.id, "class", l.class.String(), "lane", l.index, "attempt", l.attempts, "err", err)
-		t.scheduleRedialLocked(l)
+	// Once per peer per outage at Info: every lane redials, with backoff,
+	// and a line per lane per attempt would drown the log.
+	level := slog.LevelDebug
+	if !l.peer.unreachable.Swap(true) {
+		level = slog.LevelInfo
 	}
+	t.log.Log(context.Background(), level, "dial failed", "peer", l.peer.id, "class", l.class.String(), "lane", l.index, "attempt", l.attempts, "err", err)
+	t.scheduleRedialLocked(l)
 }
 
 // maxRefusals is how many dials in a row refused for a permanent cause

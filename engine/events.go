@@ -41,8 +41,7 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	case inbound:
 		failed = !t.admitInbound(c)
 	case !c.openAccount():
-		c.fail(causeOverload, fmt.Errorf("connection to %s: %w: the memory budget cannot reserve %d bytes for another connection (%d of %d in use)",
-			c.remote, ErrOverloaded, t.cfg.ConnMemoryReserve, t.mem.Used(), t.mem.Limit()))
+		c.fail(causeOverload, fmt.Errorf("connection to %s: %w: %s", c.remote, ErrOverloaded, t.noReserve(handshakeReserve)))
 		failed = true
 	}
 	if inbound { // armed only now that gc and remote are set: the timer reads both
@@ -59,12 +58,10 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	if inbound {
 		c.armIdleDeadline()
+		return nil, gnet.None // the listener answers the dialer's hello
 	}
 	if t.tlsEnabled() {
-		return nil, gnet.None
-	}
-	if !c.outbound {
-		return nil, gnet.None // the listener answers the dialer's hello
+		return nil, gnet.None // the hello goes once TLS is up
 	}
 	c.setPhase(phaseHelloSent)
 	return c.dialerHello(), gnet.None

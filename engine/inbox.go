@@ -142,7 +142,7 @@ func (in *inbox) fits(cost int32, maxBytes int64) bool {
 }
 
 // park records a connection that found the inbox full. The caller
-// re-checks drained afterwards: Recv may have emptied it in between.
+// re-checks fits afterwards: Recv may have emptied it in between.
 func (in *inbox) park(c *conn) {
 	in.stallMu.Lock()
 	in.stalled = append(in.stalled, c)
@@ -175,7 +175,7 @@ func (in *inbox) wakeStalled() {
 // 16 MiB message of every other peer.
 type readyList struct {
 	mu     sync.Mutex
-	heap   []*inbox     // min-heap by vtime, under mu
+	heap   []*inbox     // min-heap by finish, under mu
 	now    int64        // virtual time: the start tag of the message served last, under mu
 	nready atomic.Int32 // len(heap), for a look without the lock
 }
@@ -196,7 +196,7 @@ func (rl *readyList) schedule(in *inbox) {
 	rl.mu.Unlock()
 }
 
-// pop takes one message from the inbox with the smallest virtual time.
+// pop takes the front message with the smallest virtual finish.
 func (rl *readyList) pop() (Message, *inbox, bool) {
 	if rl.nready.Load() == 0 {
 		return Message{}, nil, false

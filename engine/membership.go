@@ -45,8 +45,7 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	}
 	if !c.growReserve() {
 		t.stats.refused[refusedMemory].Add(1)
-		return fmt.Errorf("%w: the memory budget cannot reserve %d bytes for another connection (%d of %d in use)",
-			ErrOverloaded, t.cfg.ConnMemoryReserve, t.mem.Used(), t.mem.Limit())
+		return fmt.Errorf("%w: %s", ErrOverloaded, t.noReserve(t.cfg.ConnMemoryReserve))
 	}
 	var l *lane
 	var p *peer

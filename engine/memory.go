@@ -10,9 +10,9 @@ import (
 )
 
 // The memory budget (Config.MemoryBudget): everything a peer can make
-// this node hold is charged to its connection's budget.Account, which is
-// guaranteed Config.ConnMemoryReserve and draws on the pool's shared part
-// beyond that (Config.sharedMemory: what is left for reserves keeps new
+// this node hold is charged to its connection's budget accounts, which
+// are guaranteed Config.ConnMemoryReserve and draw on the pool's shared
+// part beyond that (Config.sharedMemory: what is left for reserves keeps new
 // connections admitted however full the shared part is):
 //
 //   - buffers (loop only, reconciled after every callback): partial frames
@@ -41,8 +41,8 @@ import (
 const handshakeReserve = 16 << 10
 
 // A connection has two accounts, each with half its reserve: one for its
-// buffers (bufAcct), whose charges cannot wait, one for the payloads and
-// inbox rings it delivers (acct), whose can. Payloads the application has
+// buffers (bufAcct), whose charges cannot wait, one for the payloads it
+// delivers (acct), whose can. Payloads the application has
 // not released yet then never use up the reserve that the connection's
 // next read needs, and a connection whose peer behaves is not cut however
 // full the rest of the budget is.
@@ -61,6 +61,12 @@ func (c *conn) openAccount() bool {
 	}
 	c.acct, c.bufAcct = pay, buf
 	return true
+}
+
+// noReserve says why the budget refused a reserve of n bytes.
+func (t *Transport) noReserve(n int) string {
+	return fmt.Sprintf("the memory budget cannot reserve %d bytes for another connection (%d of %d in use)",
+		n, t.mem.Used(), t.mem.Limit())
 }
 
 // growReserve raises the reserve of a connection whose hello arrived to
@@ -101,25 +107,27 @@ func (c *conn) heldBuffers() int64 {
 // yet (roomForFrame makes the room, which the buffer's size then counts).
 // Loop only.
 func (c *conn) partialRest() int {
-	buf := &c.rd.in
-	if c.tls != nil {
-		buf = &c.rd.plain
-	}
+	buf := c.input()
 	front := buf.data()
 	if len(front) < 4 {
 		return 0
 	}
-	spare := buf.size() - len(buf.b)
-	return max(0, codec.FrameSize(front)-len(front)-spare)
+	return max(0, codec.FrameSize(front)-len(front)-buf.spare())
+}
+
+// input is the buffer frames are decoded from: TLS plaintext, or the
+// bytes taken from gnet. Loop only.
+func (c *conn) input() *scratch {
+	if c.tls != nil {
+		return &c.rd.plain
+	}
+	return &c.rd.in
 }
 
 // notePartial starts or stops the clock of Config.FrameTimeout: a frame
 // whose first bytes arrived must be complete in time. Loop only.
 func (c *conn) notePartial() {
-	front := c.rd.in.data()
-	if c.tls != nil {
-		front = c.rd.plain.data()
-	}
+	front := c.input().data()
 	partial := len(front) > 0 && (len(front) < 4 || codec.FrameSize(front) > len(front))
 	switch since := c.rd.partialSince.Load(); {
 	case !partial && since != 0:

@@ -183,7 +183,7 @@ func (c *conn) fillPartial() (bool, error) {
 // buffer exists, and the buffer does not grow by doubling as bytes come.
 func (c *conn) roomForFrame(buf *scratch, size int) error {
 	have := len(buf.data())
-	if buf.size()-len(buf.b) >= size-have { // room already
+	if buf.spare() >= size-have { // room already
 		return nil
 	}
 	if err := c.chargeBuffers(); err != nil { // counts the rest of the frame (partialRest)

@@ -77,6 +77,9 @@ func (s *scratch) drop() {
 	s.release()
 }
 
+// spare is how many bytes can be appended without a new buffer.
+func (s *scratch) spare() int { return s.size() - len(s.b) }
+
 // size is the memory the buffer holds (its capacity), 0 when it has none.
 func (s *scratch) size() int {
 	if s.box == nil {

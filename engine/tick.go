@@ -77,7 +77,7 @@ func (t *Transport) wakeWriteBlocked() {
 	t.mu.Lock()
 	var blocked []*conn
 	for c := range t.conns {
-		if c.wr.blocked.Load() || c.rd.paused() >= throttled {
+		if p := c.rd.paused(); c.wr.blocked.Load() || p == throttled || p == starved {
 			blocked = append(blocked, c)
 		}
 	}
