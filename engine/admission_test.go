@@ -69,6 +69,7 @@ func TestConnectionLimits(t *testing.T) {
 			if answered(over, tc.ids(tc.limit)) {
 				t.Fatalf("connection %d admitted over the limit of %d", tc.limit+1, tc.limit)
 			}
+			waitFor(t, 5*time.Second, func() bool { return b.Stats().HandshakeFailures["overloaded"] == 1 }) // ErrOverloaded's cause
 			if n := b.Stats().ConnectionsRefused[tc.name]; n != 1 {
 				t.Fatalf("refused under %s: %d, want 1 (%v)", tc.name, n, b.Stats().ConnectionsRefused)
 			}

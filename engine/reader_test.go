@@ -461,3 +461,26 @@ func TestReadYieldsAfterItsTurn(t *testing.T) {
 		})
 	}
 }
+
+// TestFrameOverBudgetIsRefused: a header announcing a frame the budget
+// cannot cover fails the connection with ErrOverloaded as soon as the
+// length is known, before the frame's buffer exists, and is counted.
+func TestFrameOverBudgetIsRefused(t *testing.T) {
+	cfg := devConfig("node")
+	cfg.MemoryBudget, cfg.ConnMemoryReserve = 4<<20, 64<<10 // at most 2 MiB beyond reserves
+	s := newSocketFree(t, cfg, false)
+	var hdr [codec.HeaderSize]byte
+	codec.PutHeader(hdr[:], 0, 3<<20)
+	if a := s.traffic(append(hdr[:], "first bytes"...)); a != gnet.Close {
+		t.Fatalf("action %v, want Close", a)
+	}
+	if err := s.c.failErr(); !errors.Is(err, ErrOverloaded) {
+		t.Fatalf("failure %v, want ErrOverloaded", err)
+	}
+	if s.c.rd.in.size() >= 3<<20 {
+		t.Fatalf("a %d-byte buffer was allocated for the refused frame", s.c.rd.in.size())
+	}
+	if n := s.tr.Stats().MemoryCuts; n != 1 {
+		t.Fatalf("memory cuts %d, want 1", n)
+	}
+}

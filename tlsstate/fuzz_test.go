@@ -119,3 +119,24 @@ func securePairNoCleanup(t *testing.T) (c, s *Session) {
 	}
 	return ce.s, se.s
 }
+
+// FuzzFirstRecordIn feeds arbitrary bytes in arbitrary pieces: the first
+// record counts as in exactly when the bytes fed so far hold its 5-byte
+// header and the length that header announces.
+func FuzzFirstRecordIn(f *testing.F) {
+	f.Add([]byte{22, 3, 1, 0, 2, 1, 1}, uint8(1))
+	f.Add([]byte{22, 3, 1, 255, 255}, uint8(3))
+	f.Add([]byte{}, uint8(0))
+	f.Fuzz(func(t *testing.T, in []byte, step uint8) {
+		s := NewSession(nil, Server, nil)
+		n := max(int(step), 1)
+		for off := 0; off < len(in); off += n {
+			s.Feed(in[off:min(off+n, len(in))])
+			fed := min(off+n, len(in))
+			want := fed >= 5 && fed >= 5+int(in[3])<<8+int(in[4])
+			if got := s.FirstRecordIn(); got != want {
+				t.Fatalf("after %d of %x: FirstRecordIn %v, want %v", fed, in, got, want)
+			}
+		}
+	})
+}
