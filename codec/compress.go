@@ -65,6 +65,9 @@ func CreditCost(frame []byte) int {
 
 // BodyCreditCost is CreditCost for a frame given as its flags and payload.
 func BodyCreditCost(flags byte, payload []byte) int {
+	if flags&FlagTagged != 0 && len(payload) >= TagSize { // the tag is never compressed
+		return TagSize + BodyCreditCost(flags&^FlagTagged, payload[TagSize:])
+	}
 	if flags&FlagCompressed != 0 {
 		if n, k := binary.Uvarint(payload); k > 0 && n <= 1<<31 {
 			return HeaderSize + int(n)

@@ -26,7 +26,7 @@ const (
 	// CapLZ4 means the sender accepts LZ4-compressed frames.
 	CapLZ4 uint16 = 1 << 0
 
-	knownCaps = CapLZ4
+	knownCaps = CapLZ4 | CapTagged
 )
 
 // MaxNodeIDLen is the longest node id a Hello can carry.

@@ -10,7 +10,8 @@ import (
 // length and the flags byte.
 const HeaderSize = 5
 
-// Frame flag bits. Bits 2-7 are reserved and must be zero.
+// Frame flag bits (FlagTagged is in tag.go). Bits 3-7 are reserved and
+// must be zero.
 const (
 	// FlagCompressed marks a payload that is an LZ4 block (see AppendCompressed).
 	FlagCompressed byte = 1 << 0
@@ -18,7 +19,7 @@ const (
 	// goodbye) rather than application data.
 	FlagControl byte = 1 << 1
 
-	reservedFlags = ^(FlagCompressed | FlagControl)
+	reservedFlags = ^(FlagCompressed | FlagControl | FlagTagged)
 )
 
 // Decoding errors. Each is a protocol violation: the connection that sent it
@@ -46,6 +47,9 @@ func (f Frame) Compressed() bool { return f.Flags&FlagCompressed != 0 }
 // Control reports whether the frame is a transport control message.
 func (f Frame) Control() bool { return f.Flags&FlagControl != 0 }
 
+// Tagged reports whether the payload starts with a Tag (SplitTag).
+func (f Frame) Tagged() bool { return f.Flags&FlagTagged != 0 }
+
 // PutHeader writes the header of a frame with the given flags and payload
 // length into b, which must hold at least HeaderSize bytes.
 func PutHeader(b []byte, flags byte, payloadLen int) {
@@ -68,10 +72,12 @@ func FrameLen(n int) int { return HeaderSize + n }
 //
 // It returns the frame and the number of bytes it occupies. When buf holds
 // only part of a frame it returns n == 0 and a nil error: the caller should
-// wait for more bytes. maxPayload bounds the payload length; a larger length
-// field or a zero length is an error as soon as the 4-byte length has
-// arrived, a reserved flag bit as soon as the flags byte has, before the payload has arrived or any buffer
-// is allocated.
+// wait for more bytes. maxPayload bounds the payload length, TagSize more
+// for a tagged frame (the tag is not part of the message); a zero length,
+// or one above maxPayload+TagSize, is an error as soon as the 4-byte
+// length has arrived, a reserved flag bit or an untagged length above
+// maxPayload as soon as the flags byte has: before the payload has
+// arrived or any buffer is allocated.
 func Decode(buf []byte, maxPayload int) (f Frame, n int, err error) {
 	if len(buf) < 4 {
 		return Frame{}, 0, nil
@@ -80,7 +86,7 @@ func Decode(buf []byte, maxPayload int) (f Frame, n int, err error) {
 	if length == 0 {
 		return Frame{}, 0, fmt.Errorf("%w: zero length field", ErrMalformed)
 	}
-	if uint64(length)-1 > uint64(maxPayload) {
+	if uint64(length)-1 > uint64(maxPayload)+TagSize { // the most any frame may carry: a tagged one
 		return Frame{}, 0, fmt.Errorf("%w: payload of %d bytes, limit %d", ErrFrameTooLarge, length-1, maxPayload)
 	}
 	if len(buf) < HeaderSize {
@@ -90,8 +96,11 @@ func Decode(buf []byte, maxPayload int) (f Frame, n int, err error) {
 	if flags&reservedFlags != 0 {
 		return Frame{}, 0, fmt.Errorf("%w: flags %#02x", ErrReservedFlags, flags)
 	}
-	if flags == FlagCompressed|FlagControl {
-		return Frame{}, 0, fmt.Errorf("%w: compressed control frame", ErrMalformed)
+	if flags&FlagControl != 0 && flags != FlagControl {
+		return Frame{}, 0, fmt.Errorf("%w: control frame with flags %#02x (never compressed or tagged)", ErrMalformed, flags)
+	}
+	if flags&FlagTagged == 0 && uint64(length)-1 > uint64(maxPayload) {
+		return Frame{}, 0, fmt.Errorf("%w: payload of %d bytes, limit %d", ErrFrameTooLarge, length-1, maxPayload)
 	}
 	total := 4 + int(length)
 	if len(buf) < total {

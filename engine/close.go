@@ -15,6 +15,8 @@ func (t *Transport) Close() error {
 		return fmt.Errorf("close: %w", ErrClosed)
 	}
 	close(t.stopping)
+	t.failRequests(nil, 0, fmt.Errorf("%w: the transport is closing", ErrClosed))
+	t.stats.streamsFailed.Add(uint64(t.streams.failPeer(nil, ErrClosed)))
 	if !t.started.Load() || t.cancel == nil {
 		close(t.done)
 		return nil

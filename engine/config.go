@@ -166,6 +166,18 @@ type Config struct {
 	// the Recv ring: payload is valid only during the call and the call must
 	// not block. This is the zero-copy path.
 	Handler func(from string, payload []byte)
+	// MessageHandler is Handler with the whole message: it can answer a
+	// request inline (Transport.TryReply) and take a stream
+	// (Message.Stream, to be read on another goroutine). m and its
+	// Payload are valid only during the call. Set at most one of Handler
+	// and MessageHandler.
+	MessageHandler func(m *Message)
+	// StreamWindow is how many bytes of one incoming stream may be in
+	// flight or buffered, unread (at least codec.StreamInitialWindow).
+	StreamWindow int
+	// MaxStreamsPerPeer bounds the streams a peer may have open towards
+	// this node at once; more are refused (the sender gets ErrStreamReset).
+	MaxStreamsPerPeer int
 	// Logger receives connection-level events (never one line per message);
 	// nil means slog.Default().
 	Logger *slog.Logger
@@ -198,6 +210,8 @@ func NewConfig(nodeID, listenAddr string) Config {
 		HandshakeConcurrency:     64,
 		HandshakeIdleTimeout:     time.Second,
 		MaxInboundConnections:    1024,
+		StreamWindow:             4 << 20,
+		MaxStreamsPerPeer:        16,
 		MaxConnectionsPerAddress: 64,
 		MaxConnectionsPerPeer:    32,
 		CloseTimeout:             5 * time.Second,
@@ -247,6 +261,9 @@ func (c *Config) Validate() error {
 		{"max_connections_per_address", c.MaxConnectionsPerAddress < 1},
 		{"max_connections_per_peer", c.MaxConnectionsPerPeer < 1},
 		{"close_timeout", c.CloseTimeout < 0},
+		{"stream_window", c.StreamWindow < codec.StreamInitialWindow || c.StreamWindow > 1<<30},
+		{"max_streams_per_peer", c.MaxStreamsPerPeer < 1},
+		{"message_handler", c.Handler != nil && c.MessageHandler != nil},
 		{"compression.method", c.Compression.Enabled && c.Compression.Method != Lz4},
 		{"compression.min_size", c.Compression.MinSize < 0},
 		{"reconnect.initial_backoff", c.Reconnect.Enabled && c.Reconnect.InitialBackoff <= 0},
@@ -277,6 +294,10 @@ type PeerConfig struct {
 	// Address is the peer's listen address, "host:port".
 	Address string
 }
+
+// inline reports whether messages go to a handler on the event loop
+// rather than to Recv.
+func (c *Config) inline() bool { return c.Handler != nil || c.MessageHandler != nil }
 
 // recvBufferBytes is RecvBufferBytes with its default applied.
 func (c *Config) recvBufferBytes() int64 {

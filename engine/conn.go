@@ -267,6 +267,7 @@ func (c *conn) onClose(err error) {
 		why := reason.Error()
 		p.lastLoss.Store(&why)
 	}
+	t.connClosed(p, c.class, reason)
 	t.connLost(l)
 }
 

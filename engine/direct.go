@@ -87,7 +87,7 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 		c.t.stats.directPartial.Add(1)
 		c.forceWake() // a pending wake may belong to a pass that has already ended
 	}
-	c.sendWin.spend(int64(codec.BodyCreditCost(hdr[4], body)), 1)
+	c.sendWin.spend(int64(codec.BodyCreditCost(hdr[4]&^codec.FlagTagged, body)+len(hdr)-codec.HeaderSize), 1) // a tag travels in hdr
 	c.publishUnconfirmed(0)
 	c.countDirect(size)
 	return true

@@ -44,4 +44,14 @@ var (
 	ErrOverloaded = errors.New("transport: overloaded")
 	// ErrNotStarted: the call needs Start to have succeeded first.
 	ErrNotStarted = errors.New("transport: not started")
+	// ErrConnectionLost: a connection that a request or stream depended
+	// on closed before it finished; the peer may or may not have seen it.
+	ErrConnectionLost = errors.New("transport: connection lost")
+	// ErrStreamReset: the other side of a stream cancelled it, refused it,
+	// or broke its flow control.
+	ErrStreamReset = errors.New("transport: stream reset")
+	// ErrNotRequest: Reply was given a message that is not a request.
+	ErrNotRequest = errors.New("transport: not a request")
+	// ErrUnsupported: the peer does not speak the feature asked for.
+	ErrUnsupported = errors.New("transport: unsupported by the peer")
 )

@@ -138,8 +138,12 @@ func TestHostileRawPeers(t *testing.T) {
 		check func(Stats) uint64
 	}{
 		{"reserved flag bit", true, dataFrame(0x80, []byte("x")), func(s Stats) uint64 { return s.ProtocolErrors }},
-		{"reserved flag bit 2", true, dataFrame(0x04, []byte("x")), func(s Stats) uint64 { return s.ProtocolErrors }},
-		{"length above limit", true, binary.BigEndian.AppendUint32(nil, 1<<20+2), func(s Stats) uint64 { return s.ProtocolErrors }},
+		{"reserved flag bit 3", true, dataFrame(0x08, []byte("x")), func(s Stats) uint64 { return s.ProtocolErrors }},
+		{"length above limit", true, binary.BigEndian.AppendUint32(nil, 1<<20+2+codec.TagSize), func(s Stats) uint64 { return s.ProtocolErrors }},
+		{"untagged length above limit", true, append(binary.BigEndian.AppendUint32(nil, 1<<20+2), 0), func(s Stats) uint64 { return s.ProtocolErrors }},
+		{"tagged frame shorter than its tag", true, dataFrame(codec.FlagTagged, []byte{1, 2}), func(s Stats) uint64 { return s.ProtocolErrors }},
+		{"tagged frame of unknown kind", true, dataFrame(codec.FlagTagged, []byte{99, 0, 0, 0, 0, 0, 0, 0, 1}), func(s Stats) uint64 { return s.ProtocolErrors }},
+		{"stream data too large", true, dataFrame(codec.FlagTagged, append([]byte{codec.KindStreamData, 0, 0, 0, 0, 0, 0, 0, 1}, make([]byte, codec.MaxStreamChunk+1)...)), func(s Stats) uint64 { return s.ProtocolErrors }},
 		{"zero length", true, []byte{0, 0, 0, 0, 0}, func(s Stats) uint64 { return s.ProtocolErrors }},
 		{"compressed without negotiation", true, dataFrame(codec.FlagCompressed, []byte{4, 1, 2, 3}), func(s Stats) uint64 { return s.ProtocolErrors }},
 		{"bad control frame", true, dataFrame(codec.FlagControl, []byte{99}), func(s Stats) uint64 { return s.ProtocolErrors }},

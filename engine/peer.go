@@ -46,6 +46,7 @@ type peer struct {
 
 	maxMessage atomic.Int64 // the largest payload the peer accepts (from its hello)
 	compress   atomic.Bool  // the peer's last hello advertised LZ4 and we enabled it
+	noTags     atomic.Bool  // the peer's last hello did not advertise tagged frames (requests, streams)
 
 	removed     atomic.Bool  // Disconnect was called
 	dialed      atomic.Bool  // Connect was called: our sends take our own lanes; keep the peer when inbound lanes die

@@ -51,6 +51,7 @@ type reader struct {
 	delivered bool         // a message went into an inbox this callback
 	charged   int64        // bytes of buffers charged to the connection's budget account (memory.go)
 	turn      turn         // this callback's share of the loop
+	msg       Message      // the message a MessageHandler is given, reused
 	heard     bool         // a frame arrived this callback (peer.lastHeard)
 	// partialSince is when the partial frame at the front of the input
 	// started (UnixNano), 0 with none: set by the loop, read by the ticker.
@@ -321,17 +322,25 @@ func (c *conn) processFrames(buf []byte) (used int, paused bool, err error) {
 	return used, false, nil
 }
 
-// deliver hands one data frame to the application. It returns false when
-// delivery must pause (inbox full, or over the inbound rate limit): the
-// frame stays buffered and the connection waits to be resumed.
+// deliver hands one data frame to the application, or, when it is
+// tagged, to whatever awaits it (route.go). It returns false when
+// delivery must pause (inbox full, over the inbound rate limit, or no
+// memory for the payload): the frame stays buffered and the connection
+// waits to be resumed.
 func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
-	t := c.t
 	if c.rd.paused() == starved { // trying again: it counts anew if the budget still says no
 		c.rd.pause.CompareAndSwap(int32(starved), int32(running))
+	}
+	tag, f, err := c.untag(f)
+	if err != nil {
+		return false, err
 	}
 	cost, err := c.creditCost(f)
 	if err != nil {
 		return false, err
+	}
+	if tag.Kind != 0 {
+		cost += codec.TagSize
 	}
 	if !c.recvWin.admit(cost) {
 		return false, fmt.Errorf("from %s: %w: peer exceeded its flow-control window", c.remote, ErrProtocol)
@@ -344,45 +353,93 @@ func (c *conn) deliver(f codec.Frame, wire int) (bool, error) {
 	if err != nil || (payload == nil && len(f.Payload) > 0) {
 		return false, err // err, or no budget for the decompression output: starved
 	}
-	if t.cfg.Handler != nil {
-		t.cfg.Handler(p.id, payload)
-		if buf != nil {
-			releasePayload(c.acct, buf)
-		}
-		c.recvWin.consume(int32(cost)) // the flush after this callback returns the credit
-	} else {
-		m := Message{From: p.id, ConnID: c.id, Class: c.class, conn: c, cost: int32(cost)}
-		switch {
-		case buf != nil: // decompressed into its own buffer
-			m.Payload, m.buf = *buf, buf
-		case fitsSlab(len(payload)):
-			if c.rd.slabs.needsSlab(len(payload)) && !c.chargePayload(slabSize) {
-				return false, nil
-			}
-			m.Payload, m.slab = c.rd.slabs.copyIn(payload, c.acct)
-		default:
-			if buf = c.payloadBuffer(len(payload)); buf == nil {
-				return false, nil
-			}
-			copy(*buf, payload)
-			m.Payload, m.buf = *buf, buf
-		}
-		m.acct = c.acct
-		if !t.deliverToInbox(c, p, m) {
-			if buf != nil {
-				releasePayload(c.acct, buf)
-			}
-			return false, nil
-		}
-		if m.slab != nil {
-			c.rd.slabs.commit(len(payload))
-		}
-		c.rd.delivered = true
+	var ok bool
+	switch tag.Kind {
+	case 0, codec.KindRequest:
+		ok = c.deliverMessage(p, payload, buf, cost, tag.ID, nil)
+	default:
+		ok, err = c.deliverTagged(p, tag, payload, buf, cost)
+	}
+	if !ok || err != nil {
+		return false, err
 	}
 	c.recvWin.accept(cost)
 	c.batch.msgsRecv++
 	c.batch.bytesRecv += uint64(wire)
 	return true, nil
+}
+
+// untag splits a tagged frame into its tag and the frame of its body.
+func (c *conn) untag(f codec.Frame) (codec.Tag, codec.Frame, error) {
+	if !f.Tagged() {
+		return codec.Tag{}, f, nil
+	}
+	tag, body, err := codec.SplitTag(f.Payload)
+	if err != nil {
+		return tag, f, fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+	}
+	return tag, codec.Frame{Flags: f.Flags &^ codec.FlagTagged, Payload: body}, nil
+}
+
+// deliverMessage hands a message (a request when reqID is set, a stream's
+// opening when s is) to the inline handler or the peer's inbox. buf, when
+// set, is the payload's own buffer; it is released if delivery must wait.
+func (c *conn) deliverMessage(p *peer, payload []byte, buf *[]byte, cost int, reqID uint64, s *Stream) bool {
+	t := c.t
+	if h := t.cfg.MessageHandler; h != nil {
+		c.rd.msg = Message{From: p.id, Payload: payload, ConnID: c.id, Class: c.class, Stream: s, reqID: reqID}
+		h(&c.rd.msg)
+		c.rd.msg = Message{}
+	} else if t.cfg.Handler != nil {
+		t.cfg.Handler(p.id, payload)
+	}
+	if t.cfg.inline() {
+		if buf != nil {
+			releasePayload(c.acct, buf)
+		}
+		c.recvWin.consume(int32(cost)) // the flush after this callback returns the credit
+		return true
+	}
+	m, ok := c.retain(p, payload, buf, cost)
+	if !ok {
+		return false
+	}
+	m.reqID, m.Stream = reqID, s
+	if !t.deliverToInbox(c, p, m) {
+		if m.buf != nil {
+			releasePayload(c.acct, m.buf)
+		}
+		return false
+	}
+	if m.slab != nil {
+		c.rd.slabs.commit(len(payload))
+	}
+	c.rd.delivered = true
+	return true
+}
+
+// retain makes a Message that owns its payload: buf when the payload has
+// its own buffer already, a slab for a small one, a pooled buffer
+// otherwise. It returns false when the budget cannot grant the memory (the
+// connection is then starved). A slab copy must be committed once kept.
+func (c *conn) retain(p *peer, payload []byte, buf *[]byte, cost int) (Message, bool) {
+	m := Message{From: p.id, ConnID: c.id, Class: c.class, conn: c, cost: int32(cost), acct: c.acct}
+	switch {
+	case buf != nil: // decompressed into its own buffer
+		m.Payload, m.buf = *buf, buf
+	case fitsSlab(len(payload)):
+		if c.rd.slabs.needsSlab(len(payload)) && !c.chargePayload(slabSize) {
+			return Message{}, false
+		}
+		m.Payload, m.slab = c.rd.slabs.copyIn(payload, c.acct)
+	default:
+		if buf = c.payloadBuffer(len(payload)); buf == nil {
+			return Message{}, false
+		}
+		copy(*buf, payload)
+		m.Payload, m.buf = *buf, buf
+	}
+	return m, true
 }
 
 // consumed records that the application took a delivered message off the

@@ -19,12 +19,19 @@ type Message struct {
 	ConnID uint64
 	// Class is the class the sender chose (SendOptions.Class).
 	Class Class
+	// Stream, when not nil, reads the body of the stream this message
+	// opened (Transport.SendStream, RequestStream); Payload is the
+	// stream's header. Read it to io.EOF or Close it: an open stream
+	// holds the sender's window. Releasing the message leaves the
+	// stream open.
+	Stream *Stream
 
-	buf  *[]byte         // the payload's own pooled buffer, or
-	slab *slab           // the slab holding it (small payloads, slab.go)
-	acct *budget.Account // buf is charged to it (memory.go)
-	conn *conn
-	cost int32 // flow-control credit it returns when taken
+	buf   *[]byte         // the payload's own pooled buffer, or
+	slab  *slab           // the slab holding it (small payloads, slab.go)
+	acct  *budget.Account // buf is charged to it (memory.go)
+	conn  *conn
+	cost  int32  // flow-control credit it returns when taken
+	reqID uint64 // a request's id: Reply answers it (request.go)
 }
 
 // Release returns the payload's buffer to the pool, and its memory to the
@@ -49,8 +56,8 @@ func (m *Message) Release() {
 // returns what was already received, then ErrClosed. It is not available
 // when Config.Handler is set.
 func (t *Transport) Recv(ctx context.Context) (Message, error) {
-	if t.cfg.Handler != nil {
-		return Message{}, fmt.Errorf("recv: %w: messages go to Config.Handler", ErrInvalidConfig)
+	if t.cfg.inline() {
+		return Message{}, fmt.Errorf("recv: %w: messages go to Config.Handler or MessageHandler", ErrInvalidConfig)
 	}
 	for {
 		if m, ok := t.pop(); ok {

@@ -45,6 +45,15 @@ func (t *Transport) Broadcast(ctx context.Context, payload []byte) error {
 // send implements Send and SendWith (ctx != nil), TrySend and TrySendWith
 // (ctx == nil).
 func (t *Transport) send(ctx context.Context, to string, payload []byte, o SendOptions) error {
+	return t.sendTagged(ctx, to, codec.Tag{}, payload, o)
+}
+
+// maxHeader is the longest frame header: the length, the flags and a tag.
+const maxHeader = codec.HeaderSize + codec.TagSize
+
+// sendTagged is send for a frame with a tag (requests, replies, streams;
+// request.go, stream.go), or without one when tag.Kind is 0.
+func (t *Transport) sendTagged(ctx context.Context, to string, tag codec.Tag, payload []byte, o SendOptions) error {
 	if t.closing.Load() {
 		return fmt.Errorf("send to %s: %w", to, ErrClosed)
 	}
@@ -61,9 +70,12 @@ func (t *Transport) send(ctx context.Context, to string, payload []byte, o SendO
 	if lim := p.maxMessage.Load(); lim > 0 && int64(len(payload)) > lim {
 		return fmt.Errorf("send to %s: %w: %d bytes, peer accepts %d", to, ErrMessageTooLarge, len(payload), lim)
 	}
+	if tag.Kind != 0 && p.noTags.Load() {
+		return fmt.Errorf("send to %s: %w: the peer does not take requests or streams (no tagged-frame capability in its hello)", to, ErrUnsupported)
+	}
 	if o.Class == Control {
 		o.Stream = 0 // one ordered stream
-	} else if !p.limiter.Allow() { // control is exempt: a refused heartbeat is an election
+	} else if !exemptFromLimit(tag.Kind) && !p.limiter.Allow() { // control is exempt: a refused heartbeat is an election
 		p.stats.rateLimited.Add(1)
 		t.stats.rateLimited.Add(1)
 		return fmt.Errorf("send to %s: %w", to, ErrRateLimited)
@@ -72,17 +84,24 @@ func (t *Transport) send(ctx context.Context, to string, payload []byte, o SendO
 	if err != nil {
 		return fmt.Errorf("send to %s: %w", to, err)
 	}
-	var hdr [codec.HeaderSize]byte
-	body, scratch := t.maybeCompress(p, payload, &hdr)
+	var hbuf [maxHeader]byte
+	hdr, body, scratch := t.maybeCompress(p, payload, &hbuf, tag)
 	defer bufpool.Put(scratch)
-	if !t.sendDirect(l, hdr[:], body) {
-		if err := t.enqueue(ctx, p, l, o, hdr[:], body); err != nil {
+	if !t.sendDirect(l, hdr, body) {
+		if err := t.enqueue(ctx, p, l, o, hdr, body); err != nil {
 			return fmt.Errorf("send to %s: %w", to, err)
 		}
 	}
 	t.stats.payloadOut.Add(uint64(len(payload)))
 	t.stats.wireOut.Add(uint64(len(hdr) + len(body)))
 	return nil
+}
+
+// exemptFromLimit reports whether a frame of kind skips the outbound rate
+// limit: replies (the request paid) and a stream's data (its receiver's
+// window paces it; its opening paid).
+func exemptFromLimit(kind byte) bool {
+	return kind == codec.KindReply || kind == codec.KindStreamData || kind == codec.KindStreamEnd
 }
 
 // laneFor picks the lane the message takes (pool.Pick), failing when there
@@ -138,9 +157,18 @@ func (t *Transport) enqueue(ctx context.Context, p *peer, l *lane, o SendOptions
 	}
 }
 
-// maybeCompress fills the frame header and returns the body to send: the
-// LZ4 form of payload (in scratch) when the peer accepts it and it pays off.
-func (t *Transport) maybeCompress(p *peer, payload []byte, hdr *[codec.HeaderSize]byte) (body []byte, scratch *[]byte) {
+// maybeCompress fills the frame header (with tag, when its Kind is set)
+// and returns it with the body to send: the LZ4 form of payload (in
+// scratch) when the peer accepts it and it pays off.
+func (t *Transport) maybeCompress(p *peer, payload []byte, hbuf *[maxHeader]byte, tag codec.Tag) (hdr, body []byte, scratch *[]byte) {
+	var flags byte
+	hdr = hbuf[:codec.HeaderSize]
+	if tag.Kind != 0 {
+		flags = codec.FlagTagged
+		hdr = hbuf[:maxHeader]
+		codec.PutTag(hdr[codec.HeaderSize:], tag)
+	}
+	body = payload
 	cc := t.cfg.Compression
 	if cc.Enabled && p.compress.Load() && len(payload) >= cc.MinSize && len(payload) > 0 {
 		scratch = bufpool.Get(codec.CompressedBound(len(payload)))
@@ -148,13 +176,13 @@ func (t *Transport) maybeCompress(p *peer, payload []byte, hdr *[codec.HeaderSiz
 		out, ok := comp.AppendCompressed((*scratch)[:0], payload)
 		t.compressor.put(comp)
 		if ok {
-			codec.PutHeader(hdr[:], codec.FlagCompressed, len(out))
+			flags |= codec.FlagCompressed
+			body = out
 			t.stats.compressedFrames.Add(1)
-			return out, scratch
 		}
 	}
-	codec.PutHeader(hdr[:], 0, len(payload))
-	return payload, scratch
+	codec.PutHeader(hdr, flags, len(hdr)-codec.HeaderSize+len(body))
+	return hdr, body, scratch
 }
 
 // compressorPool recycles LZ4 compressors between sending goroutines.

@@ -17,6 +17,10 @@ type counters struct {
 	dropped, unconfirmed, stalls, expired    atomic.Uint64
 	overBudget, starved, handshakeIdle       atomic.Uint64
 	evicted                                  atomic.Uint64
+	lateReplies, requestsFailed              atomic.Uint64
+	streamsOpened, streamsRefused            atomic.Uint64
+	streamsCancelled, streamsFailed          atomic.Uint64
+	streamBytesDropped                       atomic.Uint64
 	refused                                  [numRefusals]atomic.Uint64
 	connsActive                              atomic.Int64
 	handshakeFail                            [numCauses]atomic.Uint64
@@ -106,6 +110,23 @@ type Stats struct {
 	// handshake that were closed to admit a newer one at a connection
 	// limit (the oldest go first).
 	HandshakesEvicted uint64 `json:"handshakes_evicted"`
+	// RequestsPending is the number of requests awaiting a reply.
+	// LateReplies counts replies that found no request waiting (it had
+	// timed out or been cancelled); RequestsFailed counts requests failed
+	// by a lost connection or Close.
+	RequestsPending int    `json:"requests_pending"`
+	LateReplies     uint64 `json:"late_replies"`
+	RequestsFailed  uint64 `json:"requests_failed"`
+	// StreamsOpened counts streams peers opened to this node;
+	// StreamsRefused those refused at MaxStreamsPerPeer; StreamsCancelled
+	// those this node's readers closed before the end; StreamsFailed
+	// streams (either end) failed by a lost connection or Close; and
+	// StreamBytesDropped the data that arrived for a stream already gone.
+	StreamsOpened      uint64 `json:"streams_opened"`
+	StreamsRefused     uint64 `json:"streams_refused"`
+	StreamsCancelled   uint64 `json:"streams_cancelled"`
+	StreamsFailed      uint64 `json:"streams_failed"`
+	StreamBytesDropped uint64 `json:"stream_bytes_dropped"`
 	// RecvQueueDepth is the number of messages waiting for Recv.
 	RecvQueueDepth int         `json:"recv_queue_depth"`
 	Peers          []PeerStats `json:"peers"`
@@ -170,6 +191,14 @@ func (t *Transport) Stats() Stats {
 		MemoryCuts:            s.overBudget.Load(),
 		MemoryStalls:          s.starved.Load(),
 		HandshakeIdleTimeouts: s.handshakeIdle.Load(),
+		RequestsPending:       t.pending.len(),
+		LateReplies:           s.lateReplies.Load(),
+		RequestsFailed:        s.requestsFailed.Load(),
+		StreamsOpened:         s.streamsOpened.Load(),
+		StreamsRefused:        s.streamsRefused.Load(),
+		StreamsCancelled:      s.streamsCancelled.Load(),
+		StreamsFailed:         s.streamsFailed.Load(),
+		StreamBytesDropped:    s.streamBytesDropped.Load(),
 		HandshakesEvicted:     s.evicted.Load(),
 		ConnectionsRefused:    make(map[string]uint64, numRefusals),
 		HandshakeFailures:     make(map[string]uint64, numCauses),

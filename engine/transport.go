@@ -61,6 +61,8 @@ type Transport struct {
 	adm     admission             // under mu (admission.go)
 	hub     *eventHub             // peer events (peerevents.go)
 	rings   *budget.Account       // inbox rings' charges (inbox.go); no reserve
+	pending pendingTable          // requests awaiting replies (request.go)
+	streams streamTable           // open streams, both ends (stream.go)
 
 	lastIOCheck time.Time
 	maxOutbound int // cap on gnet's outbound buffer per connection
@@ -86,6 +88,7 @@ func New(cfg Config) (*Transport, error) {
 		notify:    make(chan struct{}, 1),
 		hsLimiter: tlsstate.NewLimiter(cfg.HandshakeConcurrency),
 		dialSem:   make(chan struct{}, 64),
+		streams:   newStreamTable(),
 	}
 	if t.log == nil {
 		t.log = slog.Default()
