@@ -29,10 +29,17 @@ const (
 )
 
 // RunChildIfRequested turns the process into a helper another scenario
-// started it as, and then exits: a connection holder (conns) or the node
-// under attack (hostile). Call it first thing in main (and in TestMain of
+// started it as, and then exits: a connection holder (conns), the node
+// under attack (hostile) or a stream's sender or receiver (stream). Call it first thing in main (and in TestMain of
 // tests that run those scenarios).
 func RunChildIfRequested() {
+	if spec, ok := os.LookupEnv(streamEnv); ok {
+		if err := runStreamNode(spec, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "stream node:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if spec, ok := os.LookupEnv(hostileEnv); ok {
 		if err := runHostileNode(spec, os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "node under attack:", err)

@@ -5,14 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/trace"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -195,29 +193,7 @@ func (n *hostileNode) stats() (engine.Stats, error) {
 }
 
 // memory reads the node's resident set now and at its peak, in bytes.
-func (n *hostileNode) memory() (rss, peak int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n.cmd.Process.Pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = kb << 10
-		case "VmHWM:":
-			peak = kb << 10
-		}
-	}
-	if peak == 0 {
-		return 0, 0, errors.New("no VmHWM in /proc status")
-	}
-	return rss, peak, nil
-}
+func (n *hostileNode) memory() (rss, peak int64, err error) { return peakMemory(n.cmd.Process.Pid) }
 
 // fds counts the node's open file descriptors.
 func (n *hostileNode) fds() (int, error) {

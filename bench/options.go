@@ -16,11 +16,12 @@ const (
 	ScenarioConns    = "conns"
 	ScenarioRawpump  = "rawpump"
 	ScenarioHostile  = "hostile"
+	ScenarioStream   = "stream"
 )
 
 // AllScenarios lists every scenario in run order. The default run leaves
 // hostile out (it starts a node per attack: about a minute).
-var AllScenarios = []string{ScenarioRawpump, ScenarioOneway, ScenarioPingpong, ScenarioHbload, ScenarioFanin, ScenarioConns, ScenarioHostile}
+var AllScenarios = []string{ScenarioRawpump, ScenarioOneway, ScenarioPingpong, ScenarioHbload, ScenarioFanin, ScenarioConns, ScenarioStream, ScenarioHostile}
 
 // Options selects what Run measures and how.
 type Options struct {
@@ -57,6 +58,8 @@ type Options struct {
 	HostileBudget int64
 	// Attacks selects hostile's attack classes by name (empty: all).
 	Attacks []string
+	// StreamSize is the length of the stream in stream, in bytes.
+	StreamSize int64
 }
 
 // compressible reports whether payloads are the compressible kind.
@@ -77,6 +80,7 @@ func DefaultOptions() Options {
 		Deliver:    "recv",
 
 		HostileBudget: 128 << 20,
+		StreamSize:    1 << 30,
 	}
 }
 
@@ -109,6 +113,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("ping-size %d: want 0..1MiB", o.PingSize)
 	case o.Deliver != "recv" && o.Deliver != "handler":
 		return fmt.Errorf("deliver %q: want recv or handler", o.Deliver)
+	case o.has(ScenarioStream) && (o.StreamSize < 0 || o.StreamSize > 1<<40):
+		return fmt.Errorf("stream-size %d: want 0..1TiB", o.StreamSize)
 	case o.has(ScenarioHostile) && (o.HostileBudget < 16<<20 || o.HostileBudget > 64<<30):
 		return fmt.Errorf("hostile-budget %d: want 16MiB..64GiB", o.HostileBudget)
 	}

@@ -173,6 +173,13 @@ func targets(rs []Result, o Options) []Target {
 	}
 	out = append(out, hostileTargets(rs)...)
 	for _, e := range rs {
+		if e.Scenario == ScenarioStream {
+			worst := max(e.PeakRSSBytes, e.SenderPeakRSSBytes)
+			add("stream "+e.Case+": peak RSS of each side", "< 64 MiB", float64(worst),
+				fmt.Sprintf("sender %s, receiver %s", fmtBytes(float64(e.SenderPeakRSSBytes)), fmtBytes(float64(e.PeakRSSBytes))), worst < streamRSSLimit)
+		}
+	}
+	for _, e := range rs {
 		if e.Scenario != ScenarioConns || e.Impl != "engine" {
 			continue
 		}
@@ -224,6 +231,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if err := writeHostile(w, r.Results); err != nil {
 		return err
 	}
+	writeStream(w, r.Results)
 	if len(r.Targets) > 0 {
 		fmt.Fprintln(w, "\ntargets")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -291,6 +299,20 @@ func fmtBytes(v float64) string {
 		return fmt.Sprintf("%.1f KiB", v/(1<<10))
 	}
 	return fmt.Sprintf("%.0f B", v)
+}
+
+// streamRSSLimit is issue #15's bound on each side's peak resident memory
+// while a 1 GiB stream runs.
+const streamRSSLimit = 64 << 20
+
+// writeStream prints the stream scenario's rows.
+func writeStream(w io.Writer, rs []Result) {
+	for _, r := range rs {
+		if r.Scenario == ScenarioStream {
+			fmt.Fprintf(w, "\nstream %s between two processes: %s MB/s, peak RSS sender %s, receiver %s\n", r.Case,
+				fmtFloat(r.BytesPerSec/1e6), fmtBytes(float64(r.SenderPeakRSSBytes)), fmtBytes(float64(r.PeakRSSBytes)))
+		}
+	}
 }
 
 // writeHostile prints the hostile scenario's rows: a legitimate peer's

@@ -49,7 +49,10 @@ type Result struct {
 	PeakRSSBytes   int64         `json:"peak_rss_bytes,omitempty"`
 	BudgetBytes    int64         `json:"budget_bytes,omitempty"`
 	FDsLeft        int           `json:"fds_left,omitempty"`
-	Defences       string        `json:"defences,omitempty"`
+	// stream: the sending process's peak resident memory (PeakRSSBytes is
+	// the receiving one's).
+	SenderPeakRSSBytes int64  `json:"sender_peak_rss_bytes,omitempty"`
+	Defences           string `json:"defences,omitempty"`
 }
 
 // throughput fills the rate fields from a counted window.

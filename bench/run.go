@@ -121,6 +121,8 @@ func plan(o Options, p *pki) []step {
 			both("fanin", func(im impl) (Result, error) { return fanin(im, o, p) })
 		case ScenarioConns:
 			both("conns", func(im impl) (Result, error) { return idleConns(im, o, p) })
+		case ScenarioStream:
+			steps = append(steps, step{name: "stream " + sizeName(int(min(o.StreamSize, 1<<40))), run: func() (Result, error) { return stream(o, p) }})
 		case ScenarioHostile:
 			steps = append(steps, step{name: "hostile", runAll: func() ([]Result, error) { return hostile(o, p) }})
 		}
@@ -144,9 +146,11 @@ func describeMachine() Machine {
 	return m
 }
 
-// sizeName prints a byte count the way the tables do: 64B, 1KiB, 64KiB, 1MiB.
+// sizeName prints a byte count the way the tables do: 64B, 1KiB, 64KiB, 1MiB, 1GiB.
 func sizeName(n int) string {
 	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
 	case n >= 1<<20 && n%(1<<20) == 0:
 		return fmt.Sprintf("%dMiB", n>>20)
 	case n >= 1<<10 && n%(1<<10) == 0:

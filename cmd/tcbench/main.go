@@ -13,7 +13,7 @@
 //
 // Flags:
 //
-//	-scenarios  comma-separated: rawpump,oneway,pingpong,hbload,fanin,conns,hostile
+//	-scenarios  comma-separated: rawpump,oneway,pingpong,hbload,fanin,conns,stream,hostile
 //	            (default all but hostile, which attacks a node per attack class: about a minute)
 //	-sizes      oneway payload sizes (default 64,1KiB,64KiB,1MiB)
 //	-duration   timed window per measurement, after a warm-up (default 1s)
@@ -29,6 +29,7 @@
 //	-deliver    engine delivery: recv (the Recv ring) or handler (inline)
 //	-hostile-budget  memory budget of the node under attack (default 128MiB)
 //	-attacks    hostile's attack classes, comma-separated (default all)
+//	-stream-size  length of the stream in stream, between two node processes (default 1GiB)
 //	-json       print the report as JSON instead of the table
 //	-cpuprofile write a CPU profile of the whole run to this file
 //
@@ -124,6 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	fs.StringVar(&o.Deliver, "deliver", o.Deliver, "engine delivery: recv or handler")
 	hostileBudget := fs.String("hostile-budget", "128MiB", "memory budget of the node under attack in hostile")
 	attackList := fs.String("attacks", "", "hostile's attack classes, comma-separated (default all)")
+	streamSize := fs.String("stream-size", "1GiB", "length of the stream in the stream scenario")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of the table")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -153,6 +155,11 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 		return c, fmt.Errorf("flag -hostile-budget: %w", err)
 	}
 	o.HostileBudget = int64(hb)
+	ss, err := parseSize(*streamSize)
+	if err != nil {
+		return c, fmt.Errorf("flag -stream-size: %w", err)
+	}
+	o.StreamSize = int64(ss)
 	o.Attacks = splitList(*attackList)
 	if err := o.Validate(); err != nil {
 		return c, fmt.Errorf("flag -%w", err)
@@ -170,13 +177,13 @@ func splitList(s string) []string {
 	return out
 }
 
-// parseSize reads "64", "64B", "1KiB", "1MiB".
+// parseSize reads "64", "64B", "1KiB", "1MiB", "1GiB".
 func parseSize(s string) (int, error) {
 	mult := 1
 	for _, u := range []struct {
 		suffix string
 		mult   int
-	}{{"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
 		if strings.HasSuffix(s, u.suffix) {
 			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
 			break

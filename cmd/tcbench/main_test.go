@@ -94,13 +94,13 @@ func TestBadFlagsExitTwoNamingTheFlag(t *testing.T) {
 
 // TestParseSize reads the size notations the flags accept.
 func TestParseSize(t *testing.T) {
-	cases := map[string]int{"0": 0, "64": 64, "64B": 64, "1KiB": 1024, "64KiB": 65536, "1MiB": 1 << 20}
+	cases := map[string]int{"0": 0, "64": 64, "64B": 64, "1KiB": 1024, "64KiB": 65536, "1MiB": 1 << 20, "1GiB": 1 << 30}
 	for in, want := range cases {
 		if got, err := parseSize(in); err != nil || got != want {
 			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "-1", "1GiB", "KiB", "1.5KiB"} {
+	for _, bad := range []string{"", "-1", "1TiB", "KiB", "1.5KiB"} {
 		if _, err := parseSize(bad); err == nil {
 			t.Errorf("parseSize(%q) accepted", bad)
 		}

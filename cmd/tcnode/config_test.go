@@ -365,6 +365,8 @@ var sameSetting = map[string][2]string{
 	"max_inbound_connections":        {"7", "7"},
 	"max_connections_per_address":    {"7", "7"},
 	"max_connections_per_peer":       {"7", "7"},
+	"stream_window":                  {"7000000", "7000000"},
+	"max_streams_per_peer":           {"7", "7"},
 	"close_timeout":                  {`"7s"`, "7s"},
 	"security_mode":                  {`"legacy"`, "legacy"},
 	"stats_interval":                 {`"7s"`, "7s"},
@@ -479,6 +481,10 @@ var admissionSettings = []admissionSetting{
 		set: func(c *engine.Config) { c.MaxConnectionsPerAddress = 3 }, bad: "0", badWhy: "must be >= 1"},
 	{key: "max_connections_per_peer", toml: "2", flag: "2",
 		set: func(c *engine.Config) { c.MaxConnectionsPerPeer = 2 }, bad: "-5", badWhy: "must be >= 1"},
+	{key: "stream_window", toml: "1048576", flag: "1048576",
+		set: func(c *engine.Config) { c.StreamWindow = 1 << 20 }, bad: "1000", badWhy: "must be between"},
+	{key: "max_streams_per_peer", toml: "3", flag: "3",
+		set: func(c *engine.Config) { c.MaxStreamsPerPeer = 3 }, bad: "0", badWhy: "must be >= 1"},
 }
 
 // TestAdmissionSettingsReachTheConfig sets each memory, frame and

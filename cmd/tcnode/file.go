@@ -43,6 +43,8 @@ type fileConfig struct {
 	MaxInboundConnections    *int      `toml:"max_inbound_connections"`
 	MaxConnectionsPerAddress *int      `toml:"max_connections_per_address"`
 	MaxConnectionsPerPeer    *int      `toml:"max_connections_per_peer"`
+	StreamWindow             *int      `toml:"stream_window"`
+	MaxStreamsPerPeer        *int      `toml:"max_streams_per_peer"`
 	CloseTimeout             *string   `toml:"close_timeout"`
 	SecurityMode             *string   `toml:"security_mode"`
 	StatsInterval            *string   `toml:"stats_interval"`
@@ -213,6 +215,8 @@ func (a *applier) applyCore(f *fileConfig, cfg *engine.Config, opt *options) {
 	putInt(a, "max_inbound_connections", f.MaxInboundConnections, &cfg.MaxInboundConnections)
 	putInt(a, "max_connections_per_address", f.MaxConnectionsPerAddress, &cfg.MaxConnectionsPerAddress)
 	putInt(a, "max_connections_per_peer", f.MaxConnectionsPerPeer, &cfg.MaxConnectionsPerPeer)
+	putInt(a, "stream_window", f.StreamWindow, &cfg.StreamWindow)
+	putInt(a, "max_streams_per_peer", f.MaxStreamsPerPeer, &cfg.MaxStreamsPerPeer)
 	putDuration(a, "close_timeout", f.CloseTimeout, &cfg.CloseTimeout)
 	putParsed(a, "security_mode", f.SecurityMode, &cfg.SecurityMode, parseSecurityMode)
 	putDuration(a, "stats_interval", f.StatsInterval, &opt.StatsInterval)

@@ -197,6 +197,8 @@ func addCoreFlags(fs flagSet, cfg *engine.Config, opt *options) {
 	fs.add("max_inbound_connections", intValue("max_inbound_connections", &cfg.MaxInboundConnections), "inbound connections held at once, in all (a `number`)")
 	fs.add("max_connections_per_address", intValue("max_connections_per_address", &cfg.MaxConnectionsPerAddress), "inbound connections held at once per remote IP (a `number`)")
 	fs.add("max_connections_per_peer", intValue("max_connections_per_peer", &cfg.MaxConnectionsPerPeer), "inbound connections held at once per peer node id (a `number`)")
+	fs.add("stream_window", intValue("stream_window", &cfg.StreamWindow), "`bytes` of one incoming stream in flight or unread")
+	fs.add("max_streams_per_peer", intValue("max_streams_per_peer", &cfg.MaxStreamsPerPeer), "incoming streams open at once per peer (a `number`)")
 	fs.add("close_timeout", durationValue("close_timeout", &cfg.CloseTimeout), "how long (a `duration`) shutdown waits to flush queued messages")
 	fs.add("security_mode", ptrValue(&cfg.SecurityMode, parseSecurityMode, engine.SecurityMode.String),
 		"security `mode`: strict, permissive, development or legacy")

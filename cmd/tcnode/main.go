@@ -136,6 +136,8 @@
 //	max_inbound_connections = 1024
 //	max_connections_per_address = 64
 //	max_connections_per_peer = 32
+//	stream_window = 4194304       # >= 262144
+//	max_streams_per_peer = 16
 //	close_timeout = "5s"
 //	security_mode = "strict"      # permissive | development | legacy
 //	stats_interval = "0s"         # 0 = off

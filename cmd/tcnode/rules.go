@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"time"
+
+	"github.com/tensorchain/transport/codec"
 )
 
 // rule checks one numeric setting and, when it refuses the value, says what
@@ -76,6 +78,8 @@ var intRules = map[string]rule[int]{
 	"max_inbound_connections":        atLeast(1),
 	"max_connections_per_address":    atLeast(1),
 	"max_connections_per_peer":       atLeast(1),
+	"stream_window":                  between(codec.StreamInitialWindow, 1<<30),
+	"max_streams_per_peer":           atLeast(1),
 	"rate_limit.bucket_size":         between(1, 1<<30),
 	"inbound_rate_limit.bucket_size": between(1, 1<<30),
 	"compression.min_size":           atLeast(0),
