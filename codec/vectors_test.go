@@ -52,6 +52,13 @@ func TestProtocolDocVectors(t *testing.T) {
 		},
 		"credit-1MiB-16": func() []byte { return AppendCredit(nil, Credit{Bytes: 1 << 20, Messages: 16}) },
 		"goodbye":        func() []byte { return AppendGoodbye(nil) },
+		"request-7-hi":   func() []byte { return taggedFrame(Tag{KindRequest, 7}, []byte("hi")) },
+		"reply-7-ok":     func() []byte { return taggedFrame(Tag{KindReply, 7}, []byte("ok")) },
+		"stream-end-9":   func() []byte { return taggedFrame(Tag{KindStreamEnd, 9}, nil) },
+		"stream-credit-9-1MiB": func() []byte {
+			return taggedFrame(Tag{KindStreamCredit, 9}, AppendStreamCredit(nil, 1<<20))
+		},
+		"stream-reset-9-cancelled": func() []byte { return taggedFrame(Tag{KindStreamReset, 9}, []byte{ResetCancelled}) },
 	}
 	if len(vectors) != len(encoders) {
 		t.Fatalf("PROTOCOL.md has %d vectors, test knows %d", len(vectors), len(encoders))
@@ -68,6 +75,11 @@ func TestProtocolDocVectors(t *testing.T) {
 		if err != nil || n != len(want) {
 			t.Fatalf("vector %s does not decode: n=%d err=%v", name, n, err)
 		}
+		if f.Tagged() {
+			if _, _, err := SplitTag(f.Payload); err != nil {
+				t.Errorf("vector %s: SplitTag: %v", name, err)
+			}
+		}
 		if f.Control() {
 			if strings.HasPrefix(name, "refused-") {
 				if _, err := DecodeHello(f.Payload); !errors.Is(err, ErrVersion) {
@@ -83,4 +95,11 @@ func TestProtocolDocVectors(t *testing.T) {
 			}
 		}
 	}
+}
+
+// taggedFrame is a tagged data frame with body after its tag.
+func taggedFrame(tag Tag, body []byte) []byte {
+	var b [TagSize]byte
+	PutTag(b[:], tag)
+	return AppendFrame(nil, FlagTagged, append(b[:], body...))
 }

@@ -76,6 +76,23 @@
 // HandshakeIdleTimeout, and TLS handshakes waiting for their peer hold no
 // slot (admission.go, tlsstate.Limiter). Every refusal is counted in Stats.
 //
+// # Requests and streams
+//
+// Request sends a message tagged with an id and waits for the Reply the
+// peer sends with the same id (request.go): the waiter is pooled and
+// filed in a sharded table, so a round trip allocates nothing, and the
+// loop that decodes a reply hands it straight to its waiter, bypassing
+// the inboxes. A request fails at once when its ctx ends, when a
+// connection of its class to or from the peer closes (ErrConnectionLost),
+// or when the transport closes. SendStream carries an io.Reader of any
+// length as a stream (stream.go, streamrecv.go): 64 KiB frames on one bulk
+// connection under a window per stream that the receiving application's
+// reads return, so a stream costs at most a window of memory at each end,
+// and its frames take connection credit only until they reach the
+// stream's buffer, so an unread stream stops its sender and nothing else.
+// The frames are laid out in docs/PROTOCOL.md ("Tagged frames"); route.go
+// says where the loop sends each kind.
+//
 // # Errors
 //
 // Every error wraps one of the sentinels (ErrTimeout, ErrPeerNotFound,

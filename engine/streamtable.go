@@ -12,8 +12,8 @@ import (
 type streamTable struct {
 	mu   sync.Mutex
 	send map[uint64]*outStream // ours, by id
-	recv map[recvKey]*Stream    // the peers', by peer and id
-	open map[*peer]int          // the peers' open streams, per peer
+	recv map[recvKey]*Stream   // the peers', by peer and id
+	open map[*peer]int         // the peers' open streams, per peer
 }
 
 type recvKey struct {
