@@ -106,12 +106,21 @@ func (t *Transport) pump(ctx context.Context, to string, id uint64, s *outStream
 }
 
 // abortStream tells the receiver that the sender gave stream id up,
-// unless the receiver is the one who reset it.
+// unless the receiver is the one who reset it. It waits for room in the
+// control queue for at most ConnectTimeout: a lost reset would leave the
+// receiver waiting for the rest.
 func (t *Transport) abortStream(to string, id uint64, why error) {
 	if isReset(why) {
 		return
 	}
-	_ = t.sendTagged(nil, to, codec.Tag{Kind: codec.KindStreamReset, ID: id}, []byte{codec.ResetAborted}, SendOptions{Class: Control})
+	t.sendReset(to, id, codec.ResetAborted)
+}
+
+// sendReset sends a stream reset from a goroutine that may wait a little.
+func (t *Transport) sendReset(to string, id uint64, reason byte) {
+	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.ConnectTimeout)
+	defer cancel()
+	_ = t.sendTagged(ctx, to, codec.Tag{Kind: codec.KindStreamReset, ID: id}, []byte{reason}, SendOptions{Class: Control})
 }
 
 // outStream is the sending end of a stream: the credit its receiver has

@@ -125,7 +125,7 @@ func (s *Stream) Close() error {
 	s.t.streams.removeRecv(s)
 	if cancel {
 		s.t.stats.streamsCancelled.Add(1)
-		_ = s.t.sendTagged(nil, s.peer.id, codec.Tag{Kind: codec.KindStreamReset, ID: s.id}, []byte{codec.ResetCancelled}, SendOptions{Class: Control})
+		s.t.sendReset(s.peer.id, s.id, codec.ResetCancelled)
 	}
 	return nil
 }
