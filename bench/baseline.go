@@ -18,14 +18,16 @@ import (
 
 // The baseline is the transport written the ordinary Go way: per
 // connection a reader and a writer goroutine over net.Conn (or
-// crypto/tls), bufio on both sides, a bounded channel per peer for
-// outbound frames and one for inbound messages. It speaks the same frames
+// crypto/tls), 64 KiB bufio on both sides, a bounded channel per peer for
+// outbound frames and one for inbound messages (or, with -deliver handler,
+// the callback called by the reading goroutine itself). It speaks the same frames
 // and the same hello as the engine, so the comparison is of architecture.
 const (
 	baselineQueue   = 1000     // per-peer outbound queue, like MaxPendingMessages
 	baselineInbox   = 1000     // inbound queue, like RecvBufferSize
 	baselineMaxMsg  = 16 << 20 // like MaxMessageSize
 	baselineMinComp = 256      // like Compression.MinSize
+	baselineBufSize = 64 << 10 // bufio on each side: a sane size for a transport, not bufio's 4 KiB default
 )
 
 // baselineNode is a node of the baseline transport.
@@ -36,6 +38,7 @@ type baselineNode struct {
 	ln      net.Listener
 	inbox   chan inboundMsg
 	deliver func(string, []byte)
+	inline  bool      // deliver on the reading goroutine (-deliver handler), not through inbox
 	comps   sync.Pool // *codec.Compressor
 
 	payloadOut, wireOut atomic.Uint64
@@ -54,7 +57,7 @@ type inboundMsg struct {
 
 func startBaselineNode(s nodeSpec) (node, error) {
 	n := &baselineNode{
-		id: s.id, lz4: s.opts.LZ4, deliver: s.deliver,
+		id: s.id, lz4: s.opts.LZ4, deliver: s.deliver, inline: s.opts.Deliver == "handler",
 		inbox: make(chan inboundMsg, baselineInbox),
 		peers: map[string]chan []byte{}, conns: map[net.Conn]struct{}{}, done: make(chan struct{}),
 	}
@@ -98,7 +101,7 @@ func (n *baselineNode) serve(c net.Conn) {
 		c = tls.Server(c, n.tlsConf)
 	}
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(c)
+	r := bufio.NewReaderSize(c, baselineBufSize)
 	peer, err := readHello(r)
 	if err == nil {
 		_, err = c.Write(n.hello())
@@ -131,7 +134,7 @@ func (n *baselineNode) connect(ctx context.Context, id, addr string) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	r := bufio.NewReader(c)
+	r := bufio.NewReaderSize(c, baselineBufSize)
 	_, err = c.Write(n.hello())
 	if err == nil {
 		_, err = readHello(r)
@@ -193,7 +196,7 @@ func (n *baselineNode) startWriter(c net.Conn, peer string) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		w := bufio.NewWriter(c)
+		w := bufio.NewWriterSize(c, baselineBufSize)
 		for {
 			select {
 			case f := <-q:
@@ -225,6 +228,12 @@ func (n *baselineNode) readLoop(c net.Conn, r *bufio.Reader, peer string) {
 			if p, err = decompress(p); err != nil {
 				return
 			}
+		}
+		if n.inline { // the engine's handler mode has its counterpart: no channel hop
+			if n.deliver != nil {
+				n.deliver(peer, p)
+			}
+			continue
 		}
 		select {
 		case n.inbox <- inboundMsg{from: peer, payload: p}:

@@ -60,6 +60,9 @@ type Options struct {
 	Attacks []string
 	// StreamSize is the length of the stream in stream, in bytes.
 	StreamSize int64
+	// Runs is how many times each case is measured, engine and baseline
+	// interleaved; the report gives medians and ranges (runs.go). 0 is 1.
+	Runs int
 }
 
 // compressible reports whether payloads are the compressible kind.
@@ -81,6 +84,7 @@ func DefaultOptions() Options {
 
 		HostileBudget: 128 << 20,
 		StreamSize:    1 << 30,
+		Runs:          1,
 	}
 }
 
@@ -111,6 +115,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("conns %d: want 1..50000", o.Conns)
 	case o.PingSize < 0 || o.PingSize > 1<<20:
 		return fmt.Errorf("ping-size %d: want 0..1MiB", o.PingSize)
+	case o.Runs < 0 || o.Runs > 100:
+		return fmt.Errorf("runs %d: want 1..100", o.Runs)
 	case o.Deliver != "recv" && o.Deliver != "handler":
 		return fmt.Errorf("deliver %q: want recv or handler", o.Deliver)
 	case o.has(ScenarioStream) && (o.StreamSize < 0 || o.StreamSize > 1<<40):

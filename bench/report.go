@@ -22,6 +22,10 @@ type Comparison struct {
 	Raw float64 `json:"raw,omitempty"`
 	// Better says which direction wins: "higher" or "lower".
 	Better string `json:"better"`
+	// EngineRange and BaselineRange are the smallest and largest value
+	// over the runs, when there was more than one (Options.Runs).
+	EngineRange   *[2]float64 `json:"engine_range,omitempty"`
+	BaselineRange *[2]float64 `json:"baseline_range,omitempty"`
 }
 
 // Target is one performance goal and where this run stands.
@@ -92,8 +96,9 @@ func find(rs []Result, scenario, cas, impl string) (Result, bool) {
 	return Result{}, false
 }
 
-// compare pairs engine and baseline results case by case.
-func compare(rs []Result) []Comparison {
+// compare pairs engine and baseline results case by case; runs, when
+// there was more than one per case, give each side's range.
+func compare(rs, runs []Result) []Comparison {
 	var out []Comparison
 	for _, e := range rs {
 		if e.Impl != engineImpl.name {
@@ -114,6 +119,12 @@ func compare(rs []Result) []Comparison {
 			}
 			if hasRaw && m.name != mAllocs.name {
 				c.Raw = m.get(raw)
+			}
+			if lo, hi, ok := spread(runs, keyOf(e), m); ok {
+				c.EngineRange = &[2]float64{lo, hi}
+			}
+			if lo, hi, ok := spread(runs, keyOf(b), m); ok {
+				c.BaselineRange = &[2]float64{lo, hi}
 			}
 			out = append(out, c)
 		}
@@ -194,8 +205,12 @@ func targets(rs []Result, o Options) []Target {
 // WriteTable prints the comparisons and targets as aligned text.
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "tcbench %s  %s  %d CPU (%s)  %s\n", r.Date, r.Machine.OS, r.Machine.CPUs, r.Machine.CPU, r.Machine.Go)
-	fmt.Fprintf(w, "tls=%v lz4=%v compressible=%v pool=%d loops=%d duration=%v deliver=%s\n\n",
-		r.Options.TLS, r.Options.LZ4, r.Options.compressible(), r.Options.PoolSize, r.Options.EventLoops, r.Options.Duration, r.Options.Deliver)
+	fmt.Fprintf(w, "tls=%v lz4=%v compressible=%v pool=%d loops=%d duration=%v deliver=%s runs=%d rate_limit=off (engine and baseline)\n",
+		r.Options.TLS, r.Options.LZ4, r.Options.compressible(), r.Options.PoolSize, r.Options.EventLoops, r.Options.Duration, r.Options.Deliver, max(r.Options.Runs, 1))
+	if r.Options.Runs > 1 {
+		fmt.Fprintf(w, "figures are medians of %d interleaved runs, [min..max] over them\n", r.Options.Runs)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if len(r.Comparisons) > 0 || slices.ContainsFunc(r.Results, func(res Result) bool { return res.Scenario == ScenarioRawpump }) {
 		fmt.Fprintln(tw, "scenario\tcase\tmetric\tengine\tbaseline\tengine/baseline\traw\t")
@@ -222,7 +237,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 			if c.Baseline != 0 {
 				ratio = fmtRatio(c.Ratio)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.Scenario, c.Case, c.Metric, m.format(c.Engine), m.format(c.Baseline), ratio, raw)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.Scenario, c.Case, c.Metric, withRange(m, c.Engine, c.EngineRange),
+				withRange(m, c.Baseline, c.BaselineRange), ratio, raw)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -299,6 +315,14 @@ func fmtBytes(v float64) string {
 		return fmt.Sprintf("%.1f KiB", v/(1<<10))
 	}
 	return fmt.Sprintf("%.0f B", v)
+}
+
+// withRange prints a median with its range over the runs, when there is one.
+func withRange(m metric, v float64, r *[2]float64) string {
+	if r == nil {
+		return m.format(v)
+	}
+	return fmt.Sprintf("%s [%s..%s]", m.format(v), m.format(r[0]), m.format(r[1]))
 }
 
 // streamRSSLimit is issue #15's bound on each side's peak resident memory

@@ -14,6 +14,8 @@ type Result struct {
 	Case string `json:"case"`
 	// Impl is engine, baseline or raw.
 	Impl string `json:"impl"`
+	// Runs is how many runs the figures are the median of (Options.Runs).
+	Runs int `json:"runs,omitempty"`
 
 	Messages    uint64  `json:"messages,omitempty"`
 	Seconds     float64 `json:"seconds,omitempty"`

@@ -19,6 +19,9 @@ type Report struct {
 	Comparisons []Comparison `json:"comparisons"`
 	Targets     []Target     `json:"targets"`
 	Errors      []string     `json:"errors,omitempty"`
+	// Runs holds every run's own results when Options.Runs > 1 (Results
+	// are then their medians).
+	Runs []Result `json:"runs,omitempty"`
 }
 
 // Machine describes where the numbers were taken.
@@ -83,7 +86,10 @@ func Run(o Options, progress Progress) (*Report, error) {
 		}
 		rep.Results = append(rep.Results, rs...)
 	}
-	rep.Comparisons = compare(rep.Results)
+	if o.Runs > 1 {
+		rep.Runs, rep.Results = rep.Results, medians(rep.Results)
+	}
+	rep.Comparisons = compare(rep.Results, rep.Runs)
 	rep.Targets = targets(rep.Results, o)
 	if len(rep.Errors) > 0 {
 		return rep, errors.New(strings.Join(rep.Errors, "; "))
@@ -94,9 +100,21 @@ func Run(o Options, progress Progress) (*Report, error) {
 // plan lists the steps of a run in order.
 func plan(o Options, p *pki) []step {
 	var steps []step
+	runs := max(o.Runs, 1)
 	both := func(name string, f func(impl) (Result, error)) {
-		for _, im := range []impl{engineImpl, baselineImpl} {
-			steps = append(steps, step{name: name + " " + im.name, run: func() (Result, error) { return f(im) }})
+		for r := range runs {
+			order := []impl{engineImpl, baselineImpl}
+			if r%2 == 1 { // interleaved: neither side always runs first
+				order = []impl{baselineImpl, engineImpl}
+			}
+			for _, im := range order {
+				steps = append(steps, step{name: stepName(name+" "+im.name, r, runs), run: func() (Result, error) { return f(im) }})
+			}
+		}
+	}
+	repeat := func(s step) {
+		for r := range runs {
+			steps = append(steps, step{name: stepName(s.name, r, runs), run: s.run})
 		}
 	}
 	for _, sc := range AllScenarios {
@@ -105,8 +123,8 @@ func plan(o Options, p *pki) []step {
 		}
 		switch sc {
 		case ScenarioRawpump:
-			steps = append(steps, step{name: "rawpump 64KiB", run: func() (Result, error) { return rawPump(o) }},
-				step{name: "rawpump round trip", run: func() (Result, error) { return rawRoundTrip(o) }})
+			repeat(step{name: "rawpump 64KiB", run: func() (Result, error) { return rawPump(o) }})
+			repeat(step{name: "rawpump round trip", run: func() (Result, error) { return rawRoundTrip(o) }})
 		case ScenarioOneway:
 			for _, size := range o.Sizes {
 				both("oneway "+sizeName(size), func(im impl) (Result, error) { return oneway(im, o, p, size) })
@@ -114,20 +132,30 @@ func plan(o Options, p *pki) []step {
 		case ScenarioPingpong:
 			both("pingpong", func(im impl) (Result, error) { return pingpong(im, o, p) })
 		case ScenarioHbload:
-			for _, im := range []impl{engineImpl, baselineImpl} {
-				steps = append(steps, step{name: "hbload " + im.name, runAll: func() ([]Result, error) { return hbload(im, o, p) }})
+			for r := range runs {
+				for _, im := range []impl{engineImpl, baselineImpl} {
+					steps = append(steps, step{name: stepName("hbload "+im.name, r, runs), runAll: func() ([]Result, error) { return hbload(im, o, p) }})
+				}
 			}
 		case ScenarioFanin:
 			both("fanin", func(im impl) (Result, error) { return fanin(im, o, p) })
 		case ScenarioConns:
 			both("conns", func(im impl) (Result, error) { return idleConns(im, o, p) })
 		case ScenarioStream:
-			steps = append(steps, step{name: "stream " + sizeName(int(min(o.StreamSize, 1<<40))), run: func() (Result, error) { return stream(o, p) }})
+			repeat(step{name: "stream " + sizeName(int(min(o.StreamSize, 1<<40))), run: func() (Result, error) { return stream(o, p) }})
 		case ScenarioHostile:
 			steps = append(steps, step{name: "hostile", runAll: func() ([]Result, error) { return hostile(o, p) }})
 		}
 	}
 	return steps
+}
+
+// stepName is name, with the run's number when there are several.
+func stepName(name string, run, runs int) string {
+	if runs == 1 {
+		return name
+	}
+	return fmt.Sprintf("%s (run %d/%d)", name, run+1, runs)
 }
 
 func describeMachine() Machine {

@@ -30,6 +30,7 @@
 //	-hostile-budget  memory budget of the node under attack (default 128MiB)
 //	-attacks    hostile's attack classes, comma-separated (default all)
 //	-stream-size  length of the stream in stream, between two node processes (default 1GiB)
+//	-runs       measure each case N times, engine and baseline interleaved; medians and [min..max] (default 1)
 //	-json       print the report as JSON instead of the table
 //	-cpuprofile write a CPU profile of the whole run to this file
 //
@@ -126,6 +127,7 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	hostileBudget := fs.String("hostile-budget", "128MiB", "memory budget of the node under attack in hostile")
 	attackList := fs.String("attacks", "", "hostile's attack classes, comma-separated (default all)")
 	streamSize := fs.String("stream-size", "1GiB", "length of the stream in the stream scenario")
+	fs.IntVar(&o.Runs, "runs", o.Runs, "measure each case this many times, engine and baseline interleaved; report medians and ranges")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of the table")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
