@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,5 +119,59 @@ func BenchmarkCloseIdle(b *testing.B) {
 		if err := tr.Close(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkPingPong64 measures 64-byte round trips, one at a time: b
+// echoes each message from its Recv loop (or, with -handler, its inline
+// handler), and the percentiles are reported as metrics.
+func BenchmarkPingPong64(b *testing.B) {
+	for _, mode := range []string{"recv", "handler"} {
+		b.Run(mode, func(b *testing.B) {
+			acfg, rcfg := devConfig("a"), devConfig("r")
+			var r *Transport
+			if mode == "handler" {
+				rcfg.Handler = func(from string, p []byte) { _ = r.TrySend(from, p) }
+			}
+			a := startTransport(b, acfg)
+			r = startTransport(b, rcfg)
+			connect(b, a, r)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if mode == "recv" {
+				go func() {
+					for {
+						m, err := r.Recv(ctx)
+						if err != nil {
+							return
+						}
+						_ = r.TrySend(m.From, m.Payload)
+						m.Release()
+					}
+				}()
+			}
+			payload := make([]byte, 64)
+			samples := make([]time.Duration, 0, 1<<16)
+			b.ReportAllocs()
+			for b.Loop() {
+				t0 := time.Now()
+				if err := a.Send(ctx, "r", payload); err != nil {
+					b.Fatal(err)
+				}
+				m, err := a.Recv(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.Release()
+				if len(samples) < cap(samples) {
+					samples = append(samples, time.Since(t0))
+				}
+			}
+			slices.Sort(samples)
+			if n := len(samples); n > 0 {
+				b.ReportMetric(float64(samples[n/2].Nanoseconds()), "p50-ns")
+				b.ReportMetric(float64(samples[n*99/100].Nanoseconds()), "p99-ns")
+			}
+		})
 	}
 }

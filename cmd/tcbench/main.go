@@ -33,6 +33,7 @@
 //	-runs       measure each case N times, engine and baseline interleaved; medians and [min..max] (default 1)
 //	-json       print the report as JSON instead of the table
 //	-cpuprofile write a CPU profile of the whole run to this file
+//	-trace      write a runtime/trace of the whole run to this file
 //
 // It exits 0 when every step ran (missed targets are reported, not
 // failures), 1 when a step failed, 2 on bad flags.
@@ -45,6 +46,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 
@@ -71,6 +73,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		stop, err := startCPUProfile(c.cpuProfile)
 		if err != nil {
 			fmt.Fprintln(stderr, "tcbench: flag -cpuprofile:", err)
+			return 2
+		}
+		defer stop()
+	}
+	if c.tracePath != "" {
+		stop, err := startTrace(c.tracePath)
+		if err != nil {
+			fmt.Fprintln(stderr, "tcbench: flag -trace:", err)
 			return 2
 		}
 		defer stop()
@@ -103,6 +113,7 @@ type cli struct {
 	opts       bench.Options
 	asJSON     bool
 	cpuProfile string
+	tracePath  string
 }
 
 // parseFlags turns the command line into options; errors name the flag.
@@ -130,6 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	fs.IntVar(&o.Runs, "runs", o.Runs, "measure each case this many times, engine and baseline interleaved; report medians and ranges")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of the table")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&c.tracePath, "trace", "", "write a runtime/trace of the run to this file (go tool trace; -pprof=sched for scheduler latency)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -231,4 +243,18 @@ func progressLine(w io.Writer) bench.Progress {
 			defer fmt.Fprint(f, "\r\033[K")
 		}
 	}
+}
+
+// startTrace starts a runtime/trace into path and returns the function
+// that stops it.
+func startTrace(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { trace.Stop(); f.Close() }, nil
 }
