@@ -34,6 +34,10 @@ func engineConfig(s nodeSpec) (engine.Config, error) {
 	cfg.Reconnect.Enabled = false
 	cfg.CloseTimeout = 2 * time.Second
 	cfg.Logger = quietLogger
+	// Every connection of a run comes from 127.0.0.1, and conns holds
+	// thousands at once: the per-address and total limits must admit them.
+	cfg.MaxInboundConnections = max(cfg.MaxInboundConnections, 2*s.opts.Conns+64)
+	cfg.MaxConnectionsPerAddress = cfg.MaxInboundConnections
 	if s.pki == nil {
 		cfg.SecurityMode = engine.Development
 		return cfg, nil

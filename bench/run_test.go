@@ -22,7 +22,8 @@ func tinyOptions() Options {
 	o.Sizes = []int{64, 64 << 10}
 	o.Duration = 30 * time.Millisecond
 	o.Peers = 2
-	o.Conns = 40
+	o.Conns = 100 // more than MaxConnectionsPerAddress's default: all come from 127.0.0.1
+	o.StreamSize = 8 << 20
 	return o
 }
 
