@@ -30,9 +30,17 @@ const (
 
 // RunChildIfRequested turns the process into a helper another scenario
 // started it as, and then exits: a connection holder (conns), the node
-// under attack (hostile) or a stream's sender or receiver (stream). Call it first thing in main (and in TestMain of
-// tests that run those scenarios).
+// under attack (hostile), a stream's sender or receiver (stream) or the
+// senders of scale. Call it first thing in main (and in TestMain of tests
+// that run those scenarios).
 func RunChildIfRequested() {
+	if spec, ok := os.LookupEnv(loadEnv); ok {
+		if err := runLoad(spec, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "load generator:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if spec, ok := os.LookupEnv(streamEnv); ok {
 		if err := runStreamNode(spec, os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "stream node:", err)

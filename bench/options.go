@@ -17,11 +17,13 @@ const (
 	ScenarioRawpump  = "rawpump"
 	ScenarioHostile  = "hostile"
 	ScenarioStream   = "stream"
+	ScenarioScale    = "scale"
 )
 
 // AllScenarios lists every scenario in run order. The default run leaves
-// hostile out (it starts a node per attack: about a minute).
-var AllScenarios = []string{ScenarioRawpump, ScenarioOneway, ScenarioPingpong, ScenarioHbload, ScenarioFanin, ScenarioConns, ScenarioStream, ScenarioHostile}
+// hostile (a node per attack: about a minute) and scale (a node per point
+// of its sweeps, and 10,000 connections) out.
+var AllScenarios = []string{ScenarioRawpump, ScenarioOneway, ScenarioPingpong, ScenarioHbload, ScenarioFanin, ScenarioConns, ScenarioStream, ScenarioScale, ScenarioHostile}
 
 // Options selects what Run measures and how.
 type Options struct {
@@ -60,6 +62,12 @@ type Options struct {
 	Attacks []string
 	// StreamSize is the length of the stream in stream, in bytes.
 	StreamSize int64
+	// ScaleSenders are the connection counts of scale's senders sweep (at
+	// 1 KiB), ScaleSizes the message sizes of its sizes sweep (at 10
+	// senders), and ScaleIdle its idle connections (0: none).
+	ScaleSenders []int
+	ScaleSizes   []int
+	ScaleIdle    int
 	// Runs is how many times each case is measured, engine and baseline
 	// interleaved; the report gives medians and ranges (runs.go). 0 is 1.
 	Runs int
@@ -71,7 +79,7 @@ func (o Options) compressible() bool { return o.LZ4 || o.Compressible }
 // DefaultOptions is a run that finishes in well under a minute.
 func DefaultOptions() Options {
 	return Options{
-		Scenarios:  slices.DeleteFunc(slices.Clone(AllScenarios), func(s string) bool { return s == ScenarioHostile }),
+		Scenarios:  slices.DeleteFunc(slices.Clone(AllScenarios), func(s string) bool { return s == ScenarioHostile || s == ScenarioScale }),
 		Sizes:      []int{64, 1 << 10, 64 << 10, 1 << 20},
 		Duration:   time.Second,
 		PoolSize:   1,
@@ -84,6 +92,9 @@ func DefaultOptions() Options {
 
 		HostileBudget: 128 << 20,
 		StreamSize:    1 << 30,
+		ScaleSenders:  []int{1, 10, 100, 1000},
+		ScaleSizes:    []int{64, 1 << 10, 64 << 10, 1 << 20},
+		ScaleIdle:     10_000,
 		Runs:          1,
 	}
 }
@@ -115,6 +126,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("conns %d: want 1..50000", o.Conns)
 	case o.PingSize < 0 || o.PingSize > 1<<20:
 		return fmt.Errorf("ping-size %d: want 0..1MiB", o.PingSize)
+	case o.has(ScenarioScale) && (len(o.ScaleSenders)+len(o.ScaleSizes) == 0 || o.ScaleIdle < 0 || o.ScaleIdle > 50_000):
+		return fmt.Errorf("scale: want senders or sizes to sweep, and scale-idle 0..50000")
 	case o.Runs < 0 || o.Runs > 100:
 		return fmt.Errorf("runs %d: want 1..100", o.Runs)
 	case o.Deliver != "recv" && o.Deliver != "handler":

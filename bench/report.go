@@ -55,6 +55,8 @@ var (
 	mP999   = metric{"p999", "lower", func(r Result) float64 { return float64(r.P999) }, fmtDur}
 	mConn   = metric{"bytes/conn", "lower", func(r Result) float64 { return r.BytesPerConn }, fmtBytes}
 	mGor    = metric{"goroutines/1000 conns", "lower", func(r Result) float64 { return float64(r.Goroutines) }, fmtInt}
+	mCPU    = metric{"CPU/msg", "lower", func(r Result) float64 { return r.CPUPerMsg }, fmtDur}
+	mCPUKiB = metric{"CPU/KiB", "lower", func(r Result) float64 { return r.CPUPerKiB }, fmtDur}
 )
 
 // metricsOf lists the metrics each scenario compares.
@@ -65,6 +67,7 @@ var metricsOf = map[string][]metric{
 	ScenarioFanin:    {mMsgs, mMBs, mAllocs},
 	ScenarioConns:    {mConn, mGor},
 	ScenarioRawpump:  {mMBs},
+	ScenarioScale:    {mMsgs, mMBs, mCPU, mCPUKiB},
 }
 
 // metricsFor lists the metrics compared for a result's case: hbload's
@@ -75,6 +78,9 @@ func metricsFor(r Result) []metric {
 			return []metric{mMBs}
 		}
 		return []metric{mP50, mP99, mP999}
+	}
+	if r.Scenario == ScenarioScale && r.BytesPerConn != 0 { // its idle case
+		return metricsOf[ScenarioConns]
 	}
 	return metricsOf[r.Scenario]
 }

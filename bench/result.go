@@ -51,6 +51,10 @@ type Result struct {
 	PeakRSSBytes   int64         `json:"peak_rss_bytes,omitempty"`
 	BudgetBytes    int64         `json:"budget_bytes,omitempty"`
 	FDsLeft        int           `json:"fds_left,omitempty"`
+	// scale: the receiving process's CPU time per message, and per KiB of
+	// payload, in nanoseconds.
+	CPUPerMsg float64 `json:"cpu_ns_per_msg,omitempty"`
+	CPUPerKiB float64 `json:"cpu_ns_per_kib,omitempty"`
 	// stream: the sending process's peak resident memory (PeakRSSBytes is
 	// the receiving one's).
 	SenderPeakRSSBytes int64  `json:"sender_peak_rss_bytes,omitempty"`

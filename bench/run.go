@@ -143,6 +143,12 @@ func plan(o Options, p *pki) []step {
 			both("conns", func(im impl) (Result, error) { return idleConns(im, o, p) })
 		case ScenarioStream:
 			repeat(step{name: "stream " + sizeName(int(min(o.StreamSize, 1<<40))), run: func() (Result, error) { return stream(o, p) }})
+		case ScenarioScale:
+			for r := range runs {
+				for _, im := range []impl{engineImpl, baselineImpl} {
+					steps = append(steps, step{name: stepName("scale "+im.name, r, runs), runAll: func() ([]Result, error) { return scale(im, o, p) }})
+				}
+			}
 		case ScenarioHostile:
 			steps = append(steps, step{name: "hostile", runAll: func() ([]Result, error) { return hostile(o, p) }})
 		}

@@ -53,3 +53,29 @@ func TestMediansAndRanges(t *testing.T) {
 		t.Fatalf("median of an even count %v", got)
 	}
 }
+
+// TestScaleSweeps runs a small scale scenario and checks that every point
+// of both sweeps, and the idle connections, were measured for engine and
+// baseline.
+func TestScaleSweeps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the harness")
+	}
+	o := tinyOptions()
+	o.Scenarios, o.ScaleSenders, o.ScaleSizes, o.ScaleIdle = []string{ScenarioScale}, []int{1, 20}, []int{64, 64 << 10}, 80
+	rep, err := Run(o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, im := range []string{"engine", "baseline"} {
+		for _, cas := range []string{"1x1KiB", "20x1KiB", "10x64B", "10x64KiB"} {
+			r, ok := find(rep.Results, ScenarioScale, cas, im)
+			if !ok || r.Messages == 0 || r.CPUPerMsg <= 0 || r.Conns == 0 {
+				t.Errorf("%s %s: %+v (found %v)", im, cas, r, ok)
+			}
+		}
+		if r, ok := find(rep.Results, ScenarioScale, "80 idle", im); !ok || r.BytesPerConn == 0 {
+			t.Errorf("%s idle: %+v (found %v)", im, r, ok)
+		}
+	}
+}

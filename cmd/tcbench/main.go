@@ -13,8 +13,8 @@
 //
 // Flags:
 //
-//	-scenarios  comma-separated: rawpump,oneway,pingpong,hbload,fanin,conns,stream,hostile
-//	            (default all but hostile, which attacks a node per attack class: about a minute)
+//	-scenarios  comma-separated: rawpump,oneway,pingpong,hbload,fanin,conns,stream,scale,hostile
+//	            (default all but scale and hostile, which start a node per case: a minute or more)
 //	-sizes      oneway payload sizes (default 64,1KiB,64KiB,1MiB)
 //	-duration   timed window per measurement, after a warm-up (default 1s)
 //	-tls        mutual TLS 1.3 for engine and baseline
@@ -30,6 +30,8 @@
 //	-hostile-budget  memory budget of the node under attack (default 128MiB)
 //	-attacks    hostile's attack classes, comma-separated (default all)
 //	-stream-size  length of the stream in stream, between two node processes (default 1GiB)
+//	-scale-senders, -scale-sizes, -scale-idle  the scale scenario's sweeps (default 1,10,100,1000
+//	            senders at 1KiB; 64,1KiB,64KiB,1MiB at 10 senders; 10000 idle connections)
 //	-runs       measure each case N times, engine and baseline interleaved; medians and [min..max] (default 1)
 //	-json       print the report as JSON instead of the table
 //	-cpuprofile write a CPU profile of the whole run to this file
@@ -138,6 +140,9 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	hostileBudget := fs.String("hostile-budget", "128MiB", "memory budget of the node under attack in hostile")
 	attackList := fs.String("attacks", "", "hostile's attack classes, comma-separated (default all)")
 	streamSize := fs.String("stream-size", "1GiB", "length of the stream in the stream scenario")
+	scaleSenders := fs.String("scale-senders", "1,10,100,1000", "scale: connection counts of the senders sweep (1 KiB messages)")
+	scaleSizes := fs.String("scale-sizes", "64,1KiB,64KiB,1MiB", "scale: message sizes of the sizes sweep (10 senders)")
+	fs.IntVar(&o.ScaleIdle, "scale-idle", o.ScaleIdle, "scale: idle connections (0: none)")
 	fs.IntVar(&o.Runs, "runs", o.Runs, "measure each case this many times, engine and baseline interleaved; report medians and ranges")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of the table")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
@@ -174,11 +179,30 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 		return c, fmt.Errorf("flag -stream-size: %w", err)
 	}
 	o.StreamSize = int64(ss)
+	if o.ScaleSenders, err = parseSizes(*scaleSenders); err != nil {
+		return c, fmt.Errorf("flag -scale-senders: %w", err)
+	}
+	if o.ScaleSizes, err = parseSizes(*scaleSizes); err != nil {
+		return c, fmt.Errorf("flag -scale-sizes: %w", err)
+	}
 	o.Attacks = splitList(*attackList)
 	if err := o.Validate(); err != nil {
 		return c, fmt.Errorf("flag -%w", err)
 	}
 	return c, nil
+}
+
+// parseSizes reads a comma-separated list of sizes (parseSize).
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		n, err := parseSize(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func splitList(s string) []string {
