@@ -8,7 +8,11 @@
 #   NODE.pem, NODE.key      per node: ECDSA P-256, CN=NODE, DNS SAN=NODE and
 #                           IP SAN 127.0.0.1, serverAuth+clientAuth, valid 825
 #                           days, signed by the CA
-# Keys are unencrypted PKCS#8 ("BEGIN PRIVATE KEY"), mode 0600.
+# Keys are unencrypted PKCS#8 ("BEGIN PRIVATE KEY"), mode 0600. Nothing is
+# written outside OUTDIR but a temporary directory, removed on exit (with any
+# half-written OUTDIR/*.key.tmp). ca.key stays in OUTDIR to issue more nodes
+# later: keep OUTDIR out of version control (.gitignore covers /certs/ and
+# *.key).
 #
 # Idempotent: an existing CA is reused, and an existing node certificate is
 # kept if it verifies against the CA, names the node, matches its key and is
@@ -50,7 +54,7 @@ done
 
 mkdir -p "$out"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"; rm -f "$out"/*.key.tmp' EXIT
 force=${FORCE:-0}
 
 # newkey FILE: an unencrypted PKCS#8 ECDSA P-256 key, mode 0600.

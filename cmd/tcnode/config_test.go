@@ -1,22 +1,31 @@
 package main
 
 import (
-	"flag"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tensorchain/transport/bucket"
+	"github.com/tensorchain/transport/config"
 	"github.com/tensorchain/transport/engine"
 	"github.com/tensorchain/transport/tlsstate"
 )
 
 // dev are the flags every case needs to pass validation without TLS.
 var dev = []string{"-id", "n1", "-security-mode", "development"}
+
+// parseConfig is what run does with its arguments: config.ParseArgs. It
+// returns the engine configuration apart, for the checks.
+func parseConfig(args []string) (engine.Config, config.Node, error) {
+	n, err := config.ParseArgs(args)
+	return n.Engine, n, err
+}
 
 // configCase is one parseConfig case: an optional TOML file (passed with
 // -config), the flags, and either a check of the result or the substrings
@@ -25,7 +34,7 @@ type configCase struct {
 	name  string
 	file  string
 	args  []string
-	check func(t *testing.T, cfg engine.Config, opt options, dir string)
+	check func(t *testing.T, cfg engine.Config, opt config.Node, dir string)
 	errs  []string
 }
 
@@ -71,16 +80,18 @@ func TestParseConfig(t *testing.T) {
 // configCases are the successful cases.
 func configCases() []configCase {
 	return []configCase{
-		{name: "defaults", args: dev, check: func(t *testing.T, cfg engine.Config, opt options, _ string) {
-			want := engine.NewConfig("n1", defaultListen)
+		{name: "defaults", args: dev, check: func(t *testing.T, cfg engine.Config, opt config.Node, _ string) {
+			want := engine.NewConfig("n1", config.DefaultListen)
 			want.SecurityMode = engine.Development
 			equal(t, "config", cfg, want)
-			equal(t, "options", opt, options{LogLevel: slog.LevelInfo})
+			equal(t, "peers", opt.Peers, []engine.PeerConfig(nil))
+			equal(t, "StatsInterval", opt.StatsInterval, time.Duration(0))
+			equal(t, "LogLevel", opt.LogLevel, slog.LevelInfo)
 		}},
 		{name: "file top level", file: topLevelTOML, check: checkTopLevel},
 		{name: "flags override file", file: topLevelTOML,
 			args: []string{"-pool-size", "5", "-listen", "127.0.0.1:7000", "-keepalive=false", "-log-level", "debug"},
-			check: func(t *testing.T, cfg engine.Config, opt options, _ string) {
+			check: func(t *testing.T, cfg engine.Config, opt config.Node, _ string) {
 				equal(t, "PoolSize", cfg.PoolSize, 5)
 				equal(t, "ListenAddr", cfg.ListenAddr, "127.0.0.1:7000")
 				equal(t, "Keepalive", cfg.Keepalive, false)
@@ -88,59 +99,59 @@ func configCases() []configCase {
 				equal(t, "ConnectTimeout (file)", cfg.ConnectTimeout, 2*time.Second)
 				equal(t, "NodeID (file)", cfg.NodeID, "n7")
 			}},
-		{name: "tls section", file: tlsTOML, check: func(t *testing.T, cfg engine.Config, _ options, dir string) {
+		{name: "tls section", file: tlsTOML, check: func(t *testing.T, cfg engine.Config, _ config.Node, dir string) {
 			equal(t, "TLS", *cfg.TLS, tlsstate.Config{
 				CertPath: filepath.Join(dir, "certs/n1.pem"), KeyPath: "/abs/n1.key", CAPath: filepath.Join(dir, "ca.pem"),
 				RequireClientAuth: true, NodeIDVerification: tlsstate.NodeIDSubjectAltName, MinVersion: 0x0303,
 			})
 		}},
 		{name: "tls flags over section", file: tlsTOML, args: []string{"-tls-cert", "x.pem", "-tls-min-version", "1.3"},
-			check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+			check: func(t *testing.T, cfg engine.Config, _ config.Node, _ string) {
 				equal(t, "CertPath", cfg.TLS.CertPath, "x.pem")
 				equal(t, "KeyPath", cfg.TLS.KeyPath, "/abs/n1.key")
 				equal(t, "MinVersion", cfg.TLS.MinVersion.String(), "1.3")
 			}},
 		{name: "tls flags only", args: []string{"-id", "n1", "-tls-cert", "c", "-tls-key", "k", "-tls-ca", "ca"},
-			check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+			check: func(t *testing.T, cfg engine.Config, _ config.Node, _ string) {
 				equal(t, "SecurityMode", cfg.SecurityMode, engine.Strict)
 				equal(t, "TLS", *cfg.TLS, *tlsstate.NewSecureConfig("c", "k", "ca"))
 			}},
-		{name: "rate limit sections", file: rateTOML, check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+		{name: "rate limit sections", file: rateTOML, check: func(t *testing.T, cfg engine.Config, _ config.Node, _ string) {
 			equal(t, "RateLimit", cfg.RateLimit, bucket.Config{Enabled: true, BucketSize: 50, RefillRate: 10})
 			equal(t, "InboundRateLimit", cfg.InboundRateLimit, bucket.Config{Enabled: true, BucketSize: 10, RefillRate: 5})
 		}},
 		{name: "rate limit preset flag first", file: rateTOML,
 			args: []string{"-rate-limit-bucket-size=7", "-rate-limit=permissive", "-inbound-rate-limit=disabled"},
-			check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+			check: func(t *testing.T, cfg engine.Config, _ config.Node, _ string) {
 				equal(t, "RateLimit", cfg.RateLimit, bucket.Config{Enabled: true, BucketSize: 7, RefillRate: 100})
 				equal(t, "InboundRateLimit", cfg.InboundRateLimit, bucket.Disabled())
 			}},
 		{name: "compression section", file: dev0 + "[compression]\nenabled = false\nmethod = \"LZ4\"\nmin_size = 1024\n",
-			check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+			check: func(t *testing.T, cfg engine.Config, _ config.Node, _ string) {
 				equal(t, "Compression", cfg.Compression, engine.CompressionConfig{Enabled: false, Method: engine.Lz4, MinSize: 1024})
 			}},
-		{name: "reconnect section", file: reconnectTOML, check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+		{name: "reconnect section", file: reconnectTOML, check: func(t *testing.T, cfg engine.Config, _ config.Node, _ string) {
 			equal(t, "Reconnect", cfg.Reconnect, engine.ReconnectConfig{Enabled: true, InitialBackoff: 50 * time.Millisecond,
 				MaxBackoff: 2 * time.Second, Multiplier: 1.5, MaxAttempts: 9, Jitter: 0.25})
 		}},
 		{name: "reconnect flags over section", file: reconnectTOML, args: []string{"-reconnect-max-attempts=0", "-reconnect-enabled=false"},
-			check: func(t *testing.T, cfg engine.Config, _ options, _ string) {
+			check: func(t *testing.T, cfg engine.Config, _ config.Node, _ string) {
 				equal(t, "Reconnect", cfg.Reconnect, engine.ReconnectConfig{Enabled: false, InitialBackoff: 50 * time.Millisecond,
 					MaxBackoff: 2 * time.Second, Multiplier: 1.5, MaxAttempts: 0, Jitter: 0.25})
 			}},
 		{name: "repeated peer flags", args: append(slices.Clone(dev), "-peer", "n2=10.0.0.2:9100", "-peer", "n3=[::1]:9103"),
-			check: func(t *testing.T, _ engine.Config, opt options, _ string) {
+			check: func(t *testing.T, _ engine.Config, opt config.Node, _ string) {
 				equal(t, "Peers", opt.Peers, []engine.PeerConfig{{NodeID: "n2", Address: "10.0.0.2:9100"}, {NodeID: "n3", Address: "[::1]:9103"}})
 			}},
-		{name: "file peers", file: topLevelTOML, check: func(t *testing.T, _ engine.Config, opt options, _ string) {
+		{name: "file peers", file: topLevelTOML, check: func(t *testing.T, _ engine.Config, opt config.Node, _ string) {
 			equal(t, "Peers", opt.Peers, []engine.PeerConfig{{NodeID: "n8", Address: "10.0.0.8:9108"}, {NodeID: "n9", Address: "h9:9109"}})
 		}},
 		{name: "peer flags replace file peers", file: topLevelTOML, args: []string{"-peer", "n2=h2:1"},
-			check: func(t *testing.T, _ engine.Config, opt options, _ string) {
+			check: func(t *testing.T, _ engine.Config, opt config.Node, _ string) {
 				equal(t, "Peers", opt.Peers, []engine.PeerConfig{{NodeID: "n2", Address: "h2:1"}})
 			}},
 		{name: "program options", args: append(slices.Clone(dev), "-stats-interval", "1m", "-log-level", "WARN"),
-			check: func(t *testing.T, _ engine.Config, opt options, _ string) {
+			check: func(t *testing.T, _ engine.Config, opt config.Node, _ string) {
 				equal(t, "StatsInterval", opt.StatsInterval, time.Minute)
 				equal(t, "LogLevel", opt.LogLevel, slog.LevelWarn)
 			}},
@@ -181,7 +192,7 @@ log_level = "error"
 `
 
 // checkTopLevel checks every key of topLevelTOML.
-func checkTopLevel(t *testing.T, cfg engine.Config, opt options, _ string) {
+func checkTopLevel(t *testing.T, cfg engine.Config, opt config.Node, _ string) {
 	want := engine.NewConfig("n7", "127.0.0.1:9107")
 	want.PoolSize, want.ConnectTimeout, want.IOTimeout = 3, 2*time.Second, time.Minute
 	want.MaxMessageSize, want.Keepalive, want.KeepaliveInterval = 1<<20, true, 10*time.Second
@@ -301,155 +312,115 @@ func errorCases() []configCase {
 	}
 }
 
-// fileKeys lists every TOML key of fileConfig ("pool_size", "tls.cert_path").
-func fileKeys() []string {
-	var keys []string
-	var walk func(prefix string, t reflect.Type)
-	walk = func(prefix string, t reflect.Type) {
-		for f := range t.Fields() {
-			key := prefix + f.Tag.Get("toml")
-			ft := f.Type.Elem() // every field is a pointer
-			if ft.Kind() == reflect.Struct {
-				walk(key+".", ft)
-				continue
-			}
-			keys = append(keys, key)
-		}
-	}
-	walk("", reflect.TypeFor[fileConfig]())
-	return keys
-}
+// usageFlag matches a flag's line in tcnode's usage.
+var usageFlag = regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
 
-// Every key is a flag and every flag but -config is a key.
+// Every key is a flag of tcnode's usage and every flag but -config is a key.
 func TestEveryKeyIsAFlag(t *testing.T) {
-	cfg, opt := defaultConfig(), defaultOptions()
-	fs := newFlagSet(&cfg, &opt)
+	var usage strings.Builder
+	printUsage(&usage)
 	flags := map[string]bool{}
-	fs.VisitAll(func(f *flag.Flag) { flags[f.Name] = true })
+	for _, m := range usageFlag.FindAllStringSubmatch(usage.String(), -1) {
+		flags[m[1]] = true
+	}
 	delete(flags, "config")
-	for _, key := range fileKeys() {
-		if !flags[flagName(key)] {
-			t.Errorf("key %s has no flag -%s", key, flagName(key))
+	for _, s := range config.Settings() {
+		if !flags[s.Flag] {
+			t.Errorf("key %s has no flag -%s", s.Key, s.Flag)
 		}
-		delete(flags, flagName(key))
+		delete(flags, s.Flag)
 	}
 	for name := range flags {
 		t.Errorf("flag -%s has no key", name)
 	}
 }
 
-// sameSetting gives, for every key, a non-default value as TOML and as a
-// flag: both must produce the same configuration, different from the
-// default one, so every key and its flag set the same field.
-var sameSetting = map[string][2]string{
-	"node_id":                        {`"n5"`, "n5"},
-	"listen":                         {`"127.0.0.1:1"`, "127.0.0.1:1"},
-	"peers":                          {`["n2=h:1"]`, "n2=h:1"},
-	"pool_size":                      {"7", "7"},
-	"connect_timeout":                {`"7s"`, "7s"},
-	"io_timeout":                     {`"7s"`, "7s"},
-	"frame_timeout":                  {`"7s"`, "7s"},
-	"max_message_size":               {"7000", "7000"},
-	"keepalive":                      {"false", "false"},
-	"keepalive_interval":             {`"7s"`, "7s"},
-	"max_pending_messages":           {"7", "7"},
-	"max_pending_bytes":              {"7", "7"},
-	"recv_buffer_size":               {"7", "7"},
-	"recv_buffer_bytes":              {"7000", "7000"},
-	"receive_window":                 {"700000", "700000"},
-	"memory_budget":                  {"7000000000", "7000000000"},
-	"conn_memory_reserve":            {"700000", "700000"},
-	"event_loops":                    {"7", "7"},
-	"handshake_concurrency":          {"7", "7"},
-	"handshake_idle_timeout":         {`"7s"`, "7s"},
-	"max_inbound_connections":        {"7", "7"},
-	"max_connections_per_address":    {"7", "7"},
-	"max_connections_per_peer":       {"7", "7"},
-	"stream_window":                  {"7000000", "7000000"},
-	"max_streams_per_peer":           {"7", "7"},
-	"close_timeout":                  {`"7s"`, "7s"},
-	"security_mode":                  {`"legacy"`, "legacy"},
-	"stats_interval":                 {`"7s"`, "7s"},
-	"log_level":                      {`"debug"`, "debug"},
-	"tls.cert_path":                  {`"/c"`, "/c"},
-	"tls.key_path":                   {`"/k"`, "/k"},
-	"tls.ca_path":                    {`"/ca"`, "/ca"},
-	"tls.require_client_auth":        {"false", "false"},
-	"tls.node_id_verification":       {`"none"`, "none"},
-	"tls.min_version":                {`"1.2"`, "1.2"},
-	"rate_limit.preset":              {`"aggressive"`, "aggressive"},
-	"rate_limit.enabled":             {"false", "false"},
-	"rate_limit.bucket_size":         {"7", "7"},
-	"rate_limit.refill_rate":         {"7.5", "7.5"},
-	"inbound_rate_limit.preset":      {`"aggressive"`, "aggressive"},
-	"inbound_rate_limit.enabled":     {"false", "false"},
-	"inbound_rate_limit.bucket_size": {"7", "7"},
-	"inbound_rate_limit.refill_rate": {"7.5", "7.5"},
-	"compression.enabled":            {"false", "false"},
-	"compression.method":             {`"lz4"`, "lz4"},
-	"compression.min_size":           {"7", "7"},
-	"reconnect.enabled":              {"false", "false"},
-	"reconnect.initial_backoff":      {`"7s"`, "7s"},
-	"reconnect.max_backoff":          {`"70s"`, "70s"},
-	"reconnect.multiplier":           {"7.5", "7.5"},
-	"reconnect.max_attempts":         {"7", "7"},
-	"reconnect.jitter":               {"0.7", "0.7"},
-}
-
 // sameByNecessity are the keys whose only valid value is the default one
-// in the base configuration of TestKeyAndFlagSetTheSameField.
-var sameByNecessity = map[string]bool{"compression.method": true, "inbound_rate_limit.enabled": true}
+// (their example cannot change the configuration).
+var sameByNecessity = map[string]bool{"compression.method": true}
 
+// TestKeyAndFlagSetTheSameField gives every key its example value from the
+// table (config.Setting.Example), as TOML and as a flag, through tcnode's
+// command line: both must produce the same configuration, different from
+// the default one, so every key and its flag set the same field.
 func TestKeyAndFlagSetTheSameField(t *testing.T) {
-	// The base keeps validation happy whatever the key under test; the key
-	// under test replaces its base line.
-	base := map[string]string{"node_id": `"n1"`, "security_mode": `"development"`}
-	defCfg, defOpt, err := parseConfig(dev)
+	// The base keeps validation happy whatever the key under test (an
+	// inbound bucket that may be enabled); the key under test replaces its
+	// base line.
+	base := map[string]string{"node_id": "n1", "security_mode": "development",
+		"inbound_rate_limit.bucket_size": "10", "inbound_rate_limit.refill_rate": "5"}
+	_, defOpt, err := parseConfig(baseFlags(base, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range fileKeys() {
-		v, ok := sameSetting[key]
-		if !ok {
-			t.Errorf("sameSetting has no value for key %s", key)
-			continue
-		}
-		fileCfg, fileOpt, err := parseConfig([]string{"-config", writeFile(t, t.TempDir(), "k.toml", oneKeyTOML(base, key, v[0]))})
+	for _, s := range config.Settings() {
+		_, fileOpt, err := parseConfig([]string{"-config", writeFile(t, t.TempDir(), "k.toml", oneKeyTOML(base, s, s.Example))})
 		if err != nil {
-			t.Errorf("key %s: %v", key, err)
+			t.Errorf("key %s: %v", s.Key, err)
 			continue
 		}
-		flagCfg, flagOpt, err := parseConfig(append(slices.Clone(dev), "-"+flagName(key)+"="+v[1]))
+		_, flagOpt, err := parseConfig(append(baseFlags(base, s.Key), "-"+s.Flag+"="+s.Example))
 		if err != nil {
-			t.Errorf("flag -%s: %v", flagName(key), err)
+			t.Errorf("flag -%s: %v", s.Flag, err)
 			continue
 		}
-		fileOpt.ConfigPath = ""
-		flagOpt.rateLimitPreset, flagOpt.inboundRateLimitPreset = "", ""
-		if !reflect.DeepEqual(fileCfg, flagCfg) || !reflect.DeepEqual(fileOpt, flagOpt) {
-			t.Errorf("key %s and flag -%s differ:\n%+v %+v\n%+v %+v", key, flagName(key), fileCfg, fileOpt, flagCfg, flagOpt)
+		if !reflect.DeepEqual(fileOpt, flagOpt) {
+			t.Errorf("key %s and flag -%s differ:\n%+v\n%+v", s.Key, s.Flag, fileOpt, flagOpt)
 		}
-		if reflect.DeepEqual(fileCfg, defCfg) && reflect.DeepEqual(fileOpt, defOpt) && !sameByNecessity[key] {
-			t.Errorf("key %s = %s changed nothing", key, v[0])
+		if reflect.DeepEqual(fileOpt, defOpt) && !sameByNecessity[s.Key] {
+			t.Errorf("key %s = %s changed nothing", s.Key, s.Example)
 		}
 	}
 }
 
-// oneKeyTOML writes the base keys and key = value, in its section if the
-// key has one.
-func oneKeyTOML(base map[string]string, key, value string) string {
-	var b strings.Builder
-	for k, v := range base {
-		if k != key {
-			b.WriteString(k + " = " + v + "\n")
+// baseFlags are the flags of the base settings but skip.
+func baseFlags(base map[string]string, skip string) []string {
+	var args []string
+	for key, v := range base {
+		if s, ok := config.Lookup(key); ok && key != skip {
+			args = append(args, "-"+s.Flag+"="+v)
 		}
 	}
-	if section, name, ok := strings.Cut(key, "."); ok {
-		b.WriteString("[" + section + "]\n")
-		key = name
+	return args
+}
+
+// oneKeyTOML writes the base settings and s = text, each in its section.
+func oneKeyTOML(base map[string]string, s config.Setting, text string) string {
+	values := map[string]string{}
+	for key, v := range base {
+		values[key] = tomlValue(key, v)
 	}
-	b.WriteString(key + " = " + value + "\n")
+	values[s.Key] = tomlValue(s.Key, text)
+	bySection := map[string][]string{}
+	for key, v := range values {
+		section, name, ok := strings.Cut(key, ".")
+		if !ok {
+			section, name = "", key
+		}
+		bySection[section] = append(bySection[section], name+" = "+v)
+	}
+	var b strings.Builder
+	for _, section := range slices.Sorted(maps.Keys(bySection)) {
+		if section != "" {
+			b.WriteString("[" + section + "]\n")
+		}
+		b.WriteString(strings.Join(bySection[section], "\n") + "\n")
+	}
 	return b.String()
+}
+
+// tomlValue writes a flag's text as the TOML value of key: quoted for the
+// string settings (durations and names), in an array for peers, as it is
+// for numbers and booleans.
+func tomlValue(key, text string) string {
+	s, _ := config.Lookup(key)
+	switch {
+	case key == "peers":
+		return `["` + text + `"]`
+	case s.Type == "integer" || s.Type == "number" || s.Type == "boolean":
+		return text
+	}
+	return `"` + text + `"`
 }
 
 // admissionSetting is one of the memory, frame and admission settings: a
@@ -493,19 +464,19 @@ var admissionSettings = []admissionSetting{
 func TestAdmissionSettingsReachTheConfig(t *testing.T) {
 	for _, s := range admissionSettings {
 		t.Run(s.key, func(t *testing.T) {
-			def := engine.NewConfig("n1", defaultListen)
+			def := engine.NewConfig("n1", config.DefaultListen)
 			def.SecurityMode = engine.Development
 			want := def
 			s.set(&want)
 			if reflect.DeepEqual(want, def) {
 				t.Fatal("the test value is the default")
 			}
-			check := func(t *testing.T, cfg engine.Config, _ options, _ string) { equal(t, "config", cfg, want) }
+			check := func(t *testing.T, cfg engine.Config, _ config.Node, _ string) { equal(t, "config", cfg, want) }
 			t.Run("file", func(t *testing.T) {
 				runConfigCase(t, configCase{file: dev0 + s.key + " = " + s.toml + "\n", check: check})
 			})
 			t.Run("flag", func(t *testing.T) {
-				runConfigCase(t, configCase{args: append(slices.Clone(dev), "-"+flagName(s.key), s.flag), check: check})
+				runConfigCase(t, configCase{args: append(slices.Clone(dev), "-"+flagOf(s.key), s.flag), check: check})
 			})
 		})
 	}
@@ -524,10 +495,16 @@ func admissionErrorCases() []configCase {
 		cases = append(cases,
 			configCase{name: "bad " + s.key, file: dev0 + s.key + " = " + badTOML + "\n",
 				errs: []string{"key " + s.key + ": " + s.badWhy}},
-			configCase{name: "bad flag -" + flagName(s.key), args: append(slices.Clone(dev), "-"+flagName(s.key)+"="+s.bad),
-				errs: []string{"flag -" + flagName(s.key) + ": " + s.badWhy}},
+			configCase{name: "bad flag -" + flagOf(s.key), args: append(slices.Clone(dev), "-"+flagOf(s.key)+"="+s.bad),
+				errs: []string{"flag -" + flagOf(s.key) + ": " + s.badWhy}},
 			configCase{name: "wrong type " + s.key, file: dev0 + s.key + " = true\n",
 				errs: []string{"key " + s.key + ": got a TOML bool", "(line 3)"}})
 	}
 	return cases
+}
+
+// flagOf returns the flag of a key.
+func flagOf(key string) string {
+	s, _ := config.Lookup(key)
+	return s.Flag
 }

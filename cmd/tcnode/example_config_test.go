@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tensorchain/transport/bucket"
+	"github.com/tensorchain/transport/config"
 	"github.com/tensorchain/transport/engine"
 	"github.com/tensorchain/transport/tlsstate"
 )
@@ -26,7 +27,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	equal(t, "InboundRateLimit", cfg.InboundRateLimit, bucket.Disabled())
 	equal(t, "peers", opt.Peers, []engine.PeerConfig{{NodeID: "n2", Address: "10.0.1.2:9100"}, {NodeID: "n3", Address: "10.0.1.3:9100"}})
 
-	want := engine.NewConfig("n1", defaultListen)
+	want := engine.NewConfig("n1", config.DefaultListen)
 	want.TLS, cfg.TLS = nil, nil
 	want.InboundRateLimit = cfg.InboundRateLimit
 	equal(t, "config", cfg, want)

@@ -11,7 +11,9 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/tensorchain/transport/config"
 	"github.com/tensorchain/transport/engine"
 )
 
@@ -29,7 +31,7 @@ const (
 // lines of stdin are broadcast, logs and stats go to stderr. It returns the
 // exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg, opt, err := parseConfig(args)
+	settings, err := config.ParseArgs(args)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stderr)
 		return exitOK
@@ -40,7 +42,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	errw := &lockedWriter{w: stderr}
-	log := slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: opt.LogLevel}))
+	log := slog.New(slog.NewTextHandler(errw, &slog.HandlerOptions{Level: settings.LogLevel}))
+	cfg := settings.Engine
 	cfg.Logger = log
 	applyMemoryLimit(cfg.MemoryBudget, os.Getenv, log)
 	t, err := engine.New(cfg)
@@ -55,9 +58,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		report(stderr, err)
 		return exitFailure
 	}
-	n := &node{t: t, log: log.With("node", cfg.NodeID), opt: opt, maxLine: cfg.MaxMessageSize}
+	n := &node{t: t, log: log.With("node", cfg.NodeID), peers: settings.Peers,
+		statsInterval: settings.StatsInterval, maxLine: cfg.MaxMessageSize}
 	n.log.Info("tcnode listening", "addr", t.Addr().String(),
-		"security_mode", cfg.SecurityMode.String(), "peers", len(opt.Peers))
+		"security_mode", cfg.SecurityMode.String(), "peers", len(n.peers))
 	n.serve(ctx, stdin, stdout, errw)
 	return exitOK
 }
@@ -71,10 +75,11 @@ func report(stderr io.Writer, err error) {
 
 // node is a running tcnode.
 type node struct {
-	t       *engine.Transport
-	log     *slog.Logger
-	opt     options
-	maxLine int
+	t             *engine.Transport
+	log           *slog.Logger
+	peers         []engine.PeerConfig // connected to at start
+	statsInterval time.Duration       // 0: no stats
+	maxLine       int                 // the longest line of stdin sent
 }
 
 // serve connects to the peers and runs the receive, stdin and stats loops
@@ -103,7 +108,7 @@ func (n *node) serve(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 // what is sent to it meanwhile.
 func (n *node) connectAll(ctx context.Context, wg *sync.WaitGroup) <-chan struct{} {
 	var attempts sync.WaitGroup
-	for _, p := range n.opt.Peers {
+	for _, p := range n.peers {
 		attempts.Go(func() { n.connect(ctx, p) })
 	}
 	done := make(chan struct{})

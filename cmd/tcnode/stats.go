@@ -10,16 +10,16 @@ import (
 	"github.com/tensorchain/transport/engine"
 )
 
-// printStats writes the transport's stats to stderr every
-// options.StatsInterval (never when it is 0) until ctx ends. They are
-// logfmt lines like the logs but printed whatever -log-level says: one
-// "stats" line of totals and one "stats peer" line per peer.
+// printStats writes the transport's stats to stderr every stats_interval
+// (never when it is 0) until ctx ends. They are logfmt lines like the logs
+// but printed whatever -log-level says: one "stats" line of totals and one
+// "stats peer" line per peer.
 func (n *node) printStats(ctx context.Context, stderr io.Writer) {
-	if n.opt.StatsInterval <= 0 {
+	if n.statsInterval <= 0 {
 		return
 	}
 	out := slog.New(slog.NewTextHandler(stderr, nil))
-	tick := time.NewTicker(n.opt.StatsInterval)
+	tick := time.NewTicker(n.statsInterval)
 	defer tick.Stop()
 	for {
 		select {
