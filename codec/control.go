@@ -19,6 +19,11 @@ const (
 	TypeCredit byte = 2
 	// TypeGoodbye announces a graceful close: no more data follows.
 	TypeGoodbye byte = 3
+	// TypePing asks the peer to echo its 8 bytes at once in a TypePong
+	// (sent only to a peer whose Hello set CapPing).
+	TypePing byte = 4
+	// TypePong echoes a TypePing's 8 bytes.
+	TypePong byte = 5
 )
 
 // Capability bits advertised in a Hello.
@@ -26,7 +31,10 @@ const (
 	// CapLZ4 means the sender accepts LZ4-compressed frames.
 	CapLZ4 uint16 = 1 << 0
 
-	knownCaps = CapLZ4 | CapTagged
+	// CapPing means the sender answers TypePing control messages.
+	CapPing uint16 = 1 << 2
+
+	knownCaps = CapLZ4 | CapTagged | CapPing
 )
 
 // MaxNodeIDLen is the longest node id a Hello can carry.
@@ -165,6 +173,7 @@ func AppendGoodbye(dst []byte) []byte {
 type Control struct {
 	Type   byte
 	Credit Credit // valid when Type == TypeCredit
+	Echo   uint64 // valid when Type == TypePing or TypePong
 }
 
 // DecodeControl parses the payload of a control frame received after the
@@ -187,9 +196,30 @@ func DecodeControl(p []byte) (Control, error) {
 			return Control{}, fmt.Errorf("%w: goodbye of %d bytes, want 1", ErrMalformed, len(p))
 		}
 		return Control{Type: TypeGoodbye}, nil
+	case TypePing, TypePong:
+		if len(p) != pingLen {
+			return Control{}, fmt.Errorf("%w: ping or pong of %d bytes, want %d", ErrMalformed, len(p), pingLen)
+		}
+		return Control{Type: p[0], Echo: binary.BigEndian.Uint64(p[1:])}, nil
 	case TypeHello:
 		return Control{}, fmt.Errorf("%w: second hello", ErrMalformed)
 	default:
 		return Control{}, fmt.Errorf("%w: unknown control type %d", ErrMalformed, p[0])
 	}
+}
+
+// pingLen is the payload size of a Ping or Pong: the type and 8 bytes.
+const pingLen = 1 + 8
+
+// AppendPing appends a Ping control frame carrying echo (TypePong with
+// pong set) to dst.
+func AppendPing(dst []byte, echo uint64, pong bool) []byte {
+	var b [HeaderSize + pingLen]byte
+	PutHeader(b[:], FlagControl, pingLen)
+	b[HeaderSize] = TypePing
+	if pong {
+		b[HeaderSize] = TypePong
+	}
+	binary.BigEndian.PutUint64(b[HeaderSize+1:], echo)
+	return append(dst, b[:]...)
 }

@@ -121,7 +121,14 @@ func TestControlMessages(t *testing.T) {
 	if got, err := DecodeControl(f.Payload); err != nil || got.Type != TypeGoodbye {
 		t.Fatalf("goodbye: %+v, %v", got, err)
 	}
-	for _, p := range [][]byte{nil, {TypeCredit, 1}, {TypeGoodbye, 0}, {TypeHello}, {42}} {
+	for _, pong := range []bool{false, true} {
+		f, _, _ = Decode(AppendPing(nil, 0x0102030405060708, pong), 64)
+		got, err := DecodeControl(f.Payload)
+		if want := map[bool]byte{false: TypePing, true: TypePong}[pong]; err != nil || got.Type != want || got.Echo != 0x0102030405060708 {
+			t.Fatalf("ping (pong %v): %+v, %v", pong, got, err)
+		}
+	}
+	for _, p := range [][]byte{nil, {TypeCredit, 1}, {TypeGoodbye, 0}, {TypeHello}, {42}, {TypePing, 1, 2}, {TypePong}} {
 		if _, err := DecodeControl(p); !errors.Is(err, ErrMalformed) {
 			t.Errorf("DecodeControl(%x) = %v, want ErrMalformed", p, err)
 		}

@@ -52,6 +52,7 @@ func TestProtocolDocVectors(t *testing.T) {
 		},
 		"credit-1MiB-16": func() []byte { return AppendCredit(nil, Credit{Bytes: 1 << 20, Messages: 16}) },
 		"goodbye":        func() []byte { return AppendGoodbye(nil) },
+		"ping-echo-1":    func() []byte { return AppendPing(nil, 1, false) },
 		"request-7-hi":   func() []byte { return taggedFrame(Tag{KindRequest, 7}, []byte("hi")) },
 		"reply-7-ok":     func() []byte { return taggedFrame(Tag{KindReply, 7}, []byte("ok")) },
 		"stream-end-9":   func() []byte { return taggedFrame(Tag{KindStreamEnd, 9}, nil) },

@@ -93,6 +93,8 @@ var topLevel = []Setting{
 		"7000000", "`bytes` of one incoming stream in flight or unread"),
 	ranged("max_streams_per_peer", integer, atLeast(1), field(func(n *Node) *int { return &n.Engine.MaxStreamsPerPeer }),
 		"7", "incoming streams open at once per peer (a `number`)"),
+	ranged("ping_interval", duration, atLeast(time.Duration(0)), field(func(n *Node) *time.Duration { return &n.Engine.PingInterval }),
+		"7s", "how often to measure the round trip to each peer we dial (a `duration`; 0 = off)"),
 	ranged("close_timeout", duration, atLeast(time.Duration(0)), field(func(n *Node) *time.Duration { return &n.Engine.CloseTimeout }),
 		"7s", "how long (a `duration`) Close waits to flush queued messages"),
 	value("security_mode", securityMode, field(func(n *Node) *engine.SecurityMode { return &n.Engine.SecurityMode }),

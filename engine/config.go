@@ -175,6 +175,10 @@ type Config struct {
 	// StreamWindow is how many bytes of one incoming stream may be in
 	// flight or buffered, unread (at least codec.StreamInitialWindow).
 	StreamWindow int
+	// PingInterval is how often the transport measures its round trip to
+	// each peer it dialed, on the control connection (PeerStats.RTT); 0
+	// turns it off.
+	PingInterval time.Duration
 	// MaxStreamsPerPeer bounds the streams a peer may have open towards
 	// this node at once; more are refused (the sender gets ErrStreamReset).
 	MaxStreamsPerPeer int
@@ -211,6 +215,7 @@ func NewConfig(nodeID, listenAddr string) Config {
 		HandshakeIdleTimeout:     time.Second,
 		MaxInboundConnections:    1024,
 		StreamWindow:             4 << 20,
+		PingInterval:             time.Second,
 		MaxStreamsPerPeer:        16,
 		MaxConnectionsPerAddress: 64,
 		MaxConnectionsPerPeer:    32,
@@ -263,6 +268,7 @@ func (c *Config) Validate() error {
 		{"close_timeout", c.CloseTimeout < 0},
 		{"stream_window", c.StreamWindow < codec.StreamInitialWindow || c.StreamWindow > 1<<30},
 		{"max_streams_per_peer", c.MaxStreamsPerPeer < 1},
+		{"ping_interval", c.PingInterval < 0},
 		{"message_handler", c.Handler != nil && c.MessageHandler != nil},
 		{"compression.method", c.Compression.Enabled && c.Compression.Method != Lz4},
 		{"compression.min_size", c.Compression.MinSize < 0},

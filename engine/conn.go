@@ -68,6 +68,8 @@ type conn struct {
 	idleSeen    int64        // the ticker's: recvWin.consumed at the previous tick
 	ioCheck     atomic.Bool  // the ticker asks the loop to check the I/O timeout
 	lastSend    atomic.Int64 // UnixNano of the last send or drain, or busySend while streaming (direct.go)
+	pingDue     atomic.Bool  // the ticker asks the loop to send a Ping (rtt.go)
+	pings       bool         // set by bind: the peer's hello says it answers Pings
 
 	compressOut, compressIn bool  // loop only: set by bind from both hellos
 	class                   Class // the lane's class: outbound, from the start; inbound, set by bind

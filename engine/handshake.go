@@ -37,7 +37,7 @@ func (f failureCause) String() string { return causeNames[f] }
 // helloFrame is the hello this transport sends on a connection of class
 // and lane index (a listener answers with class bulk, lane 0).
 func (t *Transport) helloFrame(class Class, lane int) []byte {
-	caps := codec.CapTagged
+	caps := codec.CapTagged | codec.CapPing
 	if t.cfg.Compression.Enabled {
 		caps |= codec.CapLZ4
 	}

@@ -85,6 +85,7 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	c.compressOut = c.compressIn
 	p.compress.Store(c.compressOut)
 	p.noTags.Store(h.Caps&codec.CapTagged == 0)
+	c.pings = h.Caps&codec.CapPing != 0
 	c.sendWin.grant(int64(h.Window), 0)
 	c.wr.mu.Lock()
 	// TLS records are sealed on the loop only; and a listener's hello, which

@@ -58,6 +58,7 @@ type peer struct {
 	hub        *eventHub              // constant: where state changes are reported (peerevents.go)
 	lastLoss   atomic.Pointer[string] // why its last established connection closed
 	lastHeard  atomic.Int64           // UnixNano of the last callback that read bytes from it
+	rtt        rttHistogram           // round trips of our Pings (rtt.go)
 	eventsOver bool                   // under eventHub.mu: gone was reported
 
 	// guarded by Transport.mu

@@ -524,6 +524,10 @@ func (c *conn) onControl(p []byte) error {
 		c.publishUnconfirmed(0)
 		c.wr.mu.Unlock()
 		c.wr.lastProgress = time.Now()
+	case codec.TypePing:
+		c.onPing(m.Echo)
+	case codec.TypePong:
+		c.onPong(c.peer.Load(), m.Echo)
 	case codec.TypeGoodbye:
 		if c.wr.peerSaidGoodbye() {
 			return fmt.Errorf("from %s: %w: a second goodbye", c.remote, ErrProtocol)

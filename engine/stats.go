@@ -3,6 +3,7 @@ package engine
 import (
 	"sort"
 	"sync/atomic"
+	"time"
 )
 
 // counters are the transport-wide statistics, updated with atomics.
@@ -155,6 +156,11 @@ type PeerStats struct {
 	// RateTokens is the tokens left in its bucket (0 when not limited).
 	RateLimitEnabled bool    `json:"rate_limit_enabled"`
 	RateTokens       float64 `json:"rate_tokens"`
+	// RTT is the latest round trip the transport measured to the peer
+	// (Config.PingInterval; 0 before the first, or for a peer only known
+	// by its connections to us), and RTTHistogram all of them.
+	RTT          time.Duration    `json:"rtt"`
+	RTTHistogram LatencyHistogram `json:"rtt_histogram"`
 }
 
 // Stats returns a snapshot of the transport's statistics.
@@ -232,6 +238,7 @@ func (p *peer) snapshot() PeerStats {
 		MessagesDropped: s.dropped.Load(), MessagesUnconfirmed: s.unconfirmed.Load(), MessagesExpired: s.expired.Load(),
 		ReconnectAttempts: s.reconnects.Load(), InboundThrottled: s.throttled.Load(),
 		QueueDepth: p.queuedMessages(), QueuedBytes: p.queuedBytes(),
+		RTT: time.Duration(p.rtt.last.Load()), RTTHistogram: p.rtt.snapshot(),
 	}
 	if p.limiter != nil && p.limiter.Enabled() { // a disabled bucket has +Inf tokens, which JSON cannot carry
 		ps.RateLimitEnabled, ps.RateTokens = true, p.limiter.Tokens()

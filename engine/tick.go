@@ -38,7 +38,11 @@ func (t *Transport) tick() time.Duration {
 		}
 	}
 	idle := t.idleCreditLocked()
+	pings := t.pingAll(now)
 	t.mu.Unlock()
+	for _, c := range pings {
+		c.forceWake()
+	}
 	for _, c := range busy {
 		c.ioCheck.Store(true)
 		c.forceWake()

@@ -65,7 +65,9 @@ type Transport struct {
 	streams streamTable           // open streams, both ends (stream.go)
 
 	lastIOCheck time.Time
-	maxOutbound int // cap on gnet's outbound buffer per connection
+	lastPing    time.Time // the ticker's: when it last asked for Pings (rtt.go)
+	epoch       time.Time // constant: Pings carry the time since
+	maxOutbound int       // cap on gnet's outbound buffer per connection
 	connSeq     atomic.Uint64
 	stats       counters
 }
@@ -89,6 +91,7 @@ func New(cfg Config) (*Transport, error) {
 		hsLimiter: tlsstate.NewLimiter(cfg.HandshakeConcurrency),
 		dialSem:   make(chan struct{}, 64),
 		streams:   newStreamTable(),
+		epoch:     time.Now(),
 	}
 	if t.log == nil {
 		t.log = slog.Default()

@@ -103,6 +103,7 @@ func (c *conn) flushPass() error {
 		return err
 	}
 	c.queueCredit(c.t.closing.Load() || (c.creditFlush.Load() && c.creditFlush.Swap(false)))
+	c.queuePing()
 	if c.tls != nil && c.tls.HasOutput() && len(w.ctrl) == 0 { // e.g. a KeyUpdate reply from Decrypt
 		if err := c.writeWire(nil); err != nil {
 			return err
