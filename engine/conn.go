@@ -262,7 +262,11 @@ func (c *conn) onClose(err error) {
 			t.log.Warn("connection lost with messages unconfirmed by the peer", "peer", p.id, "conn", c.id, "unconfirmed", unconfirmed, "err", reason)
 		}
 	}
-	if !t.closing.Load() {
+	switch {
+	case t.closing.Load():
+	case c.wr.peerSaidGoodbye(): // a clean goodbye: the peer closed on purpose
+		t.log.Debug("connection closed after the peer's goodbye", "peer", p.id, "conn", c.id)
+	default:
 		t.log.Info("connection closed", "peer", p.id, "conn", c.id, "cause", cause.String(), "err", reason)
 	}
 	if reason != nil {

@@ -57,7 +57,7 @@ func (t *Transport) Connect(ctx context.Context, pc PeerConfig) error {
 				firstErr = err
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("connect %s: %w: %w", pc.NodeID, ErrTimeout, ctx.Err())
+			return fmt.Errorf("connect %s: %w", pc.NodeID, ctxError(ctx))
 		}
 	}
 	if up > 0 {

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"context"
 	"errors"
+	"fmt"
 
 	"github.com/tensorchain/transport/tlsstate"
 )
@@ -11,6 +13,10 @@ import (
 var (
 	// ErrTimeout: a connect, handshake, send or I/O deadline passed.
 	ErrTimeout = errors.New("transport: timeout")
+	// ErrCanceled: the caller's context was cancelled before the call
+	// finished (a deadline that passed is ErrTimeout instead). Both wrap
+	// the context's own error too.
+	ErrCanceled = errors.New("transport: canceled")
 	// ErrPeerNotFound: no peer with that node id is known.
 	ErrPeerNotFound = errors.New("transport: peer not found")
 	// ErrPeerFailed: the peer exhausted its reconnect attempts.
@@ -55,3 +61,13 @@ var (
 	// ErrUnsupported: the peer does not speak the feature asked for.
 	ErrUnsupported = errors.New("transport: unsupported by the peer")
 )
+
+// ctxError is why a call gave up on ctx: ErrTimeout when its deadline
+// passed, ErrCanceled when it was cancelled, each wrapping ctx.Err().
+func ctxError(ctx context.Context) error {
+	err := ctx.Err()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return fmt.Errorf("%w: %w", ErrCanceled, err)
+}

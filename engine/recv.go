@@ -49,7 +49,7 @@ func (m *Message) Release() {
 }
 
 // Recv returns the next received message, waiting until one arrives or ctx
-// ends (ErrTimeout). Control-class messages come before bulk ones that
+// ends (ErrTimeout at its deadline, ErrCanceled when cancelled). Control-class messages come before bulk ones that
 // arrived earlier, and within a class the peers with messages waiting
 // share the calls by bytes (inbox.go): one peer's flood, or its 16 MiB
 // messages, never queue ahead of another's next message. After Close it
@@ -80,7 +80,7 @@ func (t *Transport) Recv(ctx context.Context) (Message, error) {
 			t.waiters.Add(-1)
 		case <-ctx.Done():
 			t.waiters.Add(-1)
-			return Message{}, fmt.Errorf("recv: %w: %w", ErrTimeout, ctx.Err())
+			return Message{}, fmt.Errorf("recv: %w", ctxError(ctx))
 		case <-t.done:
 			t.waiters.Add(-1)
 		}

@@ -17,7 +17,8 @@ func (t *Transport) Request(ctx context.Context, to string, payload []byte) (Mes
 // RequestWith sends payload as a request with the options o (class,
 // ordered stream, deadline, fail-fast) and returns the peer's reply, which
 // the caller must Release. It fails:
-//   - when ctx ends first, with ErrTimeout wrapping ctx.Err(); the
+//   - when ctx ends first, with ErrTimeout (its deadline passed) or
+//     ErrCanceled (it was cancelled), wrapping ctx.Err(); the
 //     request's state is freed at once and a reply that comes later is
 //     dropped and counted in Stats.LateReplies;
 //   - when a connection of the request's class to or from the peer closes
@@ -53,7 +54,7 @@ func (t *Transport) await(ctx context.Context, to string, id uint64, w *waiter) 
 		return r.m, nil
 	case <-ctx.Done():
 		t.abandon(id, w)
-		return Message{}, fmt.Errorf("request to %s: %w: %w", to, ErrTimeout, ctx.Err())
+		return Message{}, fmt.Errorf("request to %s: %w", to, ctxError(ctx))
 	}
 }
 

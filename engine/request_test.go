@@ -167,8 +167,8 @@ func TestRequestCancelReturnsAtOnce(t *testing.T) {
 	cancel()
 	select {
 	case err := <-done:
-		if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrTimeout) {
-			t.Fatalf("err = %v, want context.Canceled", err)
+		if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrCanceled) || errors.Is(err, ErrTimeout) {
+			t.Fatalf("err = %v, want ErrCanceled and context.Canceled, not ErrTimeout", err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("cancelled request did not return")

@@ -11,7 +11,8 @@ import (
 )
 
 // Send queues a copy of payload for the peer and returns once it is queued.
-// It blocks only while the peer's queue is full, until ctx ends (ErrTimeout).
+// It blocks only while the peer's queue is full, until ctx ends (ErrTimeout
+// at its deadline, ErrCanceled when cancelled).
 // A peer whose rate-limit bucket is empty fails at once with ErrRateLimited.
 func (t *Transport) Send(ctx context.Context, to string, payload []byte) error {
 	return t.send(ctx, to, payload, SendOptions{})
@@ -31,7 +32,7 @@ func (t *Transport) TrySend(to string, payload []byte) error {
 // already done sends nothing.
 func (t *Transport) Broadcast(ctx context.Context, payload []byte) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("broadcast: %w: %w", ErrTimeout, err)
+		return fmt.Errorf("broadcast: %w", ctxError(ctx))
 	}
 	var errs []error
 	for id := range *t.peers.Load() {

@@ -81,7 +81,7 @@ func (t *Transport) reserve(ctx context.Context, p *peer, class Class, wire int6
 		case <-q.space:
 		case <-ctx.Done():
 			q.waiters.Add(-1)
-			return fmt.Errorf("%w: queue full: %w", ErrTimeout, ctx.Err())
+			return fmt.Errorf("queue full: %w", ctxError(ctx))
 		case <-t.stopping:
 			q.waiters.Add(-1)
 			return ErrClosed

@@ -149,7 +149,7 @@ func (s *outStream) awaitCredit(ctx context.Context, stopping <-chan struct{}) (
 		select {
 		case <-s.wake:
 		case <-ctx.Done():
-			return 0, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+			return 0, ctxError(ctx)
 		case <-stopping:
 			return 0, ErrClosed
 		}

@@ -156,7 +156,7 @@ func (t *Transport) Start(ctx context.Context) error {
 		return fmt.Errorf("start %s on %s: %w", t.cfg.NodeID, t.cfg.ListenAddr, err)
 	case <-ctx.Done():
 		_ = t.Close()
-		return fmt.Errorf("start: %w: %w", ErrTimeout, ctx.Err())
+		return fmt.Errorf("start: %w", ctxError(ctx))
 	}
 }
 
