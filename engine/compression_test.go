@@ -203,3 +203,26 @@ func TestQueuedCompressedFramesSurviveCompressionChange(t *testing.T) {
 		t.Fatalf("receiver without compression saw compressed frames: %+v", st)
 	}
 }
+
+// TestCompressionRatioLeavesHeadersOut: uncompressed messages give a
+// ratio of 1 however small they are (the frame header is not the
+// payload's expansion), compressed ones their payload's shrinkage.
+func TestCompressionRatioLeavesHeadersOut(t *testing.T) {
+	a, b := startTransport(t, devConfig("a")), startTransport(t, devConfig("b"))
+	connect(t, a, b)
+	for range 10 {
+		if err := a.Send(context.Background(), "b", []byte("tiny!")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := a.Stats().CompressionRatio; r != 1 {
+		t.Fatalf("ratio %.2f for uncompressed 5-byte messages, want 1", r)
+	}
+	big := compressible(64 << 10)
+	if err := a.Send(context.Background(), "b", big); err != nil {
+		t.Fatal(err)
+	}
+	if r := a.Stats().CompressionRatio; r <= 1.5 {
+		t.Fatalf("ratio %.2f after a compressible 64 KiB message", r)
+	}
+}

@@ -95,6 +95,7 @@ func (t *Transport) sendTagged(ctx context.Context, to string, tag codec.Tag, pa
 	}
 	t.stats.payloadOut.Add(uint64(len(payload)))
 	t.stats.wireOut.Add(uint64(len(hdr) + len(body)))
+	t.stats.bodyOut.Add(uint64(len(body)))
 	return nil
 }
 
