@@ -38,6 +38,10 @@ func engineConfig(s nodeSpec) (engine.Config, error) {
 	// thousands at once: the per-address and total limits must admit them.
 	cfg.MaxInboundConnections = max(cfg.MaxInboundConnections, 2*s.opts.Conns+64)
 	cfg.MaxConnectionsPerAddress = cfg.MaxInboundConnections
+	// Each established connection reserves ConnMemoryReserve of the budget
+	// (accounting, not allocation): 512 MiB admits about 2,000 of them, and
+	// scale holds 10,000. The budget grows with what the run holds.
+	cfg.MemoryBudget = max(cfg.MemoryBudget, 2*int64(cfg.MaxInboundConnections)*int64(cfg.ConnMemoryReserve))
 	if s.pki == nil {
 		cfg.SecurityMode = engine.Development
 		return cfg, nil
