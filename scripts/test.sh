@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: vet, then every package's tests under the race
-# detector. Extra arguments go to `go test` (e.g. -run Exchange).
+# detector, for the core module and then the adapter modules. Extra
+# arguments go to `go test` (e.g. -run Exchange).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +17,17 @@ echo "== go vet ./..."
 go vet ./...
 echo "== go test -race ./..."
 go test -race -count=1 -timeout 15m "$@" ./...
+
+# The hashicorp/raft adapter is a module of its own (the core module does
+# not depend on raft): vet and test it in its directory.
+echo "== adapters/hashicorpraft: go vet ./..."
+(cd adapters/hashicorpraft && go vet ./...)
+echo "== adapters/hashicorpraft: go test -race ./..."
+(cd adapters/hashicorpraft && go test -race -count=1 -timeout 10m "$@" ./...)
+
+# The Prometheus collector is a module of its own too (the core module does
+# not depend on client_golang).
+echo "== adapters/prometheus: go vet ./..."
+(cd adapters/prometheus && go vet ./...)
+echo "== adapters/prometheus: go test -race ./..."
+(cd adapters/prometheus && go test -race -count=1 -timeout 10m "$@" ./...)

@@ -1,0 +1,98 @@
+package hashicorpraft
+
+import (
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// After Shutdown and Close, a cluster leaves no goroutine and no file
+// descriptor behind: not the adapter's, not raft's, not the engine's.
+func TestNoLeaks(t *testing.T) {
+	exercise := func(t *testing.T) {
+		c := newCluster(t, 3, clusterConfig{tls: true})
+		c.apply(0, 2000, 500) // pipelines
+		f := c.follower(c.leader())
+		c.stop(f)
+		c.apply(2000, 200, 100)
+		c.restart(f)
+		c.converged()
+		c.onLeader("leadership transfer", func(l *node) error { return l.raft.LeadershipTransfer().Error() }) // TimeoutNow, elections
+		c.apply(2200, 200, 100)
+		c.converged()
+		c.shutdown()
+	}
+	// A first round starts what lives for the process (the runtime's, the
+	// test framework's, the engine's pools): only what a second round
+	// leaves counts, and it must leave nothing.
+	t.Run("warm-up", exercise)
+	goroutines, fds := steady(t)
+	t.Run("measured", exercise)
+	settle(t, goroutines, fds)
+	t.Logf("%d goroutines and %d open fds before and after", goroutines, fds)
+}
+
+// steady returns the goroutine and open-fd counts once they have held
+// still for half a second (what a shutdown leaves exits in the meantime).
+func steady(t *testing.T) (goroutines, fds int) {
+	t.Helper()
+	still := 0
+	for deadline := time.Now().Add(10 * time.Second); still < 10 && time.Now().Before(deadline); still++ {
+		g, _ := liveGoroutines()
+		f := openFDs(t)
+		if g != goroutines || f != fds {
+			goroutines, fds, still = g, f, 0
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return goroutines, fds
+}
+
+// settle waits for the goroutine and open-fd counts to fall back to the
+// given ones; it fails the test, with the goroutines' stacks, if they do
+// not within 10 s.
+func settle(t *testing.T, goroutines, fds int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g, stacks := liveGoroutines()
+		f := openFDs(t)
+		if g <= goroutines && f <= fds {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines (was %d) and %d open fds (was %d) after shutdown:\n%s", g, goroutines, f, fds, stacks)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// liveGoroutines counts the goroutines and returns their stacks, leaving
+// out gnet's process-wide worker pool (panjf2000/ants), whose idle workers
+// outlive every transport until they expire on the pool's own schedule.
+func liveGoroutines() (int, string) {
+	buf := make([]byte, 4<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var n int
+	var kept []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "github.com/panjf2000/ants/") {
+			continue
+		}
+		n++
+		kept = append(kept, g)
+	}
+	return n, strings.Join(kept, "\n\n")
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count open fds: %v", err)
+	}
+	return len(ents)
+}
