@@ -30,6 +30,7 @@ type Transport struct {
 	pipes pipelineSet
 
 	inbound  chan *call                  // receive -> dispatch
+	queued   atomic.Int32                // calls in inbound or in dispatch's hands (enqueue)
 	answers  [numAnswerQueues]chan *call // dispatch -> respond, by class
 	ctx      context.Context             // cancelled by Close
 	cancel   context.CancelFunc

@@ -3,8 +3,6 @@ package main
 import (
 	"io"
 	"log/slog"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -27,7 +25,7 @@ func adapterFactory() transportFactory {
 		cfg.SecurityMode = engine.Development
 		cfg.RateLimit.Enabled = false
 		cfg.Logger = slog.New(slog.DiscardHandler)
-		return hashicorpraft.New(cfg, hashicorpraft.WithMaxInFlight(inFlight()), hashicorpraft.WithLogger(hclog.New(&hclog.LoggerOptions{Level: hclog.Off, Output: io.Discard})))
+		return hashicorpraft.New(cfg, hashicorpraft.WithLogger(hclog.New(&hclog.LoggerOptions{Level: hclog.Off, Output: io.Discard})))
 	}}
 }
 
@@ -37,11 +35,4 @@ func networkFactory() transportFactory {
 	return transportFactory{name: networkName, make: func(raft.ServerID) (raft.Transport, error) {
 		return raft.NewTCPTransport("127.0.0.1:0", nil, 3, 10*time.Second, io.Discard)
 	}}
-}
-
-func inFlight() int {
-	if n, err := strconv.Atoi(os.Getenv("RB_INFLIGHT")); err == nil {
-		return n
-	}
-	return hashicorpraft.DefaultMaxInFlight
 }
