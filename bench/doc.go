@@ -17,6 +17,9 @@
 // fanin (many senders into one node), conns (memory per idle
 // connection, with the clients held by a child process so that only the
 // server side is measured) and rawpump (raw bytes/s and the raw round-trip
-// floor). Run drives them and returns a Report; Report.WriteTable and JSON
-// output are what cmd/tcbench prints.
+// floor). Run drives them, in the order Options gives, telling a Progress
+// about each step, and returns a Report: Report.WriteTable prints it as
+// text, encoding/json as snake_case JSON with durations as strings, and
+// Report.WriteHTML as a page of charts (gonum/plot SVGs); cmd/tcbench
+// writes all three.
 package bench

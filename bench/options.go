@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Scenario names, in the order Run executes them.
+// Scenario names.
 const (
 	ScenarioOneway   = "oneway"
 	ScenarioPingpong = "pingpong"
@@ -20,69 +20,77 @@ const (
 	ScenarioScale    = "scale"
 )
 
-// AllScenarios lists every scenario in run order. The default run leaves
+// AllScenarios lists every scenario in the default run's order (Run takes
+// Options.Scenarios in the order given). The default run leaves
 // hostile (a node per attack: about a minute) and scale (a node per point
 // of its sweeps, and 10,000 connections) out.
 var AllScenarios = []string{ScenarioRawpump, ScenarioOneway, ScenarioPingpong, ScenarioHbload, ScenarioFanin, ScenarioConns, ScenarioStream, ScenarioScale, ScenarioHostile}
 
-// Options selects what Run measures and how.
+// Options selects what Run measures and how. In JSON its names are
+// snake_case and Duration is a string ("1s").
 type Options struct {
-	// Scenarios to run, from AllScenarios.
-	Scenarios []string
+	// Scenarios to run, from AllScenarios, in the order they run (a
+	// scenario named twice runs once).
+	Scenarios []string `json:"scenarios"`
 	// Sizes are the oneway payload sizes, in bytes.
-	Sizes []int
+	Sizes []int `json:"sizes"`
 	// Duration is how long each timed measurement runs (after a warm-up).
-	Duration time.Duration
+	Duration time.Duration `json:"duration"`
 	// TLS runs engine and baseline over mutual TLS 1.3.
-	TLS bool
+	TLS bool `json:"tls"`
 	// LZ4 turns compression on and sends compressible payloads.
-	LZ4 bool
+	LZ4 bool `json:"lz4"`
 	// Compressible sends compressible (JSON-like) payloads even without
 	// LZ4, so a run with and a run without compression move the same data.
-	Compressible bool
-	// PoolSize is the engine's connections per peer.
-	PoolSize int
+	Compressible bool `json:"compressible"`
+	// PoolSize is the engine's bulk connections per peer.
+	PoolSize int `json:"pool_size"`
 	// EventLoops is the engine's reactor count.
-	EventLoops int
+	EventLoops int `json:"event_loops"`
 	// Peers is the number of senders in fanin.
-	Peers int
+	Peers int `json:"peers"`
 	// FaninSize is the payload size in fanin, in bytes.
-	FaninSize int
+	FaninSize int `json:"fanin_size"`
 	// Conns is the number of idle connections in conns.
-	Conns int
+	Conns int `json:"conns"`
 	// PingSize is the payload size in pingpong and the raw round trip.
-	PingSize int
+	PingSize int `json:"ping_size"`
 	// Deliver is how the engine hands messages over: "recv" (the Recv ring,
 	// like the baseline's channel) or "handler" (the inline zero-copy path).
-	Deliver string
+	Deliver string `json:"deliver"`
 	// HostileBudget is the MemoryBudget of the node under attack in
 	// hostile, in bytes.
-	HostileBudget int64
+	HostileBudget int64 `json:"hostile_budget"`
 	// Attacks selects hostile's attack classes by name (empty: all).
-	Attacks []string
+	Attacks []string `json:"attacks,omitempty"`
 	// StreamSize is the length of the stream in stream, in bytes.
-	StreamSize int64
+	StreamSize int64 `json:"stream_size"`
 	// ScaleSenders are the connection counts of scale's senders sweep (at
 	// 1 KiB), ScaleSizes the message sizes of its sizes sweep (at 10
 	// senders), and ScaleIdle its idle connections (0: none).
-	ScaleSenders []int
-	ScaleSizes   []int
-	ScaleIdle    int
+	ScaleSenders []int `json:"scale_senders"`
+	ScaleSizes   []int `json:"scale_sizes"`
+	ScaleIdle    int   `json:"scale_idle"`
 	// Runs is how many times each case is measured, engine and baseline
 	// interleaved; the report gives medians and ranges (runs.go). 0 is 1.
-	Runs int
+	Runs int `json:"runs"`
 }
 
 // compressible reports whether payloads are the compressible kind.
 func (o Options) compressible() bool { return o.LZ4 || o.Compressible }
 
-// DefaultOptions is a run that finishes in well under a minute.
+// DefaultOptions is a run that finishes in well under a minute. The
+// engine's settings are engine.NewConfig's (PoolSize 2, EventLoops one per
+// CPU) except where a benchmark must differ: no rate limit, compression
+// only with LZ4 (the baseline and raw sockets do not compress), no
+// reconnection, and connection limits that admit what conns holds
+// (enginenode.go).
 func DefaultOptions() Options {
 	return Options{
 		Scenarios:  slices.DeleteFunc(slices.Clone(AllScenarios), func(s string) bool { return s == ScenarioHostile || s == ScenarioScale }),
 		Sizes:      []int{64, 1 << 10, 64 << 10, 1 << 20},
 		Duration:   time.Second,
-		PoolSize:   1,
+		PoolSize:   2,
 		EventLoops: runtime.NumCPU(),
 		Peers:      4,
 		FaninSize:  1 << 10,
@@ -146,3 +154,15 @@ func (o Options) Validate() error {
 }
 
 func (o Options) has(s string) bool { return slices.Contains(o.Scenarios, s) }
+
+// order is the scenarios in the order they run: Scenarios as given, each
+// once.
+func (o Options) order() []string {
+	var out []string
+	for _, s := range o.Scenarios {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -11,9 +12,12 @@ import (
 // Comparison is one metric of one case, engine against the same-run
 // baseline (and the raw socket where there is one).
 type Comparison struct {
-	Scenario string  `json:"scenario"`
-	Case     string  `json:"case"`
-	Metric   string  `json:"metric"`
+	Scenario string `json:"scenario"`
+	Case     string `json:"case"`
+	Metric   string `json:"metric"`
+	// Unit is what Engine, Baseline and Raw count: "ns" for the round
+	// trips and CPU times, else the metric's own unit (msgs/s, MB/s, B).
+	Unit     string  `json:"unit"`
 	Engine   float64 `json:"engine"`
 	Baseline float64 `json:"baseline"`
 	// Ratio is Engine/Baseline.
@@ -30,9 +34,12 @@ type Comparison struct {
 
 // Target is one performance goal and where this run stands.
 type Target struct {
-	Name     string  `json:"name"`
-	Goal     string  `json:"goal"`
+	Name string `json:"name"`
+	Goal string `json:"goal"`
+	// Value is the figure the goal is about, in Unit: "x" for a ratio,
+	// "ns", "B" or "allocs/msg"; Measured says it for people.
 	Value    float64 `json:"value"`
+	Unit     string  `json:"unit"`
 	Measured string  `json:"measured"`
 	Met      bool    `json:"met"`
 }
@@ -40,23 +47,24 @@ type Target struct {
 // metric extracts one figure from a result.
 type metric struct {
 	name   string
+	unit   string
 	better string
 	get    func(Result) float64
 	format func(float64) string
 }
 
 var (
-	mMsgs   = metric{"msgs/s", "higher", func(r Result) float64 { return r.MsgsPerSec }, fmtCount}
-	mMBs    = metric{"MB/s", "higher", func(r Result) float64 { return r.BytesPerSec / 1e6 }, fmtFloat}
-	mAllocs = metric{"allocs/msg", "lower", allocs, fmtFloat2}
-	mWire   = metric{"wire B/msg", "lower", func(r Result) float64 { return r.WirePerMsg }, fmtFloat}
-	mP50    = metric{"p50", "lower", func(r Result) float64 { return float64(r.P50) }, fmtDur}
-	mP99    = metric{"p99", "lower", func(r Result) float64 { return float64(r.P99) }, fmtDur}
-	mP999   = metric{"p999", "lower", func(r Result) float64 { return float64(r.P999) }, fmtDur}
-	mConn   = metric{"bytes/conn", "lower", func(r Result) float64 { return r.BytesPerConn }, fmtBytes}
-	mGor    = metric{"goroutines/1000 conns", "lower", func(r Result) float64 { return float64(r.Goroutines) }, fmtInt}
-	mCPU    = metric{"CPU/msg", "lower", func(r Result) float64 { return r.CPUPerMsg }, fmtDur}
-	mCPUKiB = metric{"CPU/KiB", "lower", func(r Result) float64 { return r.CPUPerKiB }, fmtDur}
+	mMsgs   = metric{"msgs/s", "msgs/s", "higher", func(r Result) float64 { return r.MsgsPerSec }, fmtCount}
+	mMBs    = metric{"MB/s", "MB/s", "higher", func(r Result) float64 { return r.BytesPerSec / 1e6 }, fmtFloat}
+	mAllocs = metric{"allocs/msg", "allocs/msg", "lower", allocs, fmtFloat2}
+	mWire   = metric{"wire B/msg", "B/msg", "lower", func(r Result) float64 { return r.WirePerMsg }, fmtFloat}
+	mP50    = metric{"p50", "ns", "lower", func(r Result) float64 { return float64(r.P50) }, fmtDur}
+	mP99    = metric{"p99", "ns", "lower", func(r Result) float64 { return float64(r.P99) }, fmtDur}
+	mP999   = metric{"p999", "ns", "lower", func(r Result) float64 { return float64(r.P999) }, fmtDur}
+	mConn   = metric{"bytes/conn", "B", "lower", func(r Result) float64 { return r.BytesPerConn }, fmtBytes}
+	mGor    = metric{"goroutines/1000 conns", "goroutines/1000 conns", "lower", func(r Result) float64 { return float64(r.Goroutines) }, fmtInt}
+	mCPU    = metric{"CPU/msg", "ns", "lower", func(r Result) float64 { return r.CPUPerMsg }, fmtDur}
+	mCPUKiB = metric{"CPU/KiB", "ns", "lower", func(r Result) float64 { return r.CPUPerKiB }, fmtDur}
 )
 
 // metricsOf lists the metrics each scenario compares.
@@ -119,7 +127,7 @@ func compare(rs, runs []Result) []Comparison {
 			raw, hasRaw = find(rs, ScenarioRawpump, e.Case, "raw")
 		}
 		for _, m := range metricsFor(e) {
-			c := Comparison{Scenario: e.Scenario, Case: e.Case, Metric: m.name, Engine: m.get(e), Baseline: m.get(b), Better: m.better}
+			c := Comparison{Scenario: e.Scenario, Case: e.Case, Metric: m.name, Unit: m.unit, Engine: m.get(e), Baseline: m.get(b), Better: m.better}
 			if c.Baseline != 0 {
 				c.Ratio = c.Engine / c.Baseline
 			}
@@ -141,17 +149,17 @@ func compare(rs, runs []Result) []Comparison {
 // targets evaluates the performance goals of the spec against a run.
 func targets(rs []Result, o Options) []Target {
 	var out []Target
-	add := func(name, goal string, v float64, measured string, met bool) {
-		out = append(out, Target{Name: name, Goal: goal, Value: v, Measured: measured, Met: met})
+	add := func(name, goal string, v float64, unit, measured string, met bool) {
+		out = append(out, Target{Name: name, Goal: goal, Value: v, Unit: unit, Measured: measured, Met: met})
 	}
 	if e, ok := find(rs, ScenarioOneway, "64B", "engine"); ok {
 		if b, ok := find(rs, ScenarioOneway, "64B", "baseline"); ok && b.MsgsPerSec > 0 {
 			v := e.MsgsPerSec / b.MsgsPerSec
-			add("64 B one-way msgs/s vs baseline", ">= 3.00x", v, fmt.Sprintf("%.2fx", v), v >= 3)
+			add("64 B one-way msgs/s vs baseline", ">= 3.00x", v, "x", fmt.Sprintf("%.2fx", v), v >= 3)
 		}
 		if e.AllocsPerMsg != nil {
 			v := *e.AllocsPerMsg
-			add("64 B one-way allocations per message (whole process)", "0 (< 0.01)", v, fmt.Sprintf("%.3f", v), v < 0.01)
+			add("64 B one-way allocations per message (whole process)", "0 (< 0.01)", v, "allocs/msg", fmt.Sprintf("%.3f", v), v < 0.01)
 		}
 	}
 	if e, ok := find(rs, ScenarioOneway, "64KiB", "engine"); ok {
@@ -161,13 +169,13 @@ func targets(rs []Result, o Options) []Target {
 			if o.TLS {
 				goal += " (TLS run vs plaintext rawpump)"
 			}
-			add("64 KiB one-way bytes/s vs rawpump", goal, v, fmt.Sprintf("%.0f%%", 100*v), v >= 0.8)
+			add("64 KiB one-way bytes/s vs rawpump", goal, v, "x", fmt.Sprintf("%.0f%%", 100*v), v >= 0.8)
 		}
 	}
 	if e, ok := find(rs, ScenarioPingpong, sizeName(o.PingSize), "engine"); ok {
 		if raw, ok := find(rs, ScenarioPingpong, sizeName(o.PingSize), "raw"); ok && raw.P99 > 0 {
 			v := float64(e.P99) / float64(raw.P99)
-			add("ping-pong p99 vs raw round-trip floor", "<= 1.20x", v, fmt.Sprintf("%.2fx (%v vs %v)", v, round(e.P99), round(raw.P99)), v <= 1.2)
+			add("ping-pong p99 vs raw round-trip floor", "<= 1.20x", v, "x", fmt.Sprintf("%.2fx (%v vs %v)", v, round(e.P99), round(raw.P99)), v <= 1.2)
 		}
 	}
 	if e, ok := find(rs, ScenarioHbload, hbCtrlLoaded, "engine"); ok && e.Messages > 0 {
@@ -178,13 +186,13 @@ func targets(rs []Result, o Options) []Target {
 			}
 			return fmt.Sprintf("%v (baseline %v)", round(e), round(b))
 		}
-		add("hbload control p50 under 64 KiB bulk load", "<= 100µs", float64(e.P50), vs(e.P50, b.P50), e.P50 <= 100*time.Microsecond)
-		add("hbload control p99 under 64 KiB bulk load", "<= 1ms", float64(e.P99), vs(e.P99, b.P99), e.P99 <= time.Millisecond)
+		add("hbload control p50 under 64 KiB bulk load", "<= 100µs", float64(e.P50), "ns", vs(e.P50, b.P50), e.P50 <= 100*time.Microsecond)
+		add("hbload control p99 under 64 KiB bulk load", "<= 1ms", float64(e.P99), "ns", vs(e.P99, b.P99), e.P99 <= time.Millisecond)
 	}
 	if alone, ok := find(rs, ScenarioHbload, hbBulkAlone, "engine"); ok && alone.BytesPerSec > 0 {
 		if loaded, ok := find(rs, ScenarioHbload, hbBulkLoaded, "engine"); ok {
 			v := loaded.BytesPerSec / alone.BytesPerSec
-			add("hbload bulk MB/s under control load vs alone", ">= 80% of solo", v,
+			add("hbload bulk MB/s under control load vs alone", ">= 80% of solo", v, "x",
 				fmt.Sprintf("%.0f%% (%s vs %s MB/s)", 100*v, fmtFloat(loaded.BytesPerSec/1e6), fmtFloat(alone.BytesPerSec/1e6)), v >= 0.8)
 		}
 	}
@@ -192,7 +200,7 @@ func targets(rs []Result, o Options) []Target {
 	for _, e := range rs {
 		if e.Scenario == ScenarioStream {
 			worst := max(e.PeakRSSBytes, e.SenderPeakRSSBytes)
-			add("stream "+e.Case+": peak RSS of each side", "< 64 MiB", float64(worst),
+			add("stream "+e.Case+": peak RSS of each side", "< 64 MiB", float64(worst), "B",
 				fmt.Sprintf("sender %s, receiver %s", fmtBytes(float64(e.SenderPeakRSSBytes)), fmtBytes(float64(e.PeakRSSBytes))), worst < streamRSSLimit)
 		}
 	}
@@ -202,7 +210,7 @@ func targets(rs []Result, o Options) []Target {
 		}
 		if b, ok := find(rs, ScenarioConns, e.Case, "baseline"); ok && b.BytesPerConn > 0 {
 			v := e.BytesPerConn / b.BytesPerConn
-			add("idle connection memory vs baseline", "<= 0.25x", v, fmt.Sprintf("%.2fx (%s vs %s)", v, fmtBytes(e.BytesPerConn), fmtBytes(b.BytesPerConn)), v <= 0.25)
+			add("idle connection memory vs baseline", "<= 0.25x", v, "x", fmt.Sprintf("%.2fx (%s vs %s)", v, fmtBytes(e.BytesPerConn), fmtBytes(b.BytesPerConn)), v <= 0.25)
 		}
 	}
 	return out
@@ -210,42 +218,19 @@ func targets(rs []Result, o Options) []Target {
 
 // WriteTable prints the comparisons and targets as aligned text.
 func (r *Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "tcbench %s  %s  %d CPU (%s)  %s\n", r.Date, r.Machine.OS, r.Machine.CPUs, r.Machine.CPU, r.Machine.Go)
-	fmt.Fprintf(w, "tls=%v lz4=%v compressible=%v pool=%d loops=%d duration=%v deliver=%s runs=%d rate_limit=off (engine and baseline)\n",
-		r.Options.TLS, r.Options.LZ4, r.Options.compressible(), r.Options.PoolSize, r.Options.EventLoops, r.Options.Duration, r.Options.Deliver, max(r.Options.Runs, 1))
+	fmt.Fprintf(w, "tcbench %s  %s\n", r.Date, r.machineLine())
+	fmt.Fprintln(w, r.settingsLine())
 	if r.Options.Runs > 1 {
 		fmt.Fprintf(w, "figures are medians of %d interleaved runs, [min..max] over them\n", r.Options.Runs)
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	if len(r.Comparisons) > 0 || slices.ContainsFunc(r.Results, func(res Result) bool { return res.Scenario == ScenarioRawpump }) {
+	rows := r.tableRows()
+	if len(rows) > 0 {
 		fmt.Fprintln(tw, "scenario\tcase\tmetric\tengine\tbaseline\tengine/baseline\traw\t")
 	}
-	for _, sc := range AllScenarios {
-		if sc == ScenarioRawpump {
-			for _, res := range r.Results {
-				if res.Scenario == ScenarioRawpump {
-					fmt.Fprintf(tw, "%s\t%s\tMB/s\t-\t-\t-\t%s\t\n", sc, res.Case, fmtFloat(res.BytesPerSec/1e6))
-				}
-			}
-			continue
-		}
-		for _, c := range r.Comparisons {
-			if c.Scenario != sc {
-				continue
-			}
-			m := metricByName(c.Scenario, c.Metric)
-			raw := "-"
-			if c.Raw != 0 {
-				raw = m.format(c.Raw)
-			}
-			ratio := "-"
-			if c.Baseline != 0 {
-				ratio = fmtRatio(c.Ratio)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.Scenario, c.Case, c.Metric, withRange(m, c.Engine, c.EngineRange),
-				withRange(m, c.Baseline, c.BaselineRange), ratio, raw)
-		}
+	for _, row := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", row.Scenario, row.Case, row.Metric, row.Engine, row.Baseline, row.Ratio, row.Raw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -272,6 +257,81 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintln(w, "error:", e)
 	}
 	return nil
+}
+
+// machineLine says where the numbers were taken.
+func (r *Report) machineLine() string {
+	return fmt.Sprintf("%s  %d CPU (%s)  %s", r.Machine.OS, r.Machine.CPUs, r.Machine.CPU, r.Machine.Go)
+}
+
+// settingsLine says how the run was set up.
+func (r *Report) settingsLine() string {
+	o := r.Options
+	return fmt.Sprintf("tls=%v lz4=%v compressible=%v pool=%d loops=%d duration=%v deliver=%s runs=%d rate_limit=off (engine and baseline)",
+		o.TLS, o.LZ4, o.compressible(), o.PoolSize, o.EventLoops, o.Duration, o.Deliver, max(o.Runs, 1))
+}
+
+// tableRow is one row of the comparison table, as WriteTable and
+// WriteHTML print it.
+type tableRow struct {
+	Scenario, Case, Metric, Engine, Baseline, Ratio, Raw string
+	// Verdict is "better" or "worse" when the engine beat the baseline,
+	// or lost to it, by more than 5%; "" otherwise.
+	Verdict string
+}
+
+// tableRows lists the comparisons in scenario order, with rawpump's own
+// figures where rawpump falls.
+func (r *Report) tableRows() []tableRow {
+	var rows []tableRow
+	for _, sc := range r.scenarios() {
+		if sc == ScenarioRawpump {
+			for _, res := range r.Results {
+				if res.Scenario == ScenarioRawpump {
+					rows = append(rows, tableRow{Scenario: sc, Case: res.Case, Metric: mMBs.name, Engine: "-", Baseline: "-", Ratio: "-", Raw: fmtFloat(res.BytesPerSec / 1e6)})
+				}
+			}
+			continue
+		}
+		for _, c := range r.Comparisons {
+			if c.Scenario != sc {
+				continue
+			}
+			m := metricByName(c.Scenario, c.Metric)
+			row := tableRow{Scenario: c.Scenario, Case: c.Case, Metric: c.Metric, Engine: withRange(m, c.Engine, c.EngineRange),
+				Baseline: withRange(m, c.Baseline, c.BaselineRange), Ratio: "-", Raw: "-"}
+			if c.Raw != 0 {
+				row.Raw = m.format(c.Raw)
+			}
+			if c.Baseline != 0 {
+				row.Ratio = fmtRatio(c.Ratio)
+				adv := c.Ratio
+				if c.Better == "lower" && c.Ratio > 0 {
+					adv = 1 / c.Ratio
+				}
+				switch {
+				case adv > 1.05:
+					row.Verdict = "better"
+				case adv < 1/1.05:
+					row.Verdict = "worse"
+				}
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+// scenarios is the order the report shows scenarios in: the run's, then
+// any others (a report put together by hand) in AllScenarios' order.
+func (r *Report) scenarios() []string {
+	out := r.Options.order()
+	for _, sc := range AllScenarios {
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 func metricByName(scenario, name string) metric {
@@ -337,40 +397,67 @@ const streamRSSLimit = 64 << 20
 
 // writeStream prints the stream scenario's rows.
 func writeStream(w io.Writer, rs []Result) {
+	for _, line := range streamLines(rs) {
+		fmt.Fprintf(w, "\n%s\n", line)
+	}
+}
+
+// streamLines says each stream's figures in a sentence.
+func streamLines(rs []Result) []string {
+	var out []string
 	for _, r := range rs {
 		if r.Scenario == ScenarioStream {
-			fmt.Fprintf(w, "\nstream %s between two processes: %s MB/s, peak RSS sender %s, receiver %s\n", r.Case,
-				fmtFloat(r.BytesPerSec/1e6), fmtBytes(float64(r.SenderPeakRSSBytes)), fmtBytes(float64(r.PeakRSSBytes)))
+			out = append(out, fmt.Sprintf("stream %s between two processes: %s MB/s, peak RSS sender %s, receiver %s", r.Case,
+				fmtFloat(r.BytesPerSec/1e6), fmtBytes(float64(r.SenderPeakRSSBytes)), fmtBytes(float64(r.PeakRSSBytes))))
 		}
 	}
+	return out
 }
 
 // writeHostile prints the hostile scenario's rows: a legitimate peer's
 // round trips before and during each attack, a fresh connection's set-up
 // time during it, the node's peak memory and what it refused or cut.
 func writeHostile(w io.Writer, rs []Result) error {
-	var rows []Result
-	for _, r := range rs {
-		if r.Scenario == ScenarioHostile {
-			rows = append(rows, r)
-		}
-	}
+	head, rows := hostileRows(rs)
 	if len(rows) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "\nhostile: node budget %s (peak RSS may add %s); legitimate pings every 10 ms, lost = over %v\n",
-		fmtBytes(float64(rows[0].BudgetBytes)), fmtBytes(hostileRSSSlack), pingTimeout)
+	fmt.Fprintf(w, "\n%s\n", hostileNote(rs))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "attack\tp50 before\tp99 before\tp50 during\tp99 during\tp99 ratio\tlost\tfresh connect\tpeak RSS\tfds left\t defences")
-	for _, r := range rows {
+	last := len(head) - 1
+	fmt.Fprintln(tw, strings.Join(head[:last], "\t")+"\t "+head[last])
+	for _, row := range rows {
+		fmt.Fprintln(tw, strings.Join(row[:last], "\t")+"\t "+row[last])
+	}
+	return tw.Flush()
+}
+
+// hostileNote says what the hostile rows are measured against.
+func hostileNote(rs []Result) string {
+	for _, r := range rs {
+		if r.Scenario == ScenarioHostile {
+			return fmt.Sprintf("hostile: node budget %s (peak RSS may add %s); legitimate pings every 10 ms, lost = over %v",
+				fmtBytes(float64(r.BudgetBytes)), fmtBytes(hostileRSSSlack), pingTimeout)
+		}
+	}
+	return ""
+}
+
+// hostileRows is the hostile table: its header and a row per attack.
+func hostileRows(rs []Result) (head []string, rows [][]string) {
+	head = []string{"attack", "p50 before", "p99 before", "p50 during", "p99 during", "p99 ratio", "lost", "fresh connect", "peak RSS", "fds left", "defences"}
+	for _, r := range rs {
+		if r.Scenario != ScenarioHostile {
+			continue
+		}
 		ratio := "-"
 		if r.BaseP99 > 0 {
 			ratio = fmtRatio(float64(r.P99) / float64(r.BaseP99))
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%v\t%v\t%v\t%s\t%d\t%v\t%s\t%d\t %s\n", r.Case, round(r.BaseP50), round(r.BaseP99),
-			round(r.P50), round(r.P99), ratio, r.LostRoundTrips, round(r.FreshConnect), fmtBytes(float64(r.PeakRSSBytes)), r.FDsLeft, r.Defences)
+		rows = append(rows, []string{r.Case, round(r.BaseP50).String(), round(r.BaseP99).String(), round(r.P50).String(), round(r.P99).String(),
+			ratio, fmt.Sprint(r.LostRoundTrips), round(r.FreshConnect).String(), fmtBytes(float64(r.PeakRSSBytes)), fmt.Sprint(r.FDsLeft), r.Defences})
 	}
-	return tw.Flush()
+	return head, rows
 }
 
 // hostileTargets are issue #14's goals for each attack: legitimate p99
@@ -402,12 +489,12 @@ func hostileTargets(rs []Result) []Target {
 		return nil
 	}
 	out = append(out,
-		Target{Name: "hostile: legitimate p99 during the worst attack vs before", Goal: "<= 2.00x", Value: worstRatio,
+		Target{Name: "hostile: legitimate p99 during the worst attack vs before", Goal: "<= 2.00x", Value: worstRatio, Unit: "x",
 			Measured: fmt.Sprintf("%.2fx (%s)", worstRatio, ratioAt), Met: worstRatio <= 2},
-		Target{Name: "hostile: fresh connection during the worst attack", Goal: "<= 200ms", Value: float64(worstFresh),
+		Target{Name: "hostile: fresh connection during the worst attack", Goal: "<= 200ms", Value: float64(worstFresh), Unit: "ns",
 			Measured: fmt.Sprintf("%v (%s)", round(worstFresh), freshAt), Met: worstFresh <= 200*time.Millisecond},
 		Target{Name: "hostile: peak RSS of the node under the worst attack", Goal: "<= budget + " + fmtBytes(hostileRSSSlack),
-			Value: float64(worstRSS), Measured: fmt.Sprintf("%s of %s (%s)", fmtBytes(float64(worstRSS)), fmtBytes(float64(budget)), rssAt),
+			Value: float64(worstRSS), Unit: "B", Measured: fmt.Sprintf("%s of %s (%s)", fmtBytes(float64(worstRSS)), fmtBytes(float64(budget)), rssAt),
 			Met: worstRSS <= budget+hostileRSSSlack})
 	return out
 }

@@ -7,7 +7,8 @@ import (
 	"github.com/tensorchain/transport/codec"
 )
 
-// Result is one measurement of one implementation.
+// Result is one measurement of one implementation. In JSON its durations
+// are strings ("25.312µs"; result_json.go).
 type Result struct {
 	Scenario string `json:"scenario"`
 	// Case names the variant, e.g. the payload size ("64B").
@@ -17,10 +18,11 @@ type Result struct {
 	// Runs is how many runs the figures are the median of (Options.Runs).
 	Runs int `json:"runs,omitempty"`
 
-	Messages    uint64  `json:"messages,omitempty"`
-	Seconds     float64 `json:"seconds,omitempty"`
-	MsgsPerSec  float64 `json:"msgs_per_sec,omitempty"`
-	BytesPerSec float64 `json:"bytes_per_sec,omitempty"` // payload bytes
+	Messages uint64 `json:"messages,omitempty"`
+	// Elapsed is the timed window the figures were counted over.
+	Elapsed     time.Duration `json:"elapsed,omitempty"`
+	MsgsPerSec  float64       `json:"msgs_per_sec,omitempty"`
+	BytesPerSec float64       `json:"bytes_per_sec,omitempty"` // payload bytes
 	// AllocsPerMsg counts heap allocations in the whole process (sender and
 	// receiver) per message delivered, over the timed window.
 	AllocsPerMsg *float64 `json:"allocs_per_msg,omitempty"`
@@ -28,10 +30,13 @@ type Result struct {
 	// after compression), from the sender's counters.
 	WirePerMsg float64 `json:"wire_bytes_per_msg,omitempty"`
 
-	// Round-trip percentiles, in nanoseconds (pingpong and the raw floor).
-	P50  time.Duration `json:"p50_ns,omitempty"`
-	P99  time.Duration `json:"p99_ns,omitempty"`
-	P999 time.Duration `json:"p999_ns,omitempty"`
+	// Round-trip percentiles (pingpong, the raw floor, hbload's control
+	// cases, hostile during the attack), and the whole distribution in
+	// compact form where it was sampled (cdf.go; not for hostile).
+	P50  time.Duration `json:"p50,omitempty"`
+	P99  time.Duration `json:"p99,omitempty"`
+	P999 time.Duration `json:"p999,omitempty"`
+	CDF  CDF           `json:"cdf,omitempty"`
 
 	// Conns and BytesPerConn: live heap plus goroutine stacks per idle
 	// connection on the accepting side (conns).
@@ -44,17 +49,17 @@ type Result struct {
 	// a fresh legitimate connection during the attack, the node's peak
 	// resident memory and budget, the descriptors still open after it,
 	// and what the node refused or cut.
-	BaseP50        time.Duration `json:"base_p50_ns,omitempty"`
-	BaseP99        time.Duration `json:"base_p99_ns,omitempty"`
+	BaseP50        time.Duration `json:"base_p50,omitempty"`
+	BaseP99        time.Duration `json:"base_p99,omitempty"`
 	LostRoundTrips int           `json:"lost_round_trips,omitempty"`
-	FreshConnect   time.Duration `json:"fresh_connect_ns,omitempty"`
+	FreshConnect   time.Duration `json:"fresh_connect,omitempty"`
 	PeakRSSBytes   int64         `json:"peak_rss_bytes,omitempty"`
 	BudgetBytes    int64         `json:"budget_bytes,omitempty"`
 	FDsLeft        int           `json:"fds_left,omitempty"`
 	// scale: the receiving process's CPU time per message, and per KiB of
-	// payload, in nanoseconds.
-	CPUPerMsg float64 `json:"cpu_ns_per_msg,omitempty"`
-	CPUPerKiB float64 `json:"cpu_ns_per_kib,omitempty"`
+	// payload, in nanoseconds (duration strings in JSON).
+	CPUPerMsg float64 `json:"cpu_per_msg,omitempty"`
+	CPUPerKiB float64 `json:"cpu_per_kib,omitempty"`
 	// stream: the sending process's peak resident memory (PeakRSSBytes is
 	// the receiving one's).
 	SenderPeakRSSBytes int64  `json:"sender_peak_rss_bytes,omitempty"`
@@ -63,7 +68,7 @@ type Result struct {
 
 // throughput fills the rate fields from a counted window.
 func (r *Result) throughput(msgs uint64, payload int, d time.Duration, mallocs uint64) {
-	r.Messages, r.Seconds = msgs, d.Seconds()
+	r.Messages, r.Elapsed = msgs, d
 	r.MsgsPerSec = float64(msgs) / d.Seconds()
 	r.BytesPerSec = r.MsgsPerSec * float64(payload)
 	if msgs > 0 {
@@ -83,13 +88,14 @@ func (r *Result) wire(size int, n node) {
 	}
 }
 
-// latency fills the percentile fields from round-trip samples (sorted in
-// place).
+// latency fills the percentile fields and the CDF from round-trip samples
+// (sorted in place).
 func (r *Result) latency(samples []time.Duration, d time.Duration) {
 	slices.Sort(samples)
-	r.Messages, r.Seconds = uint64(len(samples)), d.Seconds()
+	r.Messages, r.Elapsed = uint64(len(samples)), d
 	r.MsgsPerSec = float64(len(samples)) / d.Seconds()
 	r.P50, r.P99, r.P999 = percentile(samples, 0.50), percentile(samples, 0.99), percentile(samples, 0.999)
+	r.CDF = newCDF(samples)
 }
 
 // percentile returns the q-quantile of sorted samples (nearest rank).

@@ -20,7 +20,7 @@ type Report struct {
 	Targets     []Target     `json:"targets"`
 	Errors      []string     `json:"errors,omitempty"`
 	// Runs holds every run's own results when Options.Runs > 1 (Results
-	// are then their medians).
+	// are then their medians, CDFs pointwise: only those carry one).
 	Runs []Result `json:"runs,omitempty"`
 }
 
@@ -34,9 +34,11 @@ type Machine struct {
 }
 
 // step is one measurement in a run: run for one result, or runAll for a
-// scenario that measures several cases on the same nodes (hbload).
+// scenario that measures several cases on the same nodes (hbload). expect
+// is how long its timed phases should take (progress.go).
 type step struct {
 	name   string
+	expect time.Duration
 	run    func() (Result, error)
 	runAll func() ([]Result, error)
 }
@@ -53,14 +55,11 @@ func (s step) results() ([]Result, error) {
 	return []Result{r}, nil
 }
 
-// Progress is told about each step as it starts: its index (from 1), the
-// number of steps and its name.
-type Progress func(i, n int, name string)
-
-// Run executes the selected scenarios, engine and baseline back to back
-// for each case, and derives comparisons and targets. A step that fails is
-// recorded in Report.Errors and the run goes on; the returned error then
-// lists the failures.
+// Run executes the selected scenarios in the order Options.Scenarios gives
+// them, engine and baseline back to back for each case, telling progress
+// (when not nil) as each step starts and ends, and derives comparisons
+// and targets. A step that fails is recorded in Report.Errors and the run
+// goes on; the returned error then lists the failures.
 func Run(o Options, progress Progress) (*Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -75,11 +74,12 @@ func Run(o Options, progress Progress) (*Report, error) {
 	}
 	steps := plan(o, p)
 	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Machine: describeMachine(), Options: o}
+	feed := newProgressFeed(progress, steps)
 	for i, s := range steps {
-		if progress != nil {
-			progress(i+1, len(steps), s.name)
-		}
+		feed.start(i)
+		t0 := time.Now()
 		rs, err := s.results()
+		feed.end(i, time.Since(t0), err)
 		if err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", s.name, err))
 			continue
@@ -88,6 +88,9 @@ func Run(o Options, progress Progress) (*Report, error) {
 	}
 	if o.Runs > 1 {
 		rep.Runs, rep.Results = rep.Results, medians(rep.Results)
+		for i := range rep.Runs {
+			rep.Runs[i].CDF = nil // the median's is the one to draw; each run's would only bloat the JSON
+		}
 	}
 	rep.Comparisons = compare(rep.Results, rep.Runs)
 	rep.Targets = targets(rep.Results, o)
@@ -97,60 +100,58 @@ func Run(o Options, progress Progress) (*Report, error) {
 	return rep, nil
 }
 
-// plan lists the steps of a run in order.
+// plan lists the steps of a run in order: the scenarios in the order
+// Options gives them, each scenario's cases in its own order.
 func plan(o Options, p *pki) []step {
 	var steps []step
 	runs := max(o.Runs, 1)
-	both := func(name string, f func(impl) (Result, error)) {
+	timed := expectTimed(o)
+	both := func(name string, expect time.Duration, f func(impl) (Result, error)) {
 		for r := range runs {
 			order := []impl{engineImpl, baselineImpl}
 			if r%2 == 1 { // interleaved: neither side always runs first
 				order = []impl{baselineImpl, engineImpl}
 			}
 			for _, im := range order {
-				steps = append(steps, step{name: stepName(name+" "+im.name, r, runs), run: func() (Result, error) { return f(im) }})
+				steps = append(steps, step{name: stepName(name+" "+im.name, r, runs), expect: expect, run: func() (Result, error) { return f(im) }})
 			}
 		}
 	}
 	repeat := func(s step) {
 		for r := range runs {
-			steps = append(steps, step{name: stepName(s.name, r, runs), run: s.run})
+			steps = append(steps, step{name: stepName(s.name, r, runs), expect: s.expect, run: s.run})
 		}
 	}
-	for _, sc := range AllScenarios {
-		if !o.has(sc) {
-			continue
+	perImpl := func(name string, expect time.Duration, f func(impl) ([]Result, error)) {
+		for r := range runs {
+			for _, im := range []impl{engineImpl, baselineImpl} {
+				steps = append(steps, step{name: stepName(name+" "+im.name, r, runs), expect: expect, runAll: func() ([]Result, error) { return f(im) }})
+			}
 		}
+	}
+	for _, sc := range o.order() {
 		switch sc {
 		case ScenarioRawpump:
-			repeat(step{name: "rawpump 64KiB", run: func() (Result, error) { return rawPump(o) }})
-			repeat(step{name: "rawpump round trip", run: func() (Result, error) { return rawRoundTrip(o) }})
+			repeat(step{name: "rawpump 64KiB", expect: timed, run: func() (Result, error) { return rawPump(o) }})
+			repeat(step{name: "rawpump round trip", expect: timed, run: func() (Result, error) { return rawRoundTrip(o) }})
 		case ScenarioOneway:
 			for _, size := range o.Sizes {
-				both("oneway "+sizeName(size), func(im impl) (Result, error) { return oneway(im, o, p, size) })
+				both("oneway "+sizeName(size), timed, func(im impl) (Result, error) { return oneway(im, o, p, size) })
 			}
 		case ScenarioPingpong:
-			both("pingpong", func(im impl) (Result, error) { return pingpong(im, o, p) })
+			both("pingpong", timed, func(im impl) (Result, error) { return pingpong(im, o, p) })
 		case ScenarioHbload:
-			for r := range runs {
-				for _, im := range []impl{engineImpl, baselineImpl} {
-					steps = append(steps, step{name: stepName("hbload "+im.name, r, runs), runAll: func() ([]Result, error) { return hbload(im, o, p) }})
-				}
-			}
+			perImpl("hbload", expectHbload(o), func(im impl) ([]Result, error) { return hbload(im, o, p) })
 		case ScenarioFanin:
-			both("fanin", func(im impl) (Result, error) { return fanin(im, o, p) })
+			both("fanin", timed, func(im impl) (Result, error) { return fanin(im, o, p) })
 		case ScenarioConns:
-			both("conns", func(im impl) (Result, error) { return idleConns(im, o, p) })
+			both("conns", expectConns(o.Conns), func(im impl) (Result, error) { return idleConns(im, o, p) })
 		case ScenarioStream:
-			repeat(step{name: "stream " + sizeName(int(min(o.StreamSize, 1<<40))), run: func() (Result, error) { return stream(o, p) }})
+			repeat(step{name: "stream " + sizeName(int(min(o.StreamSize, 1<<40))), expect: expectStream(o), run: func() (Result, error) { return stream(o, p) }})
 		case ScenarioScale:
-			for r := range runs {
-				for _, im := range []impl{engineImpl, baselineImpl} {
-					steps = append(steps, step{name: stepName("scale "+im.name, r, runs), runAll: func() ([]Result, error) { return scale(im, o, p) }})
-				}
-			}
+			perImpl("scale", expectScale(o), func(im impl) ([]Result, error) { return scale(im, o, p) })
 		case ScenarioHostile:
-			steps = append(steps, step{name: "hostile", runAll: func() ([]Result, error) { return hostile(o, p) }})
+			steps = append(steps, step{name: "hostile", expect: expectHostile(o), runAll: func() ([]Result, error) { return hostile(o, p) }})
 		}
 	}
 	return steps

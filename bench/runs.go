@@ -54,7 +54,7 @@ func medianOf(rs []Result) Result {
 		return time.Duration(f64(func(r Result) float64 { return float64(get(r)) }))
 	}
 	m.Messages = uint64(f64(func(r Result) float64 { return float64(r.Messages) }))
-	m.Seconds = f64(func(r Result) float64 { return r.Seconds })
+	m.Elapsed = dur(func(r Result) time.Duration { return r.Elapsed })
 	m.MsgsPerSec = f64(func(r Result) float64 { return r.MsgsPerSec })
 	m.BytesPerSec = f64(func(r Result) float64 { return r.BytesPerSec })
 	if m.AllocsPerMsg != nil {
@@ -65,6 +65,7 @@ func medianOf(rs []Result) Result {
 	m.P50 = dur(func(r Result) time.Duration { return r.P50 })
 	m.P99 = dur(func(r Result) time.Duration { return r.P99 })
 	m.P999 = dur(func(r Result) time.Duration { return r.P999 })
+	m.CDF = medianCDF(rs)
 	m.BytesPerConn = f64(func(r Result) float64 { return r.BytesPerConn })
 	m.Goroutines = int(f64(func(r Result) float64 { return float64(r.Goroutines) }))
 	m.BaseP50 = dur(func(r Result) time.Duration { return r.BaseP50 })
@@ -72,6 +73,8 @@ func medianOf(rs []Result) Result {
 	m.FreshConnect = dur(func(r Result) time.Duration { return r.FreshConnect })
 	m.PeakRSSBytes = int64(f64(func(r Result) float64 { return float64(r.PeakRSSBytes) }))
 	m.SenderPeakRSSBytes = int64(f64(func(r Result) float64 { return float64(r.SenderPeakRSSBytes) }))
+	m.CPUPerMsg = f64(func(r Result) float64 { return r.CPUPerMsg })
+	m.CPUPerKiB = f64(func(r Result) float64 { return r.CPUPerKiB })
 	return m
 }
 

@@ -250,7 +250,7 @@ func stream(o Options, p *pki) (Result, error) {
 	if !run.intact || run.bytes != o.StreamSize {
 		return r, fmt.Errorf("the receiver read %d of %d bytes, checksum equal: %v", run.bytes, o.StreamSize, run.intact)
 	}
-	r.Messages, r.Seconds = 1, run.elapsed.Seconds()
+	r.Messages, r.Elapsed = 1, run.elapsed
 	r.BytesPerSec = float64(run.bytes) / run.elapsed.Seconds()
 	r.PeakRSSBytes, r.SenderPeakRSSBytes = run.recvPeak, run.senderPeak
 	return r, nil

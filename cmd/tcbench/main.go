@@ -10,18 +10,22 @@
 //	go run ./cmd/tcbench
 //	go run ./cmd/tcbench -tls -lz4 -sizes 64,64KiB -duration 3s
 //	go run ./cmd/tcbench -scenarios pingpong,conns -conns 10000 -json
+//	go run ./cmd/tcbench -report report   # then open report/index.html
+//
+// While it runs, stderr shows its progress: on a terminal a bar with the
+// step running and an ETA, elsewhere a line per step.
 //
 // Flags:
 //
-//	-scenarios  comma-separated: rawpump,oneway,pingpong,hbload,fanin,conns,stream,scale,hostile
+//	-scenarios  comma-separated, run in the order given: rawpump,oneway,pingpong,hbload,fanin,conns,stream,scale,hostile
 //	            (default all but scale and hostile, which start a node per case: a minute or more)
 //	-sizes      oneway payload sizes (default 64,1KiB,64KiB,1MiB)
 //	-duration   timed window per measurement, after a warm-up (default 1s)
 //	-tls        mutual TLS 1.3 for engine and baseline
 //	-lz4        LZ4 compression on, with compressible payloads
 //	-compressible  compressible (JSON-like) payloads without -lz4 too
-//	-pool       engine connections per peer (default 1)
-//	-loops      engine event loops (default: CPUs)
+//	-pool       engine bulk connections per peer (default 2, engine.NewConfig's)
+//	-loops      engine event loops (default: CPUs, engine.NewConfig's)
 //	-peers      fan-in senders (default 4)
 //	-fanin-size fan-in payload size (default 1KiB)
 //	-conns      idle connections in conns (default 2000)
@@ -33,7 +37,8 @@
 //	-scale-senders, -scale-sizes, -scale-idle  the scale scenario's sweeps (default 1,10,100,1000
 //	            senders at 1KiB; 64,1KiB,64KiB,1MiB at 10 senders; 10000 idle connections)
 //	-runs       measure each case N times, engine and baseline interleaved; medians and [min..max] (default 1)
-//	-json       print the report as JSON instead of the table
+//	-json       print the report as JSON instead of the table (snake_case, durations as strings)
+//	-report     write an HTML report with charts to this directory (DIR/index.html and its SVGs)
 //	-cpuprofile write a CPU profile of the whole run to this file
 //	-trace      write a runtime/trace of the whole run to this file
 //
@@ -47,6 +52,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
@@ -79,6 +85,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 	}
+	if c.reportDir != "" { // before the run, not after it: fail fast
+		if err := os.MkdirAll(c.reportDir, 0o755); err != nil {
+			fmt.Fprintln(stderr, "tcbench: flag -report:", err)
+			return 2
+		}
+	}
 	if c.tracePath != "" {
 		stop, err := startTrace(c.tracePath)
 		if err != nil {
@@ -87,10 +99,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 	}
-	rep, runErr := bench.Run(c.opts, progressLine(stderr))
+	prog := newProgress(stderr)
+	rep, runErr := bench.Run(c.opts, prog.step)
+	prog.close()
 	if rep == nil {
 		fmt.Fprintln(stderr, "tcbench:", runErr)
 		return 2
+	}
+	if c.reportDir != "" {
+		if err := rep.WriteHTML(c.reportDir); err != nil {
+			fmt.Fprintln(stderr, "tcbench: -report:", err)
+			return 1
+		}
+		fmt.Fprintln(stderr, "tcbench: report in", filepath.Join(c.reportDir, bench.HTMLIndex))
 	}
 	if c.asJSON {
 		enc := json.NewEncoder(stdout)
@@ -114,6 +135,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 type cli struct {
 	opts       bench.Options
 	asJSON     bool
+	reportDir  string
 	cpuProfile string
 	tracePath  string
 }
@@ -124,13 +146,13 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	o := &c.opts
 	fs := flag.NewFlagSet("tcbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scenarios := fs.String("scenarios", strings.Join(o.Scenarios, ","), "comma-separated scenarios: "+strings.Join(bench.AllScenarios, ","))
+	scenarios := fs.String("scenarios", strings.Join(o.Scenarios, ","), "comma-separated scenarios, run in the order given: "+strings.Join(bench.AllScenarios, ","))
 	sizes := fs.String("sizes", "64,1KiB,64KiB,1MiB", "oneway payload sizes, comma-separated (B, KiB, MiB suffixes)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "timed window per measurement (after a warm-up)")
 	fs.BoolVar(&o.TLS, "tls", false, "mutual TLS 1.3 for engine and baseline")
 	fs.BoolVar(&o.LZ4, "lz4", false, "LZ4 compression with compressible payloads")
 	fs.BoolVar(&o.Compressible, "compressible", false, "compressible (JSON-like) payloads, also without -lz4")
-	fs.IntVar(&o.PoolSize, "pool", o.PoolSize, "engine connections per peer")
+	fs.IntVar(&o.PoolSize, "pool", o.PoolSize, "engine bulk connections per peer")
 	fs.IntVar(&o.EventLoops, "loops", o.EventLoops, "engine event loops")
 	fs.IntVar(&o.Peers, "peers", o.Peers, "fan-in senders")
 	faninSize := fs.String("fanin-size", "1KiB", "fan-in payload size")
@@ -145,6 +167,7 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	fs.IntVar(&o.ScaleIdle, "scale-idle", o.ScaleIdle, "scale: idle connections (0: none)")
 	fs.IntVar(&o.Runs, "runs", o.Runs, "measure each case this many times, engine and baseline interleaved; report medians and ranges")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of the table")
+	fs.StringVar(&c.reportDir, "report", "", "write an HTML report with charts to this directory")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.StringVar(&c.tracePath, "trace", "", "write a runtime/trace of the run to this file (go tool trace; -pprof=sched for scheduler latency)")
 	if err := fs.Parse(args); err != nil {
@@ -249,24 +272,6 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
-}
-
-// progressLine returns a progress callback that rewrites one status line
-// on a terminal, and prints nothing otherwise.
-func progressLine(w io.Writer) bench.Progress {
-	f, ok := w.(*os.File)
-	if !ok {
-		return nil
-	}
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return nil
-	}
-	return func(i, n int, name string) {
-		fmt.Fprintf(f, "\r\033[K[%d/%d] %s", i, n, name)
-		if i == n {
-			defer fmt.Fprint(f, "\r\033[K")
-		}
-	}
 }
 
 // startTrace starts a runtime/trace into path and returns the function

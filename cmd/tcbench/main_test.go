@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tensorchain/transport/bench"
 )
@@ -29,6 +32,64 @@ func TestJSONOutputParses(t *testing.T) {
 	}
 	if rep.Machine.CPUs == 0 || rep.Date == "" {
 		t.Errorf("report does not say where and when: %+v", rep.Machine)
+	}
+	if rep.Options.Duration != 30*time.Millisecond || rep.Options.PoolSize != 2 {
+		t.Errorf("options read back as %+v", rep.Options)
+	}
+	for _, r := range rep.Results {
+		if r.Scenario == bench.ScenarioPingpong && (r.P99 <= 0 || len(r.CDF) < 2) {
+			t.Errorf("%s %s: p99 %v and %d CDF points read back", r.Scenario, r.Impl, r.P99, len(r.CDF))
+		}
+	}
+	var raw struct {
+		Options map[string]any   `json:"options"`
+		Results []map[string]any `json:"results"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := raw.Options["duration"].(string); !ok || d != "30ms" {
+		t.Errorf("options.duration = %#v, want \"30ms\"", raw.Options["duration"])
+	}
+	if _, ok := raw.Options["pool_size"]; !ok {
+		t.Errorf("options have no pool_size: %v", raw.Options)
+	}
+	for _, r := range raw.Results {
+		if r["scenario"] == bench.ScenarioPingpong {
+			if _, ok := r["p99"].(string); !ok {
+				t.Errorf("pingpong p99 = %#v, want a duration string", r["p99"])
+			}
+		}
+	}
+	// stderr is no terminal here: a line per step, then the summary
+	if lines := strings.Count(stderr.String(), "\ntcbench: ["); lines != 7 || !strings.Contains(stderr.String(), "tcbench: 8 steps in") {
+		t.Errorf("progress on stderr:\n%s", stderr.String())
+	}
+}
+
+// TestReportFlag runs a short harness with -report and checks that the
+// page and its charts are where it says.
+func TestReportFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the harness")
+	}
+	dir := filepath.Join(t.TempDir(), "report")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-scenarios", "pingpong,oneway", "-sizes", "64", "-duration", "30ms", "-report", dir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
+	}
+	page := filepath.Join(dir, bench.HTMLIndex)
+	if !strings.Contains(stderr.String(), "report in "+page) {
+		t.Errorf("stderr does not say where the report is:\n%s", stderr.String())
+	}
+	for _, f := range []string{bench.HTMLIndex, "pingpong-cdf.svg", "oneway-throughput.svg", "advantage.svg"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	// the table still goes to stdout, pingpong first as asked
+	if p, o := strings.Index(stdout.String(), "pingpong"), strings.Index(stdout.String(), "oneway"); p < 0 || o < p {
+		t.Errorf("table rows not in the order given:\n%s", stdout.String())
 	}
 }
 
@@ -69,6 +130,10 @@ func TestHbloadTableOverTLS(t *testing.T) {
 
 // TestBadFlagsExitTwoNamingTheFlag checks each kind of bad command line.
 func TestBadFlagsExitTwoNamingTheFlag(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args []string
 		want string
@@ -80,6 +145,7 @@ func TestBadFlagsExitTwoNamingTheFlag(t *testing.T) {
 		{[]string{"-deliver", "pigeon"}, "deliver"},
 		{[]string{"-duration", "soon"}, "-duration"},
 		{[]string{"stray"}, `"stray"`},
+		{[]string{"-scenarios", "pingpong", "-report", filepath.Join(notADir, "report")}, "-report"},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer
