@@ -1,9 +1,12 @@
 package bench
 
 import (
+	"bufio"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 )
 
@@ -14,6 +17,7 @@ type child struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stdout io.ReadCloser
+	lines  *bufio.Scanner // over stdout (line)
 }
 
 // startChild starts exe with env ("NAME=value") added, its stderr to
@@ -33,7 +37,22 @@ func startChild(exe, env string, stderr io.Writer) (*child, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	return &child{cmd: cmd, stdin: stdin, stdout: stdout}, nil
+	lines := bufio.NewScanner(stdout)
+	lines.Buffer(make([]byte, 0, 64<<10), 4<<20) // a stats line can be long
+	return &child{cmd: cmd, stdin: stdin, stdout: stdout, lines: lines}, nil
+}
+
+// line reads the child's next output line, which must start with prefix,
+// and returns the rest of it.
+func (c *child) line(prefix string) (string, error) {
+	if !c.lines.Scan() {
+		return "", fmt.Errorf("node exited (%v)", c.lines.Err())
+	}
+	s, ok := strings.CutPrefix(c.lines.Text(), prefix)
+	if !ok {
+		return "", fmt.Errorf("unexpected output %q", c.lines.Text())
+	}
+	return s, nil
 }
 
 // stop closes the child's stdin and waits for it to exit, killing it

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/trace"
-	"strings"
 	"syscall"
 	"time"
 
@@ -145,8 +144,7 @@ func broadcastEvery(ctx context.Context, t *engine.Transport, size int, every ti
 // hostileNode is the parent's handle on a node under attack.
 type hostileNode struct {
 	*child
-	addr  string
-	lines *bufio.Scanner
+	addr string
 }
 
 // startHostileNode runs exe as the node under attack.
@@ -156,8 +154,7 @@ func startHostileNode(exe string, spec hostileSpec) (*hostileNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &hostileNode{child: ch, lines: bufio.NewScanner(ch.stdout)}
-	n.lines.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	n := &hostileNode{child: ch}
 	line, err := n.line("addr ")
 	if err != nil {
 		n.stop()
@@ -165,18 +162,6 @@ func startHostileNode(exe string, spec hostileSpec) (*hostileNode, error) {
 	}
 	n.addr = line
 	return n, nil
-}
-
-// line reads the node's next output line, which must start with prefix.
-func (n *hostileNode) line(prefix string) (string, error) {
-	if !n.lines.Scan() {
-		return "", fmt.Errorf("node exited (%v)", n.lines.Err())
-	}
-	s, ok := strings.CutPrefix(n.lines.Text(), prefix)
-	if !ok {
-		return "", fmt.Errorf("unexpected output %q", n.lines.Text())
-	}
-	return s, nil
 }
 
 // stats asks the node for its Stats; an error means it is not serving.

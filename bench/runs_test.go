@@ -63,6 +63,7 @@ func TestScaleSweeps(t *testing.T) {
 	}
 	o := tinyOptions()
 	o.Scenarios, o.ScaleSenders, o.ScaleSizes, o.ScaleIdle = []string{ScenarioScale}, []int{1, 20}, []int{64, 64 << 10}, 80
+	o.Duration = 300 * time.Millisecond // tiny's 30 ms can pass before 64 KiB frames flow under -race on a busy machine
 	rep, err := Run(o, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -135,10 +134,9 @@ func startLoad(spec loadSpec) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := bufio.NewScanner(ch.stdout)
-	if !sc.Scan() || sc.Text() != "ready" {
+	if _, err := ch.line("ready"); err != nil {
 		ch.stop()
-		return nil, fmt.Errorf("load generator failed: %s", strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("load generator failed: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return ch.stop, nil
 }

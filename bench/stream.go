@@ -189,11 +189,8 @@ func runStream(exe string, p *pki, size int64) (streamRun, error) {
 	return res, err
 }
 
-// streamNode is a running stream node and its output lines.
-type streamNode struct {
-	*child
-	lines *bufio.Scanner
-}
+// streamNode is a running stream node.
+type streamNode struct{ *child }
 
 func startStreamNode(exe string, spec streamSpec) (*streamNode, error) {
 	js, _ := json.Marshal(spec)
@@ -201,18 +198,7 @@ func startStreamNode(exe string, spec streamSpec) (*streamNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &streamNode{child: ch, lines: bufio.NewScanner(ch.stdout)}, nil
-}
-
-func (n *streamNode) line(prefix string) (string, error) {
-	if !n.lines.Scan() {
-		return "", fmt.Errorf("node exited (%v)", n.lines.Err())
-	}
-	s, ok := strings.CutPrefix(n.lines.Text(), prefix)
-	if !ok {
-		return "", fmt.Errorf("unexpected output %q", n.lines.Text())
-	}
-	return s, nil
+	return &streamNode{child: ch}, nil
 }
 
 // done reads the node's "done BYTES CRC NANOS" line.
