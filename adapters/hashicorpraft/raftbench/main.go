@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print JSON instead of the table")
 	only := fs.String("only", "", "run one transport only: "+adapterName+" or "+networkName)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	tracePath := fs.String("trace", "", "write a runtime/trace of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -85,6 +87,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *tracePath != "" {
+		f, err := os.Create(*tracePath)
+		if err != nil {
+			fmt.Fprintln(stderr, "raftbench:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			fmt.Fprintln(stderr, "raftbench:", err)
+			return 2
+		}
+		defer trace.Stop()
 	}
 	rep := report{Date: time.Now().UTC().Format(time.RFC3339), Nodes: 3, Runs: *runs}
 	facts := factories()
