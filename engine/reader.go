@@ -51,7 +51,7 @@ type reader struct {
 	delivered bool         // a message went into an inbox this callback
 	charged   int64        // bytes of buffers charged to the connection's budget account (memory.go)
 	turn      turn         // this callback's share of the loop
-	msg       Message      // the message a MessageHandler is given, reused
+	msg       *Message     // the message a MessageHandler is given, reused; made on first use (it is large, and most connections never need it)
 	heard     bool         // a frame arrived this callback (peer.lastHeard)
 	// partialSince is when the partial frame at the front of the input
 	// started (UnixNano), 0 with none: set by the loop, read by the ticker.
@@ -387,9 +387,12 @@ func (c *conn) untag(f codec.Frame) (codec.Tag, codec.Frame, error) {
 func (c *conn) deliverMessage(p *peer, payload []byte, buf *[]byte, cost int, reqID uint64, s *Stream) bool {
 	t := c.t
 	if h := t.cfg.MessageHandler; h != nil {
-		c.rd.msg = Message{From: p.id, Payload: payload, ConnID: c.id, Class: c.class, Stream: s, reqID: reqID}
-		h(&c.rd.msg)
-		c.rd.msg = Message{}
+		if c.rd.msg == nil {
+			c.rd.msg = new(Message)
+		}
+		*c.rd.msg = Message{From: p.id, Payload: payload, ConnID: c.id, Class: c.class, Stream: s, reqID: reqID}
+		h(c.rd.msg)
+		*c.rd.msg = Message{}
 	} else if t.cfg.Handler != nil {
 		t.cfg.Handler(p.id, payload)
 	}
