@@ -21,6 +21,8 @@ import (
 // every server's ID and LocalAddr. Plaintext (Development) is for local
 // testing only.
 func Example() {
+	// README:begin
+	// Instead of raft.NewTCPTransport(bind, advertise, 3, 10*time.Second, os.Stderr):
 	cfg := engine.NewConfig("node1", "127.0.0.1:0") // the engine's node id is the raft ServerID
 	cfg.SecurityMode = engine.Development           // production: Strict, cfg.TLS = tlsstate.NewSecureConfig(cert, key, ca)
 	cfg.RateLimit.Enabled = false                   // raft paces itself
@@ -29,6 +31,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// ... then raft.NewRaft(conf, fsm, logs, stable, snaps, trans); r.Shutdown() closes trans.
+	// README:end
 
 	conf := raft.DefaultConfig()
 	conf.LocalID = "node1"
