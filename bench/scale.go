@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -40,7 +41,7 @@ func scale(im impl, o Options, p *pki) ([]Result, error) {
 	return out, nil
 }
 
-// scaleCase is one point of a sweep.
+// scalePoint is one point of a sweep.
 type scalePoint struct{ senders, size int }
 
 // scaleCases lists the sweeps' points: senders at 1 KiB, then sizes at 10
@@ -51,20 +52,11 @@ func scaleCases(o Options) []scalePoint {
 		cs = append(cs, scalePoint{n, 1 << 10})
 	}
 	for _, size := range o.ScaleSizes {
-		if pt := (scalePoint{10, size}); !containsPoint(cs, pt) {
+		if pt := (scalePoint{10, size}); !slices.Contains(cs, pt) {
 			cs = append(cs, pt)
 		}
 	}
 	return cs
-}
-
-func containsPoint(cs []scalePoint, pt scalePoint) bool {
-	for _, c := range cs {
-		if c == pt {
-			return true
-		}
-	}
-	return false
 }
 
 // scaleCase measures senders connections streaming size-byte messages

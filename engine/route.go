@@ -21,24 +21,16 @@ func (c *conn) deliverTagged(p *peer, tag codec.Tag, payload []byte, buf *[]byte
 	t := c.t
 	switch tag.Kind {
 	case codec.KindReply:
-		m, ok := c.retain(p, payload, buf, cost)
+		m, ok := c.keep(p, payload, buf, cost)
 		if !ok {
 			return false, nil // no memory yet: decoded again once delivery resumes
 		}
-		w := t.pending.take(tag.ID, p)
-		if w == nil { // its requester gave up, or it was never ours
+		if w := t.pending.take(tag.ID, p); w != nil {
+			w.ch <- reply{m: m}
+		} else { // its requester gave up, or it was never ours
 			t.stats.lateReplies.Add(1)
-			if m.buf != nil { // a slab copy is simply not committed
-				releasePayload(c.acct, m.buf)
-			}
-			c.recvWin.consume(int32(cost))
-			return true, nil
+			m.Release()
 		}
-		if m.slab != nil {
-			c.rd.slabs.commit(len(payload))
-		}
-		m.conn = nil // its credit returns now, not when the requester is done with it
-		w.ch <- reply{m: m}
 		c.recvWin.consume(int32(cost))
 		return true, nil
 	case codec.KindStreamOpen, codec.KindStreamRequest:
@@ -62,6 +54,21 @@ func (c *conn) deliverTagged(p *peer, tag codec.Tag, payload []byte, buf *[]byte
 	}
 	c.dropTagged(buf, cost)
 	return true, nil
+}
+
+// keep is retain, committed, for a message that leaves the connection's
+// flow control at once (a reply, a stream's data): its credit returns as
+// it arrives, not when the application is done with it.
+func (c *conn) keep(p *peer, payload []byte, buf *[]byte, cost int) (Message, bool) {
+	m, ok := c.retain(p, payload, buf, cost)
+	if !ok {
+		return Message{}, false
+	}
+	if m.slab != nil {
+		c.rd.slabs.commit(len(payload))
+	}
+	m.conn = nil
+	return m, true
 }
 
 // dropTagged consumes a routed frame that leaves nothing behind.

@@ -113,14 +113,27 @@ func (t *Transport) abortStream(to string, id uint64, why error) {
 	if isReset(why) {
 		return
 	}
-	t.sendReset(to, id, codec.ResetAborted)
+	t.waitToReset(to, id, codec.ResetAborted)
 }
 
-// sendReset sends a stream reset from a goroutine that may wait a little.
-func (t *Transport) sendReset(to string, id uint64, reason byte) {
+// waitToReset sends a stream reset from a goroutine that may wait a
+// little for room in the control queue.
+func (t *Transport) waitToReset(to string, id uint64, reason byte) {
 	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.ConnectTimeout)
 	defer cancel()
-	_ = t.sendTagged(ctx, to, codec.Tag{Kind: codec.KindStreamReset, ID: id}, []byte{reason}, SendOptions{Class: Control})
+	_ = t.sendReset(ctx, to, id, reason)
+}
+
+// sendReset and sendCredit send a stream's signals on the control class;
+// a nil ctx never waits (the event loop's case: a lost signal leaves the
+// other end to its own ctx).
+func (t *Transport) sendReset(ctx context.Context, to string, id uint64, reason byte) error {
+	return t.sendTagged(ctx, to, codec.Tag{Kind: codec.KindStreamReset, ID: id}, []byte{reason}, SendOptions{Class: Control})
+}
+
+func (t *Transport) sendCredit(ctx context.Context, to string, id uint64, n int64) error {
+	var body [4]byte
+	return t.sendTagged(ctx, to, codec.Tag{Kind: codec.KindStreamCredit, ID: id}, codec.AppendStreamCredit(body[:0], uint32(n)), SendOptions{Class: Control})
 }
 
 // outStream is the sending end of a stream: the credit its receiver has

@@ -100,8 +100,7 @@ func (s *Stream) creditDue() int64 {
 
 // sendCredit grants the sender n more bytes, on the control class.
 func (s *Stream) sendCredit(n int64) error {
-	body := codec.AppendStreamCredit(make([]byte, 0, 4), uint32(n))
-	err := s.t.sendTagged(s.t.ctx, s.peer.id, codec.Tag{Kind: codec.KindStreamCredit, ID: s.id}, body, SendOptions{Class: Control})
+	err := s.t.sendCredit(s.t.ctx, s.peer.id, s.id, n)
 	if err != nil {
 		err = fmt.Errorf("stream from %s: returning credit: %w", s.peer.id, err)
 		s.fail(err)
@@ -125,7 +124,7 @@ func (s *Stream) Close() error {
 	s.t.streams.removeRecv(s)
 	if cancel {
 		s.t.stats.streamsCancelled.Add(1)
-		s.t.sendReset(s.peer.id, s.id, codec.ResetCancelled)
+		s.t.waitToReset(s.peer.id, s.id, codec.ResetCancelled)
 	}
 	return nil
 }
@@ -189,7 +188,7 @@ func (c *conn) openStream(p *peer, tag codec.Tag, header []byte, buf *[]byte, co
 		granted: codec.StreamInitialWindow, wake: make(chan struct{}, 1)}
 	if !t.streams.addRecv(s, t.cfg.MaxStreamsPerPeer) {
 		t.stats.streamsRefused.Add(1)
-		_ = t.sendTagged(nil, p.id, codec.Tag{Kind: codec.KindStreamReset, ID: tag.ID}, []byte{codec.ResetRefused}, SendOptions{Class: Control})
+		_ = t.sendReset(nil, p.id, tag.ID, codec.ResetRefused)
 		c.dropTagged(buf, cost)
 		return true
 	}
@@ -204,8 +203,7 @@ func (c *conn) openStream(p *peer, tag codec.Tag, header []byte, buf *[]byte, co
 	t.stats.streamsOpened.Add(1)
 	if more := s.window - codec.StreamInitialWindow; more > 0 {
 		s.granted += more
-		body := codec.AppendStreamCredit(make([]byte, 0, 4), uint32(more))
-		_ = t.sendTagged(nil, p.id, codec.Tag{Kind: codec.KindStreamCredit, ID: tag.ID}, body, SendOptions{Class: Control})
+		_ = t.sendCredit(nil, p.id, tag.ID, more)
 	}
 	return true
 }
@@ -222,19 +220,15 @@ func (c *conn) streamData(p *peer, tag codec.Tag, payload []byte, buf *[]byte, c
 		c.dropTagged(buf, cost)
 		return true, nil
 	}
-	m, ok := c.retain(p, payload, buf, cost)
+	m, ok := c.keep(p, payload, buf, cost)
 	if !ok {
 		return false, nil
 	}
-	if m.slab != nil {
-		c.rd.slabs.commit(len(payload))
-	}
-	m.conn = nil
 	end := tag.Kind == codec.KindStreamEnd
 	if !s.push(m, end) {
 		t.streams.removeRecv(s)
 		s.fail(resetError{codec.ResetOverrun})
-		_ = t.sendTagged(nil, p.id, codec.Tag{Kind: codec.KindStreamReset, ID: tag.ID}, []byte{codec.ResetOverrun}, SendOptions{Class: Control})
+		_ = t.sendReset(nil, p.id, tag.ID, codec.ResetOverrun)
 	} else if end {
 		t.streams.removeRecv(s)
 	}
