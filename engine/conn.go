@@ -292,7 +292,9 @@ func (c *conn) publish() {
 	}
 	if c.rd.delivered {
 		c.rd.delivered = false
-		c.t.notifyRecv()
+		if c.t.notifyRecv() {
+			c.wokeSomeone()
+		}
 	}
 	if c.rd.heard {
 		c.rd.heard = false

@@ -78,7 +78,9 @@ func (h *eventHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 			return gnet.Close
 		}
 	}
-	return c.onTraffic()
+	a := c.onTraffic()
+	c.yieldIfWoke()
+	return a
 }
 
 func (h *eventHandler) OnClose(gc gnet.Conn, err error) gnet.Action {

@@ -49,6 +49,7 @@ type reader struct {
 	backlog   bool         // bytes were left in gnet's buffer during an inbox-full pause
 	slabs     slabWriter   // small received payloads, one slab per read batch
 	delivered bool         // a message went into an inbox this callback
+	woke      bool         // this callback readied a goroutine: yield before polling again (yield.go)
 	charged   int64        // bytes of buffers charged to the connection's budget account (memory.go)
 	turn      turn         // this callback's share of the loop
 	msg       *Message     // the message a MessageHandler is given, reused; made on first use (it is large, and most connections never need it)
@@ -393,8 +394,10 @@ func (c *conn) deliverMessage(p *peer, payload []byte, buf *[]byte, cost int, re
 		*c.rd.msg = Message{From: p.id, Payload: payload, ConnID: c.id, Class: c.class, Stream: s, reqID: reqID}
 		h(c.rd.msg)
 		*c.rd.msg = Message{}
+		c.wokeSomeone() // whatever the handler does, it may have woken a goroutine
 	} else if t.cfg.Handler != nil {
 		t.cfg.Handler(p.id, payload)
+		c.wokeSomeone()
 	}
 	if t.cfg.inline() {
 		if buf != nil {

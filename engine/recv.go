@@ -135,12 +135,14 @@ func (t *Transport) queued() int {
 }
 
 // notifyRecv wakes one waiting Recv, if any.
-func (t *Transport) notifyRecv() {
+func (t *Transport) notifyRecv() bool {
 	if t.waiters.Load() == 0 {
-		return
+		return false
 	}
 	select {
 	case t.notify <- struct{}{}:
+		return true
 	default:
+		return false
 	}
 }

@@ -27,6 +27,7 @@ func (c *conn) deliverTagged(p *peer, tag codec.Tag, payload []byte, buf *[]byte
 		}
 		if w := t.pending.take(tag.ID, p); w != nil {
 			w.ch <- reply{m: m}
+			c.wokeSomeone()
 		} else { // its requester gave up, or it was never ours
 			t.stats.lateReplies.Add(1)
 			m.Release()
@@ -36,6 +37,7 @@ func (c *conn) deliverTagged(p *peer, tag codec.Tag, payload []byte, buf *[]byte
 	case codec.KindStreamOpen, codec.KindStreamRequest:
 		return c.openStream(p, tag, payload, buf, cost), nil
 	case codec.KindStreamData, codec.KindStreamEnd:
+		c.wokeSomeone() // its reader may be waiting
 		return c.streamData(p, tag, payload, buf, cost)
 	case codec.KindStreamCredit:
 		n, err := codec.DecodeStreamCredit(payload)
@@ -43,12 +45,14 @@ func (c *conn) deliverTagged(p *peer, tag codec.Tag, payload []byte, buf *[]byte
 			return false, fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
 		}
 		t.streams.credit(p, tag.ID, int64(n))
+		c.wokeSomeone() // its writer may be waiting
 	case codec.KindStreamReset:
 		why, err := codec.DecodeStreamReset(payload)
 		if err != nil {
 			return false, fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
 		}
 		t.streams.reset(p, tag.ID, why)
+		c.wokeSomeone()
 	default:
 		return false, fmt.Errorf("from %s: %w: a frame of kind %d from a sender", c.remote, ErrProtocol, tag.Kind)
 	}

@@ -1,0 +1,31 @@
+package engine
+
+import "runtime"
+
+// Yielding after a wake-up: the tail-latency fix (BENCHMARKS.md, "Where
+// the ping-pong tail came from").
+//
+// A goroutine the loop readies (a Recv waiter, a request's waiter, a
+// stream's reader or writer, whatever an inline handler wakes) goes into
+// the runnext slot of the loop's P. gnet's poller yields once
+// (runtime.Gosched) before it blocks in epoll_wait, but every 61st
+// scheduling round takes the global run queue first, where that yield
+// has just put the loop itself: the loop then blocks in a raw epoll_wait
+// still holding its P, and the woken goroutine waits for sysmon to take
+// the P back, 20 µs to 10 ms later. That was the ping-pong p99. Yielding
+// once more at the end of a callback that woke someone gives the woken
+// goroutine a round it cannot lose, since a round that took the global
+// queue has moved past the 61st. A callback that woke nobody does not
+// yield: a streaming loop keeps its P.
+
+// wokeSomeone records that this callback may have readied a goroutine.
+func (c *conn) wokeSomeone() { c.rd.woke = true }
+
+// yieldIfWoke lets a goroutine this callback readied run before the loop
+// polls again.
+func (c *conn) yieldIfWoke() {
+	if c.rd.woke {
+		c.rd.woke = false
+		runtime.Gosched()
+	}
+}
