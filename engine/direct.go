@@ -10,6 +10,7 @@ import (
 
 	"github.com/tensorchain/transport/codec"
 	"github.com/tensorchain/transport/internal/bufpool"
+	"github.com/tensorchain/transport/tlsstate"
 )
 
 // Direct writes: the latency path.
@@ -24,7 +25,10 @@ import (
 // (sends closer together than directIdleGap) keeps using the queue, where
 // the loop batches many frames per writev; a stream of large messages,
 // whose sends are far apart, is written directly and without a copy.
-// Plaintext only: TLS records are sealed on the loop.
+// Over TLS the caller seals the frame itself (tlsstate's AppendEncrypt may
+// run beside the loop's Decrypt; the write lock orders it with the loop's
+// sealing) and writes the records: the latency path must not wait for a
+// loop wake-up in the default mode either.
 const (
 	// directIdleGap: a send this long after the previous one on the same
 	// connection may be written directly.
@@ -82,8 +86,10 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 		}
 		n = 0
 	}
-	if n < size { // the kernel took part: the loop sends the rest before anything else
+	if n < size {
 		c.keepTail(hdr, body, n)
+	}
+	if w.tail != nil { // the kernel took part: the loop sends the rest before anything else
 		c.t.stats.directPartial.Add(1)
 		c.forceWake() // a pending wake may belong to a pass that has already ended
 	}
@@ -105,12 +111,44 @@ func (c *conn) markIdle() {
 // writeFrame writes one frame to the socket without blocking and returns
 // how much the kernel took. Under wr.mu.
 func (c *conn) writeFrame(hdr, body []byte) (int, error) {
+	if c.tls != nil {
+		return c.writeSealed(hdr, body)
+	}
 	if len(hdr)+len(body) > directCopyMax {
 		return writev2(c.sock.Fd(), hdr, body)
 	}
 	buf := bufpool.Get(len(hdr) + len(body)) // one write(2) of a copy: cheaper than an iovec for small frames
 	defer bufpool.Put(buf)
 	return unix.Write(c.sock.Fd(), append(append((*buf)[:0], hdr...), body...))
+}
+
+// writeSealed seals the frame hdr+body into TLS records (after any output
+// the session has pending: a KeyUpdate reply, say) and writes them without
+// blocking. What the kernel does not take is kept as the tail, which the
+// loop sends raw before anything else: sealed bytes are never dropped, or
+// the record sequence would break. A sealing error is returned before
+// anything is written. Under wr.mu.
+func (c *conn) writeSealed(hdr, body []byte) (int, error) {
+	size := len(hdr) + len(body)
+	plain := bufpool.Get(size) // one record for header and body, as the loop's batches
+	defer bufpool.Put(plain)
+	cipher := bufpool.Get(tlsstate.SealedLen(size))
+	defer bufpool.Put(cipher)
+	sealed, err := c.tls.AppendEncrypt((*cipher)[:0], append(append((*plain)[:0], hdr...), body...))
+	if err != nil {
+		return 0, err
+	}
+	n, err := unix.Write(c.sock.Fd(), sealed)
+	if err != nil && (errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR)) {
+		n, err = 0, nil
+	}
+	if err != nil {
+		return 0, err // the connection is broken: the loop sees it, and the frame is queued for another
+	}
+	if n < len(sealed) {
+		c.keepTail(sealed, nil, n)
+	}
+	return size, nil // the frame is sent or, sealed, in the tail: to the caller, it is all taken
 }
 
 // writev2 writes a and b (both non-empty) with one writev(2). Unlike

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,32 +14,68 @@ import (
 
 // TestDirectWritesKeepOrder mixes spaced sends (written directly by Send)
 // with bursts (queued for the loop) on one connection: every message must
-// arrive once, in order, and both paths must have been taken.
+// arrive once, in order, and both paths must have been taken. Over TLS the
+// direct path seals records in the sending goroutine while the loop seals
+// and decrypts others: a record out of sequence fails the connection.
 func TestDirectWritesKeepOrder(t *testing.T) {
-	acfg := devConfig("a")
+	for _, mode := range []string{"plaintext", "tls"} {
+		t.Run(mode, func(t *testing.T) { testDirectWritesKeepOrder(t, mode == "tls") })
+	}
+}
+
+func testDirectWritesKeepOrder(t *testing.T, useTLS bool) {
+	acfg, bcfg := devConfig("a"), devConfig("b")
+	if useTLS {
+		ca := newTestCA(t, "ca")
+		acfg, bcfg = tlsConfig("a", ca.issue(t, "a", certOpts{})), tlsConfig("b", ca.issue(t, "b", certOpts{}))
+	}
 	acfg.PoolSize = 1
 	a := startTransport(t, acfg)
-	b := startTransport(t, devConfig("b"))
+	b := startTransport(t, bcfg)
 	connect(t, a, b)
-	const rounds, burst = 200, 50
-	go func() {
-		var p [8]byte
-		for i := range rounds * burst {
-			binary.BigEndian.PutUint64(p[:], uint64(i))
-			if err := a.Send(context.Background(), "b", p[:]); err != nil {
-				t.Error(err)
+	echoStop := make(chan struct{})
+	defer close(echoStop)
+	go func() { // traffic the other way: b's sends are decrypted by a's loop meanwhile
+		for i := 0; ; i++ {
+			select {
+			case <-echoStop:
 				return
+			case <-time.After(100 * time.Microsecond):
 			}
-			if i%burst == 0 {
-				time.Sleep(200 * time.Microsecond) // idle: the next send may go direct
-			}
+			_ = b.TrySend("a", []byte("the other way"))
 		}
 	}()
-	for i := range rounds * burst {
+	// Two senders, each on its own ordered stream: one goroutine's direct
+	// write makes the other's sends take the queue meanwhile.
+	const rounds, burst, senders = 100, 50, 2
+	for s := range senders {
+		go func() {
+			var p [9]byte
+			p[0] = byte(s)
+			o := SendOptions{Stream: uint32(s + 1)}
+			for i := range rounds * burst {
+				binary.BigEndian.PutUint64(p[1:], uint64(i))
+				if err := a.SendWith(context.Background(), "b", p[:], o); err != nil {
+					t.Error(err)
+					return
+				}
+				if i%burst == 0 {
+					time.Sleep(200 * time.Microsecond) // idle: the next send may go direct
+				}
+			}
+		}()
+	}
+	var next [senders]uint64
+	for i := range rounds * burst * senders {
 		m := recvTimeout(t, b, 10*time.Second)
-		if got := binary.BigEndian.Uint64(m.Payload); got != uint64(i) {
-			t.Fatalf("message %d arrived as %d", i, got)
+		if len(m.Payload) != 9 || m.Payload[0] >= senders {
+			t.Fatalf("message %d: %q", i, m.Payload)
 		}
+		s := m.Payload[0]
+		if got := binary.BigEndian.Uint64(m.Payload[1:]); got != next[s] {
+			t.Fatalf("stream %d: message %d arrived as %d", s+1, next[s], got)
+		}
+		next[s]++
 		m.Release()
 	}
 	st := a.Stats()
@@ -116,6 +153,63 @@ func TestDirectPartialWrite(t *testing.T) {
 		t.Fatalf("no direct write was partial (%d direct writes): the test did not exercise the tail", a.Stats().DirectWrites)
 	}
 	t.Logf("%d direct writes, %d partial", a.Stats().DirectWrites, a.stats.directPartial.Load())
+}
+
+// TestDirectPartialWriteTLS stalls the receiver's event loop (its handler
+// blocks) while spaced 64 KiB sends are written directly over TLS, so that
+// sealed records end half-way in the socket: the loop must send the rest
+// raw before anything else, and every message must then decrypt and arrive
+// in order.
+func TestDirectPartialWriteTLS(t *testing.T) {
+	ca := newTestCA(t, "ca")
+	acfg, bcfg := tlsConfig("a", ca.issue(t, "a", certOpts{})), tlsConfig("b", ca.issue(t, "b", certOpts{}))
+	acfg.PoolSize = 1
+	acfg.MaxPendingBytes = 1 << 30
+	acfg.MaxPendingMessages = 100_000
+	acfg.Compression.Enabled = false // the payloads are zeros: LZ4 would fit them all in the socket buffers
+	bcfg.EventLoops = 1
+	bcfg.ReceiveWindow = 1 << 30 // credit for all of it: only the socket holds the sender back
+	release := make(chan struct{})
+	var stallOnce sync.Once
+	got := make(chan uint32, 1000)
+	bcfg.Handler = func(_ string, p []byte) {
+		stallOnce.Do(func() { <-release }) // the first message holds b's only loop
+		if len(p) == 64<<10-codec.HeaderSize {
+			got <- binary.BigEndian.Uint32(p)
+		}
+	}
+	a := startTransport(t, acfg)
+	b := startTransport(t, bcfg)
+	connect(t, a, b)
+
+	const n = 400 // 25 MiB: far beyond the socket buffers while b's loop is stuck
+	payload := make([]byte, 64<<10-codec.HeaderSize)
+	for i := range n {
+		binary.BigEndian.PutUint32(payload, uint32(i))
+		if err := a.Send(context.Background(), "b", payload); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Microsecond)
+	}
+	partial := a.stats.directPartial.Load()
+	close(release)
+	for i := range n {
+		select {
+		case seq := <-got:
+			if seq != uint32(i) {
+				t.Fatalf("message %d arrived as %d", i, seq)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("message %d never arrived (%+v)", i, b.Stats())
+		}
+	}
+	if partial == 0 {
+		t.Fatalf("no direct write was partial (%d direct writes): the test did not exercise the sealed tail", a.Stats().DirectWrites)
+	}
+	if st := a.Stats(); st.ReconnectAttempts != 0 || b.Stats().ProtocolErrors != 0 {
+		t.Fatalf("the connection broke: %d reconnects, %d protocol errors at the receiver", st.ReconnectAttempts, b.Stats().ProtocolErrors)
+	}
+	t.Logf("%d direct writes, %d partial", a.Stats().DirectWrites, partial)
 }
 
 // TestKeepTailSavesTheUnwrittenRest covers every place a partial write can

@@ -170,11 +170,10 @@ func (c *conn) onHello(f codec.Frame) error {
 		if err := c.writeWire(t.hello); err != nil {
 			return err
 		}
-		if c.tls == nil { // the hello is out: Sends may write directly from now on
-			c.wr.mu.Lock()
-			c.wr.directOff = false
-			c.wr.mu.Unlock()
-		}
+		c.wr.mu.Lock() // the hello is out, or in gnet's buffer: Sends may write directly from now on
+		c.wr.directOff = false
+		c.wr.gnetBuffered = c.sock.OutboundBuffered() > 0
+		c.wr.mu.Unlock()
 	}
 	if c.hs.deadline != nil {
 		c.hs.deadline.Stop()

@@ -88,9 +88,9 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 	c.pings = h.Caps&codec.CapPing != 0
 	c.sendWin.grant(int64(h.Window), 0)
 	c.wr.mu.Lock()
-	// TLS records are sealed on the loop only; and a listener's hello, which
-	// onHello writes after bind, must go before any direct write of a Send.
-	c.wr.directOff = c.tls != nil || !c.outbound
+	// A listener's hello, which onHello writes after bind, must go before
+	// any direct write of a Send.
+	c.wr.directOff = !c.outbound
 	c.wr.mu.Unlock()
 	c.peer.Store(p)
 	c.setPhase(phaseEstablished)

@@ -16,7 +16,11 @@
 //     go to a pending-output buffer and call the wake callback; the loop
 //     collects them with TakeOutput. When the handshake ends the goroutine
 //     records the outcome (an atomic phase), calls done and exits.
-//   - After the handshake every call is made by the loop. Decrypt points the
+//   - After the handshake Decrypt is the loop's; sealing (Encrypt,
+//     AppendEncrypt) may come from any goroutine, one call at a time, beside
+//     it: crypto/tls locks its read and write halves apart, and the engine's
+//     Send seals and writes a frame itself when the connection is idle, so
+//     a message need not wait for the loop to wake. Decrypt points the
 //     adapter at the caller's socket buffer and calls tls.Conn.Read until
 //     the adapter runs dry; the adapter then returns a net.Error whose
 //     Temporary() is true ("would block"), which crypto/tls treats as

@@ -447,8 +447,11 @@ func DecryptRoom(n int) int {
 
 // AppendEncrypt is Encrypt followed by TakeOutput without the intermediate
 // copy: it appends the pending output, then the records sealing plain, to
-// dst and returns it. The Session keeps no buffer for them. Loop only, after
-// done(nil).
+// dst and returns it. The Session keeps no buffer for them. After done(nil),
+// from any goroutine, one AppendEncrypt or Encrypt at a time (the caller
+// orders them: the records go out in the order sealed), and alongside the
+// loop's Decrypt: a KeyUpdate reply that Decrypt produces meanwhile lands
+// in dst, in its place in the record sequence.
 func (s *Session) AppendEncrypt(dst, plain []byte) ([]byte, error) {
 	if err := s.ready(); err != nil {
 		return dst, err
