@@ -24,13 +24,30 @@ import (
 // credit may have been on it); either side can cancel a stream, and the
 // other then fails with ErrStreamReset.
 
+// StreamOptions say how SendStreamWith and RequestStreamWith send a
+// stream. The zero value is what SendStream does. A stream always takes
+// one bulk connection of its own choosing, so there is no class or
+// stream number to pick.
+type StreamOptions struct {
+	// FailFast makes the call fail at once with ErrUnreachable when the
+	// connection the stream would take is not established, instead of
+	// waiting for the reconnect (a snapshot for a follower that is down
+	// is better retried later than queued behind its backoff).
+	FailFast bool
+}
+
 // SendStream sends header, then everything body yields until io.EOF, to
 // the peer as one stream; the peer receives a Message whose Stream reads
 // the body. It returns once the last byte is queued, blocking while the
 // receiver's window is used up. When ctx ends, body fails, or the
 // receiver cancels, the stream is aborted and the error returned.
 func (t *Transport) SendStream(ctx context.Context, to string, header []byte, body io.Reader) error {
-	_, err := t.stream(ctx, to, header, body, false)
+	return t.SendStreamWith(ctx, to, header, body, StreamOptions{})
+}
+
+// SendStreamWith is SendStream with options.
+func (t *Transport) SendStreamWith(ctx context.Context, to string, header []byte, body io.Reader, o StreamOptions) error {
+	_, err := t.stream(ctx, to, header, body, false, o)
 	return err
 }
 
@@ -38,10 +55,15 @@ func (t *Transport) SendStream(ctx context.Context, to string, header []byte, bo
 // waits for the peer's Reply to the opening message, which the caller must
 // Release (InstallSnapshot, say).
 func (t *Transport) RequestStream(ctx context.Context, to string, header []byte, body io.Reader) (Message, error) {
-	return t.stream(ctx, to, header, body, true)
+	return t.RequestStreamWith(ctx, to, header, body, StreamOptions{})
 }
 
-func (t *Transport) stream(ctx context.Context, to string, header []byte, body io.Reader, request bool) (Message, error) {
+// RequestStreamWith is RequestStream with options.
+func (t *Transport) RequestStreamWith(ctx context.Context, to string, header []byte, body io.Reader, so StreamOptions) (Message, error) {
+	return t.stream(ctx, to, header, body, true, so)
+}
+
+func (t *Transport) stream(ctx context.Context, to string, header []byte, body io.Reader, request bool, so StreamOptions) (Message, error) {
 	p := t.peer(to)
 	if p == nil {
 		return Message{}, fmt.Errorf("stream to %s: %w", to, ErrPeerNotFound)
@@ -54,7 +76,7 @@ func (t *Transport) stream(ctx context.Context, to string, header []byte, body i
 	}
 	s := t.streams.addSend(id, p)
 	defer t.streams.removeSend(id)
-	o := SendOptions{Class: Bulk, Stream: uint32(id)} // every frame of the stream on one connection, in order
+	o := SendOptions{Class: Bulk, Stream: uint32(id), FailFast: so.FailFast} // every frame of the stream on one connection, in order
 	err := t.sendTagged(ctx, to, codec.Tag{Kind: kind, ID: id}, header, o)
 	if err == nil {
 		err = t.pump(ctx, to, id, s, body, o)

@@ -297,3 +297,60 @@ func TestStreamsOverTheLimitAreRefused(t *testing.T) {
 		t.Fatalf("refused %d", st.StreamsRefused)
 	}
 }
+
+// TestStreamFailFastWhenPeerDown: with the peer closed and being redialed,
+// SendStreamWith and RequestStreamWith with FailFast fail at once with
+// ErrUnreachable, though their context would allow seconds, and read
+// nothing of the body; without FailFast the same stream waits for the
+// reconnect until its context ends.
+func TestStreamFailFastWhenPeerDown(t *testing.T) {
+	a, _ := peerGoneDown(t, 100*time.Millisecond, 300*time.Millisecond)
+	calls := []struct {
+		name string
+		call func(ctx context.Context, body io.Reader, o StreamOptions) error
+	}{
+		{"SendStreamWith", func(ctx context.Context, body io.Reader, o StreamOptions) error {
+			return a.SendStreamWith(ctx, "b", []byte("snapshot"), body, o)
+		}},
+		{"RequestStreamWith", func(ctx context.Context, body io.Reader, o StreamOptions) error {
+			m, err := a.RequestStreamWith(ctx, "b", []byte("snapshot"), body, o)
+			m.Release()
+			return err
+		}},
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			body := &countingReader{r: bytes.NewReader(make([]byte, 1<<20))}
+			start := time.Now()
+			err := c.call(ctx, body, StreamOptions{FailFast: true})
+			if elapsed := time.Since(start); !errors.Is(err, ErrUnreachable) || elapsed > time.Second {
+				t.Fatalf("FailFast to a peer being redialed: %v after %v, want ErrUnreachable at once", err, elapsed)
+			}
+			if body.n != 0 {
+				t.Fatalf("%d bytes of the body read for a stream that never opened", body.n)
+			}
+			short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancelShort()
+			start = time.Now()
+			// Larger than the window the opening grants: it must wait for credit.
+			err = c.call(short, bytes.NewReader(make([]byte, 1<<20)), StreamOptions{})
+			if elapsed := time.Since(start); !errors.Is(err, ErrTimeout) || elapsed > 2*time.Second {
+				t.Fatalf("without FailFast: %v after %v, want it to wait for the reconnect until ErrTimeout", err, elapsed)
+			}
+		})
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}

@@ -61,8 +61,9 @@ func (t *Transport) TimeoutNow(id raft.ServerID, target raft.ServerAddress, args
 // InstallSnapshot streams a snapshot to a follower: args is the engine
 // stream's header, data its body, read to io.EOF under the stream's flow
 // control. It waits for the follower's answer until the RPC timeout plus
-// the snapshot's size at the snapshot rate (WithSnapshotRate). Implements
-// raft.Transport.
+// the snapshot's size at the snapshot rate (WithSnapshotRate). Like every
+// RPC it fails at once when the connection is down (engine FailFast), and
+// raft tries again later. Implements raft.Transport.
 func (t *Transport) InstallSnapshot(id raft.ServerID, target raft.ServerAddress, args *raft.InstallSnapshotRequest, resp *raft.InstallSnapshotResponse, data io.Reader) error {
 	const op = "install snapshot"
 	if t.isClosed() {
@@ -76,7 +77,7 @@ func (t *Transport) InstallSnapshot(id raft.ServerID, target raft.ServerAddress,
 	buf.b = appendInstallSnapshotRequest(appendPrefix(buf.b, kindInstallSnapshot), args)
 	ctx, cancel := context.WithTimeout(t.ctx, t.opts.snapshotTimeout(args.Size))
 	defer cancel()
-	m, err := t.eng.RequestStream(ctx, string(id), buf.b, data)
+	m, err := t.eng.RequestStreamWith(ctx, string(id), buf.b, data, engine.StreamOptions{FailFast: true})
 	if err != nil {
 		t.peerGone(id, err)
 		return t.rpcError(op, id, target, err)
