@@ -292,7 +292,7 @@ func (c *conn) publish() {
 	}
 	if c.rd.delivered {
 		c.rd.delivered = false
-		if c.t.notifyRecv() {
+		if c.t.notifyRecv(c.class) {
 			c.wokeSomeone()
 		}
 	}

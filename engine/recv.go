@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sync/atomic"
 	"fmt"
 	"github.com/tensorchain/transport/budget"
 )
@@ -56,11 +57,50 @@ func (m *Message) Release() {
 // returns what was already received, then ErrClosed. It is not available
 // when Config.Handler is set.
 func (t *Transport) Recv(ctx context.Context) (Message, error) {
+	return t.recv(ctx, &t.recvAny, t.pop)
+}
+
+// RecvClass is Recv for the messages of one class only: a goroutine that
+// serves the control class with it never waits behind its own handling of
+// bulk messages, which another goroutine takes with RecvClass(ctx, Bulk).
+// A message goes to whichever caller, of Recv or of RecvClass for its
+// class, asks first.
+func (t *Transport) RecvClass(ctx context.Context, class Class) (Message, error) {
+	if class != Control && class != Bulk {
+		return Message{}, fmt.Errorf("recv: %w: class %d", ErrInvalidConfig, class)
+	}
+	return t.recv(ctx, &t.recvClass[class], func() (Message, bool) { return t.popClass(class) })
+}
+
+// recvWaiters is one kind of receiver waiting for messages: the callers of
+// Recv, or those of RecvClass for one class.
+type recvWaiters struct {
+	n      atomic.Int32
+	notify chan struct{} // capacity 1
+}
+
+func (w *recvWaiters) init() { w.notify = make(chan struct{}, 1) }
+
+// wake wakes one of them, if any is waiting, and reports whether it did.
+func (w *recvWaiters) wake() bool {
+	if w.n.Load() == 0 {
+		return false
+	}
+	select {
+	case w.notify <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// recv waits for pop to yield a message.
+func (t *Transport) recv(ctx context.Context, w *recvWaiters, pop func() (Message, bool)) (Message, error) {
 	if t.cfg.inline() {
 		return Message{}, fmt.Errorf("recv: %w: messages go to Config.Handler or MessageHandler", ErrInvalidConfig)
 	}
 	for {
-		if m, ok := t.pop(); ok {
+		if m, ok := pop(); ok {
 			return m, nil
 		}
 		select {
@@ -68,21 +108,21 @@ func (t *Transport) Recv(ctx context.Context) (Message, error) {
 			return Message{}, fmt.Errorf("recv: %w", ErrClosed)
 		default:
 		}
-		t.waiters.Add(1)
+		w.n.Add(1)
 		// Re-check after announcing ourselves: a producer that pushed before
 		// seeing waiters > 0 made the message visible to this pop.
-		if m, ok := t.pop(); ok {
-			t.waiters.Add(-1)
+		if m, ok := pop(); ok {
+			w.n.Add(-1)
 			return m, nil
 		}
 		select {
-		case <-t.notify:
-			t.waiters.Add(-1)
+		case <-w.notify:
+			w.n.Add(-1)
 		case <-ctx.Done():
-			t.waiters.Add(-1)
+			w.n.Add(-1)
 			return Message{}, fmt.Errorf("recv: %w", ctxError(ctx))
 		case <-t.done:
-			t.waiters.Add(-1)
+			w.n.Add(-1)
 		}
 	}
 }
@@ -90,15 +130,19 @@ func (t *Transport) Recv(ctx context.Context) (Message, error) {
 // pop takes the next message, control class first; within a class, from
 // the peer that has had the fewest bytes (inbox.go).
 func (t *Transport) pop() (Message, bool) {
-	for i := Control; ; i = Bulk {
-		if m, in, ok := t.inboxes[i].pop(); ok {
-			t.taken(m, in)
-			return m, true
-		}
-		if i == Bulk {
-			return Message{}, false
-		}
+	if m, ok := t.popClass(Control); ok {
+		return m, true
 	}
+	return t.popClass(Bulk)
+}
+
+// popClass takes the next message of one class.
+func (t *Transport) popClass(class Class) (Message, bool) {
+	m, in, ok := t.inboxes[class].pop()
+	if ok {
+		t.taken(m, in)
+	}
+	return m, ok
 }
 
 // taken runs after a message leaves its inbox: it returns flow-control
@@ -109,8 +153,19 @@ func (t *Transport) taken(m Message, in *inbox) {
 	if in.anyStalled.Load() && in.drained(t.cfg.recvBufferBytes()) {
 		in.wakeStalled()
 	}
-	if t.waiters.Load() > 0 && t.anyQueued() {
-		t.notifyRecv() // pass the wake-up on to another waiting Recv
+	t.passWakeOn()
+}
+
+// passWakeOn wakes another waiting receiver of each kind that has
+// messages left to take: one wake-up per delivery batch serves them all.
+func (t *Transport) passWakeOn() {
+	if t.recvAny.n.Load() > 0 && t.anyQueued() {
+		t.recvAny.wake()
+	}
+	for c := range t.recvClass {
+		if t.recvClass[c].n.Load() > 0 && t.inboxes[c].nready.Load() > 0 {
+			t.recvClass[c].wake()
+		}
 	}
 }
 
@@ -134,15 +189,10 @@ func (t *Transport) queued() int {
 	return n
 }
 
-// notifyRecv wakes one waiting Recv, if any.
-func (t *Transport) notifyRecv() bool {
-	if t.waiters.Load() == 0 {
-		return false
-	}
-	select {
-	case t.notify <- struct{}{}:
-		return true
-	default:
-		return false
-	}
+// notifyRecv wakes a receiver that may take a message of class just
+// delivered: a Recv caller and a RecvClass caller of that class, if any
+// waits. It reports whether it woke one.
+func (t *Transport) notifyRecv(class Class) bool {
+	woke := t.recvAny.wake()
+	return t.recvClass[class].wake() || woke
 }

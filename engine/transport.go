@@ -53,8 +53,8 @@ type Transport struct {
 	conns  map[*conn]struct{}
 	redial map[*lane]struct{}
 
-	waiters atomic.Int32
-	notify  chan struct{}
+	recvAny   recvWaiters             // Recv callers
+	recvClass [numClasses]recvWaiters // RecvClass callers, by class
 
 	inboxes [numClasses]readyList // peers' inboxes with messages for Recv, by class
 	mem     *budget.Pool          // Config.MemoryBudget (memory.go)
@@ -87,11 +87,14 @@ func New(cfg Config) (*Transport, error) {
 		stopping:  make(chan struct{}),
 		conns:     make(map[*conn]struct{}),
 		redial:    make(map[*lane]struct{}),
-		notify:    make(chan struct{}, 1),
 		hsLimiter: tlsstate.NewLimiter(cfg.HandshakeConcurrency),
 		dialSem:   make(chan struct{}, 64),
 		streams:   newStreamTable(),
 		epoch:     time.Now(),
+	}
+	t.recvAny.init()
+	for c := range t.recvClass {
+		t.recvClass[c].init()
 	}
 	if t.log == nil {
 		t.log = slog.Default()

@@ -222,6 +222,37 @@ func TestHeartbeatFastPath(t *testing.T) {
 	}
 }
 
+// TestHeartbeatsPassABlockedBulkPath: nobody reads b's consumer channel and
+// more appends are sent than b's inbound queue holds, so the goroutine
+// receiving b's bulk messages blocks handing them on. Heartbeats come on
+// the control class and must still be answered, each within its RPC
+// timeout: they never wait behind the bulk path.
+func TestHeartbeatsPassABlockedBulkPath(t *testing.T) {
+	p := newPair(t, WithTimeout(2*time.Second))
+	p.b.SetHeartbeatHandler(func(rpc raft.RPC) {
+		rpc.Respond(&raft.AppendEntriesResponse{RPCHeader: p.replyHeader, Term: 1, Success: true}, nil)
+	})
+	const appends = queueDepth + 8 // the queue, the one dispatch holds, the one the bulk goroutine holds, and more
+	for i := range appends {
+		go func() { // each waits for an answer that never comes, until Close
+			var resp raft.AppendEntriesResponse
+			_ = p.a.AppendEntries(p.bID, p.bAddr, &raft.AppendEntriesRequest{RPCHeader: p.reqHeader, Term: 1, PrevLogEntry: uint64(i + 1),
+				Entries: []*raft.Log{{Index: uint64(i + 2), Term: 1}}}, &resp)
+		}()
+	}
+	waitFor(t, 5*time.Second, "a full inbound queue", func() bool { return len(p.b.inbound) == queueDepth })
+	time.Sleep(50 * time.Millisecond) // the rest reach the bulk goroutine, which blocks on the full queue
+	for i := range 20 {
+		var resp raft.AppendEntriesResponse
+		if err := p.a.AppendEntries(p.bID, p.bAddr, &raft.AppendEntriesRequest{RPCHeader: p.reqHeader, Term: 1, Leader: []byte("a")}, &resp); err != nil {
+			t.Fatalf("heartbeat %d behind a blocked bulk path: %v", i, err)
+		}
+		if !resp.Success {
+			t.Fatalf("heartbeat %d: %+v", i, resp)
+		}
+	}
+}
+
 // RPCs fail within their timeout, with the engine's error: fast when
 // nothing listens or the peer goes away, at the deadline when it is silent.
 func TestRPCErrors(t *testing.T) {

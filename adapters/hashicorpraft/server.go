@@ -14,18 +14,23 @@ import (
 // The receiving side. Three stages, each a goroutine of the transport
 // (never one per RPC), joined by bounded queues:
 //
-//	receive:  engine Recv -> decode -> heartbeat fast path, pipeline acks,
-//	          or the inbound queue
+//	receive:  engine RecvClass -> decode -> heartbeat fast path, pipeline
+//	          acks, votes straight to raft, or the inbound queue
 //	dispatch: inbound queue -> raft's consumer channel -> the answer queue
 //	          of the RPC's class
 //	respond:  answer queue -> wait for raft's answer on the RPC's own
 //	          RespChan -> engine Reply (or, for a pipelined append, an ack)
 //
-// raft answers the RPCs it takes from the consumer channel one at a time,
-// in the order it took them, so a responder waiting on the oldest RPC of
-// its queue waits on the one raft answers next. The control class has its
-// own responder: a vote's answer never waits behind a bulk reply blocked on
-// a full queue.
+// Each class has its own receiving goroutine: the control one answers
+// heartbeats on the spot, completes pipeline acks and hands votes,
+// pre-votes and TimeoutNow to raft itself, so none of them waits behind
+// the bulk goroutine, which blocks while raft is busy with appends (its
+// wait is what holds a fast leader back, through the engine's flow
+// control). raft answers the RPCs it takes from the consumer channel one at
+// a time, in the order it took them, so a responder waiting on the oldest
+// RPC of its queue waits on the one raft answers next. The control class
+// has its own responder: a vote's answer never waits behind a bulk reply
+// blocked on a full queue.
 
 // call is one received RPC on its way through raft and back.
 type call struct {
@@ -54,12 +59,12 @@ func (c *call) abandon() {
 	}
 }
 
-// receive is the receiving goroutine: it takes every message from the
-// engine until Close.
-func (t *Transport) receive() {
+// receive is the receiving goroutine of one class: it takes the class's
+// messages from the engine until Close.
+func (t *Transport) receive(class engine.Class) {
 	defer t.wg.Done()
 	for {
-		m, err := t.eng.Recv(t.ctx)
+		m, err := t.eng.RecvClass(t.ctx, class)
 		if err != nil {
 			if !t.isClosed() {
 				t.log.Error("receive stopped: the engine failed", "error", err)
@@ -136,7 +141,23 @@ func (t *Transport) receiveRequest(m engine.Message, k kind, body []byte) {
 	if heartbeat && t.fastHeartbeat(c) {
 		return
 	}
+	if m.Class == engine.Control {
+		t.handOver(c)
+		return
+	}
 	t.enqueue(c)
+}
+
+// handOver passes a control-class RPC (a vote, a pre-vote, TimeoutNow, a
+// heartbeat without a fast path) to raft from the control goroutine: it
+// waits for raft, never behind the bulk RPCs queued for dispatch.
+func (t *Transport) handOver(c *call) {
+	select {
+	case t.consumeCh <- c.rpc:
+		t.toResponder(c)
+	case <-t.shutdown:
+		c.abandon()
+	}
 }
 
 // receivePipelined decodes a pipelined AppendEntries and passes it on; it
@@ -215,13 +236,13 @@ func (t *Transport) refuse(m engine.Message, err error) {
 	m.Release()
 }
 
-// enqueue passes a decoded RPC to raft. When raft is waiting for one and
-// none is queued ahead of it, the receiving goroutine hands it over
-// itself: a goroutine hop fewer on the path every append takes. Otherwise
-// the dispatching goroutine does, in order, and enqueue waits only while
-// its queue is full.
+// enqueue passes a decoded bulk RPC to raft. When raft is waiting for one
+// and none is queued ahead of it, the bulk receiving goroutine hands it
+// over itself: a goroutine hop fewer on the path every append takes.
+// Otherwise the dispatching goroutine does, in order, and enqueue waits
+// only while its queue is full.
 func (t *Transport) enqueue(c *call) {
-	if t.queued.Load() == 0 { // only this goroutine adds: nothing is ahead of c
+	if t.queued.Load() == 0 { // only the bulk goroutine adds: nothing is ahead of c
 		select {
 		case t.consumeCh <- c.rpc:
 			t.toResponder(c)

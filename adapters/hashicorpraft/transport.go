@@ -124,8 +124,9 @@ func newTransport(eng *engine.Transport, o options) *Transport {
 	t.peers.init()
 	t.pipes.init()
 	t.ctx, t.cancel = context.WithCancel(context.Background())
-	t.wg.Add(2 + numAnswerQueues)
-	go t.receive()
+	t.wg.Add(3 + numAnswerQueues)
+	go t.receive(engine.Control)
+	go t.receive(engine.Bulk)
 	go t.dispatch()
 	for i := range t.answers {
 		go t.respond(t.answers[i])
