@@ -40,6 +40,10 @@ const (
 	// busySend in conn.lastSend marks a streaming connection: no send
 	// is written directly until the loop has drained it.
 	busySend = math.MaxInt64
+	// directSealMax: over TLS only frames of one record are sealed and
+	// written directly; sealing a larger one would hold the write lock,
+	// which the loop needs for every connection it serves, for as long.
+	directSealMax = 16 << 10
 )
 
 // sendDirect tries a direct write on lane l's connection.
@@ -59,7 +63,7 @@ func (c *conn) tryDirect(l *lane, hdr, body []byte) bool {
 	// streaming; only then is the clock read (60-80 ns under KVM,
 	// measured: a fifth of a small Send).
 	last := c.lastSend.Load()
-	if last == busySend {
+	if last == busySend || (c.tls != nil && size > directSealMax) {
 		return false
 	}
 	if l.Queued() > 0 || c.wakePending.Load() || c.t.closing.Load() || l.peer.hold.Load() || (!l.outbound && l.peer.dialed.Load()) {
@@ -119,7 +123,7 @@ func (c *conn) writeFrame(hdr, body []byte) (int, error) {
 	}
 	buf := bufpool.Get(len(hdr) + len(body)) // one write(2) of a copy: cheaper than an iovec for small frames
 	defer bufpool.Put(buf)
-	return unix.Write(c.sock.Fd(), append(append((*buf)[:0], hdr...), body...))
+	return unix.Write(c.sock.Fd(), joinFrame((*buf)[:0], hdr, body))
 }
 
 // writeSealed seals the frame hdr+body into TLS records (after any output
@@ -127,29 +131,33 @@ func (c *conn) writeFrame(hdr, body []byte) (int, error) {
 // blocking. What the kernel does not take is kept as the tail, which the
 // loop sends raw before anything else: sealed bytes are never dropped, or
 // the record sequence would break. A sealing error is returned before
-// anything is written. Under wr.mu.
+// anything is sealed. Under wr.mu.
 func (c *conn) writeSealed(hdr, body []byte) (int, error) {
 	size := len(hdr) + len(body)
 	plain := bufpool.Get(size) // one record for header and body, as the loop's batches
 	defer bufpool.Put(plain)
 	cipher := bufpool.Get(tlsstate.SealedLen(size))
 	defer bufpool.Put(cipher)
-	sealed, err := c.tls.AppendEncrypt((*cipher)[:0], append(append((*plain)[:0], hdr...), body...))
+	sealed, err := c.tls.AppendEncrypt((*cipher)[:0], joinFrame((*plain)[:0], hdr, body))
 	if err != nil {
 		return 0, err
 	}
 	n, err := unix.Write(c.sock.Fd(), sealed)
-	if err != nil && (errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR)) {
-		n, err = 0, nil
-	}
 	if err != nil {
-		return 0, err // the connection is broken: the loop sees it, and the frame is queued for another
+		// Would block, or the socket is broken: either way the sealed bytes
+		// stay as the tail, never to be sealed again with other sequence
+		// numbers; on a broken socket the loop's write of them fails and
+		// closes the connection, whose unconfirmed frames are counted.
+		n = 0
 	}
 	if n < len(sealed) {
 		c.keepTail(sealed, nil, n)
 	}
 	return size, nil // the frame is sent or, sealed, in the tail: to the caller, it is all taken
 }
+
+// joinFrame appends a frame's header and body to dst.
+func joinFrame(dst, hdr, body []byte) []byte { return append(append(dst, hdr...), body...) }
 
 // writev2 writes a and b (both non-empty) with one writev(2). Unlike
 // unix.Writev it builds the iovec on its own stack, so neither slice

@@ -16,9 +16,10 @@
 //     message's class and stream. It then wakes the connection's event loop, which writes
 //     everything queued in one write (or one TLS record run): many frames
 //     per syscall, no per-message allocation.
-//   - The latency path: when a plaintext connection is idle (nothing queued
-//     or unwritten, the previous Send on it more than 10 µs ago), Send
-//     writes the frame to the socket itself and skips the loop's wake-up.
+//   - The latency path: when a connection is idle (nothing queued or
+//     unwritten, the previous Send on it more than 10 µs ago), Send writes
+//     the frame to the socket itself (over TLS, sealed by Send itself, for
+//     frames of one record) and skips the loop's wake-up.
 //     Stats.DirectWrites counts these; a stream never takes this path.
 //   - The loop decodes frames in place from gnet's buffer and delivers them
 //     to the inline Handler (zero-copy) or into a lock-free ring that Recv

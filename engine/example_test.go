@@ -213,6 +213,52 @@ func ExampleTransport_Request() {
 	// node2: VoteGranted term=7
 }
 
+// Pipelined requests without a goroutine per request: node1 sends three
+// appends at once, and each reply arrives in its callback, which runs on
+// the event loop and only hands the result on.
+func ExampleTransport_RequestAsync() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	node1, node2 := startExamplePair(ctx)
+	defer node1.Close()
+	defer node2.Close()
+
+	go func() {
+		for {
+			msg, err := node2.Recv(ctx)
+			if err != nil {
+				return
+			}
+			if msg.IsRequest() {
+				_ = node2.Reply(ctx, &msg, append([]byte("ack "), msg.Payload...))
+			}
+			msg.Release()
+		}
+	}()
+	acks := make(chan string, 3)
+	for i := 1; i <= 3; i++ {
+		err := node1.RequestAsync(ctx, "node2", fmt.Appendf(nil, "append %d", i), engine.SendOptions{Stream: 1},
+			func(reply engine.Message, err error) {
+				if err != nil {
+					acks <- err.Error()
+					return
+				}
+				acks <- string(reply.Payload) // a copy: the payload goes back with Release
+				reply.Release()
+			})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	for range 3 {
+		fmt.Println(<-acks)
+	}
+	// Output:
+	// ack append 1
+	// ack append 2
+	// ack append 3
+}
+
 // A stream of any length (a snapshot, say): node1 sends an io.Reader,
 // node2 reads it from the Message's Stream; each side holds at most the
 // stream's window of it.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -28,10 +29,14 @@ type pendingShard struct {
 
 // waiter is one request's wait for its reply. It is pooled: its channel
 // is made once and reused, which keeps a round trip free of allocations.
+// An asynchronous request (RequestAsync) has a callback instead of a
+// goroutine reading the channel.
 type waiter struct {
 	ch    chan reply // capacity 1: completing never blocks
 	peer  *peer
 	class Class
+	done  func(Message, error) // RequestAsync's callback, or nil
+	stop  func() bool          // stops the callback's context.AfterFunc
 }
 
 // reply is what completes a waiter: the reply message, or why there is none.
@@ -47,11 +52,17 @@ func (pt *pendingTable) nextID() uint64 { return pt.seq.Add(1) }
 
 // add registers a waiter for request id to p on class.
 func (pt *pendingTable) add(id uint64, p *peer, class Class) *waiter {
+	return pt.addAsync(id, p, class, nil, nil)
+}
+
+// addAsync registers a waiter whose outcome goes to done (nil: to its
+// channel); stop, if set, is called once it is complete.
+func (pt *pendingTable) addAsync(id uint64, p *peer, class Class, done func(Message, error), stop func() bool) *waiter {
 	w, _ := pt.pool.Get().(*waiter)
 	if w == nil {
 		w = &waiter{ch: make(chan reply, 1)}
 	}
-	w.peer, w.class = p, class
+	w.peer, w.class, w.done, w.stop = p, class, done, stop
 	s := pt.shard(id)
 	s.mu.Lock()
 	if s.m == nil {
@@ -79,24 +90,50 @@ func (pt *pendingTable) take(id uint64, p *peer) *waiter {
 
 // recycle returns a completed waiter to the pool; its channel is empty.
 func (pt *pendingTable) recycle(w *waiter) {
-	w.peer = nil
+	w.peer, w.done, w.stop = nil, nil, nil
 	pt.pool.Put(w)
 }
 
-// failWhere completes, with err, every waiter match selects.
+// complete hands a waiter taken out of the table its outcome: to the
+// goroutine waiting on its channel, or, for an asynchronous request, to
+// its callback, here and now.
+func (pt *pendingTable) complete(w *waiter, r reply) {
+	if w.done == nil {
+		w.ch <- r
+		return
+	}
+	done, stop, to := w.done, w.stop, w.peer.id
+	pt.recycle(w)
+	if stop != nil {
+		stop()
+	}
+	if r.err != nil {
+		done(Message{}, fmt.Errorf("request to %s: %w", to, r.err))
+		return
+	}
+	done(r.m, nil)
+}
+
+// failWhere completes, with err, every waiter match selects. Callbacks run
+// after the shard's lock is released: one may start another request.
 func (pt *pendingTable) failWhere(match func(*waiter) bool, err error) int {
 	n := 0
+	var taken []*waiter
 	for i := range pt.shards {
 		s := &pt.shards[i]
 		s.mu.Lock()
 		for id, w := range s.m {
 			if match(w) {
 				delete(s.m, id)
-				w.ch <- reply{err: err}
+				taken = append(taken, w)
 				n++
 			}
 		}
 		s.mu.Unlock()
+		for _, w := range taken {
+			pt.complete(w, reply{err: err})
+		}
+		taken = taken[:0]
 	}
 	return n
 }

@@ -2,9 +2,9 @@ package engine
 
 import (
 	"context"
-	"sync/atomic"
 	"fmt"
 	"github.com/tensorchain/transport/budget"
+	"sync/atomic"
 )
 
 // Message is one received payload.

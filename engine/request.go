@@ -43,6 +43,58 @@ func (t *Transport) RequestWith(ctx context.Context, to string, payload []byte, 
 	return t.await(ctx, to, id, w)
 }
 
+// RequestAsync sends payload as a request with the options o, like
+// RequestWith, but does not wait: done is called exactly once, with the
+// reply (which done must Release) or with the error RequestWith would
+// have returned, unless RequestAsync itself returns an error (the request
+// could not be queued; done is then never called). It blocks only while
+// the peer's queue is full, until ctx ends; ctx also bounds the wait for
+// the reply.
+//
+// done runs on the event loop that received the reply, or where the
+// failure was seen (a connection's loop, Close, the goroutine
+// context.AfterFunc starts when ctx ends): it must not block. Hand
+// anything slow to a goroutine of your own. A pipeline of requests thus
+// needs no goroutine per request, nor one waiting on their replies.
+func (t *Transport) RequestAsync(ctx context.Context, to string, payload []byte, o SendOptions, done func(Message, error)) error {
+	p := t.peer(to)
+	if p == nil {
+		return fmt.Errorf("request to %s: %w", to, ErrPeerNotFound)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("request to %s: %w", to, ctxError(ctx))
+	}
+	id := t.pending.nextID()
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { t.expire(id, ctx) })
+	}
+	t.pending.addAsync(id, p, o.Class, done, stop)
+	if ctx.Err() != nil { // it may have ended before the waiter was in the table
+		t.expire(id, ctx)
+		return nil
+	}
+	if err := t.sendTagged(ctx, to, codec.Tag{Kind: codec.KindRequest, ID: id}, payload, o); err != nil {
+		if w := t.pending.take(id, nil); w != nil {
+			if w.stop != nil {
+				w.stop()
+			}
+			t.pending.recycle(w)
+			return fmt.Errorf("request: %w", err)
+		}
+		// A failure (or ctx) took it first and has called done: the outcome is given.
+	}
+	return nil
+}
+
+// expire fails asynchronous request id, if it still waits, because ctx
+// ended.
+func (t *Transport) expire(id uint64, ctx context.Context) {
+	if w := t.pending.take(id, nil); w != nil {
+		t.pending.complete(w, reply{err: ctxError(ctx)})
+	}
+}
+
 // await waits for the reply to request id.
 func (t *Transport) await(ctx context.Context, to string, id uint64, w *waiter) (Message, error) {
 	select {

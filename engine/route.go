@@ -26,7 +26,7 @@ func (c *conn) deliverTagged(p *peer, tag codec.Tag, payload []byte, buf *[]byte
 			return false, nil // no memory yet: decoded again once delivery resumes
 		}
 		if w := t.pending.take(tag.ID, p); w != nil {
-			w.ch <- reply{m: m}
+			t.pending.complete(w, reply{m: m})
 			c.wokeSomeone()
 		} else { // its requester gave up, or it was never ours
 			t.stats.lateReplies.Add(1)

@@ -43,7 +43,7 @@ type writer struct {
 	// writes from sending goroutines (direct.go).
 	mu           sync.Mutex
 	flushing     bool       // under mu: the loop holds mu (gnet may call OnClose from inside its write)
-	directOff    bool       // under mu: no direct writes (TLS, goodbye, closing or closed)
+	directOff    bool       // under mu: no direct writes (a listener's hello not yet out, goodbye, closing or closed)
 	gnetBuffered bool       // under mu: gnet holds output the kernel has not taken
 	tail         []byte     // under mu: the unwritten rest of a partial direct write, sent first
 	tailBuf      *[]byte    // under mu: tail's pooled storage

@@ -414,8 +414,9 @@ func (s *Session) writeError(err error) error {
 // Encrypt seals plain into TLS records (one per 16 KiB) and appends them to
 // the pending output; collect them with TakeOutput. Pass a whole batch of
 // frames in one call: each record costs a fixed AEAD set-up, so one call
-// with many small messages is far cheaper than one call per message. Loop
-// only, after done(nil).
+// with many small messages is far cheaper than one call per message. After
+// done(nil), from any goroutine, one Encrypt or AppendEncrypt at a time
+// (see AppendEncrypt).
 func (s *Session) Encrypt(plain []byte) error {
 	if err := s.ready(); err != nil {
 		return err
@@ -638,8 +639,9 @@ func (a *adapter) Read(p []byte) (int, error) {
 // after it, output grows only by what the loop asks for (Encrypt's
 // plaintext plus 22 bytes per 16 KiB record), one close_notify, and replies
 // crypto/tls writes while reading (alerts; KeyUpdate replies, of which it
-// allows 16 between application records). The loop drains it after each
-// call, so it stays proportional to one batch.
+// allows 16 between application records). Whoever seals next (the loop, or
+// a sender writing directly) drains it, and the loop after each Decrypt, so
+// it stays proportional to one batch.
 func (a *adapter) Write(p []byte) (int, error) {
 	s := (*Session)(a)
 	s.mu.Lock()

@@ -23,12 +23,15 @@
 //
 // # Goroutines
 //
-// A Transport runs four goroutines whatever the traffic, and one more per
-// open pipeline: one receives every message (engine Recv), decodes it and
-// answers heartbeats inline through raft's heartbeat handler; one hands the
-// other RPCs to raft's consumer channel, in arrival order; and one responder
-// per class waits for raft's answers, in that same order, and sends them
-// back. No goroutine is started per RPC, on either side.
+// A Transport runs six goroutines whatever the traffic, and one more per
+// open pipeline; per class (control, bulk) one receives the class's
+// messages (engine RecvClass) and decodes them, one hands the RPCs to
+// raft's consumer channel in arrival order, and one waits for raft's
+// answers, in that same order, and sends them back. The control receiver
+// answers heartbeats inline through raft's heartbeat handler and completes
+// pipeline acks, and never waits for raft: a busy raft or a blocked bulk
+// path delays no heartbeat. No goroutine is started per RPC, on either
+// side.
 //
 // # Encoding
 //

@@ -17,7 +17,7 @@ import (
 // is a one-way message on the target's append stream (so they arrive in
 // the order sent) tagged with the pipeline's id and a sequence number, and
 // the follower acks each on the control class with the same tags. The
-// receiving goroutine matches acks to futures; the pipeline's goroutine
+// control class's receiving goroutine matches acks to futures; the pipeline's goroutine
 // hands the futures to Consumer in the order they were sent.
 //
 // A request's answer can be lost only with a connection. Acks come in
@@ -162,7 +162,7 @@ func (p *pipeline) Close() error {
 
 // ack completes the request answered by an ack: answer is the ack's
 // encoded answer. Earlier requests still waiting are lost. Called by the
-// receiving goroutine.
+// control class's receiving goroutine.
 func (p *pipeline) ack(seq uint64, answer []byte) {
 	p.mu.Lock()
 	for _, f := range p.inflight {

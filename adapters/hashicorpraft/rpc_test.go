@@ -242,13 +242,38 @@ func TestHeartbeatsPassABlockedBulkPath(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "a full inbound queue", func() bool { return len(p.b.inbound) == queueDepth })
 	time.Sleep(50 * time.Millisecond) // the rest reach the bulk goroutine, which blocks on the full queue
-	for i := range 20 {
+	p.heartbeats(t, 20, "behind a blocked bulk path")
+}
+
+// TestHeartbeatsPassAVoteRaftHasNotTaken: nobody reads b's consumer channel
+// (raft busy: an InstallSnapshot being read, a slow disk) and a vote waits
+// for it. Heartbeats come on the same class and must still be answered:
+// the goroutine receiving the control class never waits for raft.
+func TestHeartbeatsPassAVoteRaftHasNotTaken(t *testing.T) {
+	p := newPair(t, WithTimeout(2*time.Second))
+	p.b.SetHeartbeatHandler(func(rpc raft.RPC) {
+		rpc.Respond(&raft.AppendEntriesResponse{RPCHeader: p.replyHeader, Term: 1, Success: true}, nil)
+	})
+	for range 3 {
+		go func() { // waits for an answer that never comes, until Close
+			var resp raft.RequestVoteResponse
+			_ = p.a.RequestVote(p.bID, p.bAddr, &raft.RequestVoteRequest{RPCHeader: p.reqHeader, Term: 2, LastLogIndex: 1, LastLogTerm: 1}, &resp)
+		}()
+	}
+	waitFor(t, 5*time.Second, "the votes queued for raft", func() bool { return len(p.b.control) >= 2 })
+	p.heartbeats(t, 20, "behind a vote raft has not taken")
+}
+
+// heartbeats sends n heartbeats from a to b, each of which must succeed.
+func (p *pair) heartbeats(t *testing.T, n int, where string) {
+	t.Helper()
+	for i := range n {
 		var resp raft.AppendEntriesResponse
 		if err := p.a.AppendEntries(p.bID, p.bAddr, &raft.AppendEntriesRequest{RPCHeader: p.reqHeader, Term: 1, Leader: []byte("a")}, &resp); err != nil {
-			t.Fatalf("heartbeat %d behind a blocked bulk path: %v", i, err)
+			t.Fatalf("heartbeat %d %s: %v", i, where, err)
 		}
 		if !resp.Success {
-			t.Fatalf("heartbeat %d: %+v", i, resp)
+			t.Fatalf("heartbeat %d %s: %+v", i, where, resp)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 
@@ -15,18 +16,19 @@ import (
 // (never one per RPC), joined by bounded queues:
 //
 //	receive:  engine RecvClass -> decode -> heartbeat fast path, pipeline
-//	          acks, votes straight to raft, or the inbound queue
+//	          acks, or the inbound queue of the class
 //	dispatch: inbound queue -> raft's consumer channel -> the answer queue
 //	          of the RPC's class
 //	respond:  answer queue -> wait for raft's answer on the RPC's own
 //	          RespChan -> engine Reply (or, for a pipelined append, an ack)
 //
-// Each class has its own receiving goroutine: the control one answers
-// heartbeats on the spot, completes pipeline acks and hands votes,
-// pre-votes and TimeoutNow to raft itself, so none of them waits behind
-// the bulk goroutine, which blocks while raft is busy with appends (its
-// wait is what holds a fast leader back, through the engine's flow
-// control). raft answers the RPCs it takes from the consumer channel one at
+// Each class has its own receiving and dispatching goroutines: the control
+// receiver answers heartbeats on the spot and completes pipeline acks, and
+// votes, pre-votes and TimeoutNow reach raft through the control
+// dispatcher, so none of them waits behind the bulk goroutines, which block
+// while raft is busy with appends (that wait is what holds a fast leader
+// back, through the engine's flow control), and the control receiver
+// never waits for raft. raft answers the RPCs it takes from the consumer channel one at
 // a time, in the order it took them, so a responder waiting on the oldest
 // RPC of its queue waits on the one raft answers next. The control class
 // has its own responder: a vote's answer never waits behind a bulk reply
@@ -84,6 +86,8 @@ func (t *Transport) handle(m engine.Message) {
 	case k == kindPipelineAck:
 		t.pipes.ack(m.From, body)
 		m.Release()
+	case k == kindPipelineAppend && m.Class != engine.Bulk:
+		t.refuse(m, fmt.Errorf("%w: a pipelined append on the %v class", ErrMalformed, m.Class))
 	case k == kindPipelineAppend:
 		t.receivePipelined(m, body)
 	case !m.IsRequest() || (k == kindInstallSnapshot) != (m.Stream != nil):
@@ -148,13 +152,14 @@ func (t *Transport) receiveRequest(m engine.Message, k kind, body []byte) {
 	t.enqueue(c)
 }
 
-// handOver passes a control-class RPC (a vote, a pre-vote, TimeoutNow, a
-// heartbeat without a fast path) to raft from the control goroutine: it
-// waits for raft, never behind the bulk RPCs queued for dispatch.
+// handOver queues a control-class RPC (a vote, a pre-vote, TimeoutNow, a
+// heartbeat without a fast path) for the control class's own dispatching
+// goroutine: it reaches raft behind no bulk RPC, and the control receiving
+// goroutine never waits for raft (it answers heartbeats and completes
+// pipeline acks meanwhile); it waits only while that queue is full.
 func (t *Transport) handOver(c *call) {
 	select {
-	case t.consumeCh <- c.rpc:
-		t.toResponder(c)
+	case t.control <- c:
 	case <-t.shutdown:
 		c.abandon()
 	}
@@ -270,14 +275,16 @@ func (t *Transport) toResponder(c *call) bool {
 	}
 }
 
-// dispatch is the dispatching goroutine: it hands RPCs to raft in the
-// order they arrived, then to the responder of their class.
-func (t *Transport) dispatch() {
+// dispatch is a dispatching goroutine: it hands the RPCs of in to raft in
+// the order they arrived, then to the responder of their class. queued,
+// when set, counts the calls of in still ahead of raft (enqueue's direct
+// hand-over must not overtake them).
+func (t *Transport) dispatch(in chan *call, queued *atomic.Int32) {
 	defer t.wg.Done()
 	for {
 		var c *call
 		select {
-		case c = <-t.inbound:
+		case c = <-in:
 		case <-t.shutdown:
 			return
 		}
@@ -288,7 +295,9 @@ func (t *Transport) dispatch() {
 			return
 		}
 		ok := t.toResponder(c)
-		t.queued.Add(-1) // after the responder has it: a direct hand-over cannot overtake it
+		if queued != nil {
+			queued.Add(-1) // after the responder has it: a direct hand-over cannot overtake it
+		}
 		if !ok {
 			return
 		}

@@ -29,8 +29,9 @@ type Transport struct {
 	peers peerSet
 	pipes pipelineSet
 
-	inbound  chan *call                  // receive -> dispatch
+	inbound  chan *call                  // bulk receive -> dispatch
 	queued   atomic.Int32                // calls in inbound or in dispatch's hands (enqueue)
+	control  chan *call                  // control receive -> its own dispatch (handOver)
 	answers  [numAnswerQueues]chan *call // dispatch -> respond, by class
 	ctx      context.Context             // cancelled by Close
 	cancel   context.CancelFunc
@@ -38,14 +39,14 @@ type Transport struct {
 	closed   atomic.Bool
 	once     sync.Once
 	closeErr error
-	wg       sync.WaitGroup // the receive, dispatch and respond goroutines
+	wg       sync.WaitGroup // the receive, dispatch and respond goroutines, two of each kind
 }
 
 // queueDepth bounds each queue between the transport's goroutines, in
 // RPCs: what was received and waits for raft to take it, and what raft
 // took and whose answer is awaited, per class. A full queue stops the
-// receiving goroutine, and the engine's flow control then holds the
-// senders back.
+// receiving goroutine of its class, and the engine's flow control then
+// holds the senders back.
 const queueDepth = 256
 
 // Answer queues: control-class RPCs are answered by a goroutine of their
@@ -63,7 +64,7 @@ const startTimeout = 10 * time.Second
 // transport over it; Close (which raft calls on Shutdown) closes both.
 // cfg.NodeID must be the node's raft ServerID, and its peers must know it
 // by the address LocalAddr returns. cfg must not set Handler or
-// MessageHandler: the adapter receives with Recv.
+// MessageHandler: the adapter receives with RecvClass.
 func New(cfg engine.Config, opts ...Option) (*Transport, error) {
 	if cfg.Handler != nil || cfg.MessageHandler != nil {
 		return nil, fmt.Errorf("hashicorpraft: %w: the engine config sets Handler or MessageHandler; the adapter needs Recv", ErrInvalidOption)
@@ -113,6 +114,7 @@ func newTransport(eng *engine.Transport, o options) *Transport {
 		local:     o.advertise,
 		consumeCh: make(chan raft.RPC),
 		inbound:   make(chan *call, queueDepth),
+		control:   make(chan *call, queueDepth),
 		shutdown:  make(chan struct{}),
 	}
 	if t.local == "" {
@@ -124,10 +126,11 @@ func newTransport(eng *engine.Transport, o options) *Transport {
 	t.peers.init()
 	t.pipes.init()
 	t.ctx, t.cancel = context.WithCancel(context.Background())
-	t.wg.Add(3 + numAnswerQueues)
+	t.wg.Add(4 + numAnswerQueues)
 	go t.receive(engine.Control)
 	go t.receive(engine.Bulk)
-	go t.dispatch()
+	go t.dispatch(t.inbound, &t.queued)
+	go t.dispatch(t.control, nil)
 	for i := range t.answers {
 		go t.respond(t.answers[i])
 	}
