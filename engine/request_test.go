@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -281,5 +282,48 @@ func BenchmarkRequestReply(b *testing.B) {
 				m.Release()
 			}
 		})
+	}
+}
+
+// BenchmarkRequestAsync: 64 B requests answered inline, 64 in flight at a
+// time, no goroutine waiting on any of them: ns per request.
+func BenchmarkRequestAsync(b *testing.B) {
+	rcfg := devConfig("r")
+	var r *Transport
+	rcfg.MessageHandler = func(m *Message) { _ = r.TryReply(m, m.Payload) }
+	a := startTransport(b, devConfig("a"))
+	r = startTransport(b, rcfg)
+	connect(b, a, r)
+	ctx := context.Background()
+	payload := make([]byte, 64)
+	slots := make(chan struct{}, 64)
+	var failed atomic.Value
+	done := func(m Message, err error) { // one callback for all: none is allocated per request
+		if err != nil {
+			failed.Store(err)
+		}
+		m.Release()
+		<-slots
+	}
+	run := func(n int) {
+		for range n {
+			slots <- struct{}{}
+			if err := a.RequestAsync(ctx, "r", payload, SendOptions{Class: Control}, done); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for range cap(slots) { // wait for the last replies
+			slots <- struct{}{}
+		}
+		for range cap(slots) {
+			<-slots
+		}
+	}
+	run(1000) // warm the pools and the waiter table
+	b.ReportAllocs()
+	b.ResetTimer()
+	run(b.N)
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
 	}
 }
