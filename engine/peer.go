@@ -243,10 +243,11 @@ func (l *lane) expireQueued(now int64, s *counters) {
 }
 
 // unqueue books msgs frames of bytes as gone from the lane: written, or
-// expired. Any goroutine.
-func (l *lane) unqueue(msgs, bytes int) {
+// expired, and reports whether that woke a Send waiting for room. Any
+// goroutine.
+func (l *lane) unqueue(msgs, bytes int) bool {
 	l.queued.Add(-int64(bytes))
-	l.peer.queues[l.class].release(msgs, bytes)
+	return l.peer.queues[l.class].release(msgs, bytes)
 }
 
 // expired books frames dropped unwritten because their deadline passed,

@@ -38,21 +38,23 @@ func (q *sendQueue) tryReserve(wire int64, maxMsgs, maxBytes int) bool {
 
 // release returns the room of msgs messages of bytes (written, expired,
 // dropped or refused) and wakes a waiting Send.
-func (q *sendQueue) release(msgs, bytes int) {
+func (q *sendQueue) release(msgs, bytes int) bool {
 	q.pending.Add(-int64(msgs))
 	q.pendBytes.Add(-int64(bytes))
-	q.signal()
+	return q.signal()
 }
 
-// signal wakes one Send waiting for room; each woken waiter passes the
-// signal on if room remains.
-func (q *sendQueue) signal() {
+// signal wakes one Send waiting for room, and reports whether it did; each
+// woken waiter passes the signal on if room remains.
+func (q *sendQueue) signal() bool {
 	if q.waiters.Load() == 0 {
-		return
+		return false
 	}
 	select {
 	case q.space <- struct{}{}:
+		return true
 	default:
+		return false
 	}
 }
 

@@ -239,7 +239,9 @@ func (c *conn) flushData() error {
 		c.publishUnconfirmed(0) // before unqueue: handedOver reads queued, then this
 		c.batch.msgsSent += uint64(n)
 		c.batch.bytesSent += uint64(bytes)
-		l.unqueue(n, bytes)
+		if l.unqueue(n, bytes) {
+			c.wokeSomeone() // a Send blocked on a full queue
+		}
 	}
 	return nil
 }
