@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 )
 
@@ -34,18 +33,34 @@ func (nopSnapshot) Release()                             {}
 
 // cluster is a running raft cluster of in-memory nodes.
 type cluster struct {
-	rafts  []*raft.Raft
-	trans  []*timedTransport
-	closer []func()
+	rafts    []*raft.Raft
+	trans    []*timedTransport
+	closer   []func()
+	children []*child // followers in processes of their own (-procs)
 }
 
 // startCluster starts n nodes over transports from f and waits for a
-// leader.
-func startCluster(f transportFactory, n int) (*cluster, error) {
+// leader. With procs, only the first node runs in this process and the
+// others in processes of their own (procs.go); it is the leader.
+func startCluster(f transportFactory, n int, procs bool) (*cluster, error) {
 	c := &cluster{}
 	var servers []raft.Server
+	local := n
+	if procs {
+		local = 1
+	}
 	for i := range n {
 		id := raft.ServerID(fmt.Sprintf("n%d", i+1))
+		if i >= local {
+			ch, addr, err := startFollower(f.name, id)
+			if err != nil {
+				c.shutdown()
+				return nil, err
+			}
+			c.children = append(c.children, ch)
+			servers = append(servers, raft.Server{ID: id, Address: addr})
+			continue
+		}
 		tr, err := f.make(id)
 		if err != nil {
 			c.shutdown()
@@ -56,16 +71,8 @@ func startCluster(f transportFactory, n int) (*cluster, error) {
 		servers = append(servers, raft.Server{ID: id, Address: tr.LocalAddr()})
 	}
 	for i, tt := range c.trans {
-		conf := raft.DefaultConfig()
-		conf.LocalID = servers[i].ID
-		conf.Logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Off, Output: io.Discard})
-		conf.HeartbeatTimeout = 200 * time.Millisecond
-		conf.ElectionTimeout = 200 * time.Millisecond
-		conf.LeaderLeaseTimeout = 100 * time.Millisecond
-		conf.CommitTimeout = 5 * time.Millisecond
-		conf.SnapshotThreshold = 1 << 40 // no snapshots during a measurement
 		store := raft.NewInmemStore()
-		r, err := raft.NewRaft(conf, &countingFSM{}, store, store, raft.NewInmemSnapshotStore(), tt)
+		r, err := raft.NewRaft(nodeConfig(servers[i].ID), &countingFSM{}, store, store, raft.NewInmemSnapshotStore(), tt)
 		if err != nil {
 			c.shutdown()
 			return nil, err
@@ -108,6 +115,9 @@ func (c *cluster) leaderTransport(r *raft.Raft) *timedTransport {
 func (c *cluster) shutdown() {
 	for _, r := range c.rafts {
 		_ = r.Shutdown().Error()
+	}
+	for _, ch := range c.children {
+		ch.stop()
 	}
 	for _, t := range c.trans {
 		if wc, ok := t.Transport.(raft.WithClose); ok {

@@ -31,6 +31,7 @@ type report struct {
 	Date       string            `json:"date"`
 	Nodes      int               `json:"nodes"`
 	Runs       int               `json:"runs"`
+	Procs      bool              `json:"followers_in_own_processes"`
 	Apply      []applyResult     `json:"apply"`
 	Heartbeats []heartbeatResult `json:"heartbeats"`
 	Targets    []target          `json:"targets"`
@@ -48,6 +49,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == followerFlag {
+		return runFollower(args[1], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("raftbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	d := fs.Duration("duration", 2*time.Second, "length of each Apply measurement")
@@ -59,6 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("only", "", "run one transport only: "+adapterName+" or "+networkName)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	tracePath := fs.String("trace", "", "write a runtime/trace of the run to this file")
+	procs := fs.Bool("procs", false, "run each follower in a process of its own (the leader stays in this one)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -101,7 +106,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer trace.Stop()
 	}
-	rep := report{Date: time.Now().UTC().Format(time.RFC3339), Nodes: 3, Runs: *runs}
+	rep := report{Date: time.Now().UTC().Format(time.RFC3339), Nodes: 3, Runs: *runs, Procs: *procs}
 	facts := factories()
 	if *only != "" {
 		facts = slices.DeleteFunc(facts, func(f transportFactory) bool { return f.name != *only })
@@ -118,7 +123,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		for _, f := range order {
 			fmt.Fprintf(stderr, "raftbench: run %d/%d, %s\n", i+1, *runs, f.name)
-			c, err := startCluster(f, 3)
+			c, err := startCluster(f, 3, *procs)
 			if err != nil {
 				fmt.Fprintf(stderr, "raftbench: %s: %v\n", f.name, err)
 				return 1
@@ -192,7 +197,11 @@ func targets(rep report, sizes []int) []target {
 }
 
 func writeTable(w io.Writer, rep report) {
-	fmt.Fprintf(w, "raftbench %s: %d-node hashicorp/raft, in-memory stores, %d run(s)\n\n", rep.Date, rep.Nodes, rep.Runs)
+	where := "all nodes in one process"
+	if rep.Procs {
+		where = "each follower in a process of its own"
+	}
+	fmt.Fprintf(w, "raftbench %s: %d-node hashicorp/raft, in-memory stores, %s, %d run(s)\n\n", rep.Date, rep.Nodes, where, rep.Runs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "transport\tsize\tappliers\tApply/s\tp50 commit\tp99 commit\terrors\t")
 	for _, r := range rep.Apply {

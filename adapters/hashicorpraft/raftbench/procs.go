@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+)
+
+// The -procs mode: the leader in this process, each follower in a process
+// of its own, as a cluster is deployed. A follower child is this program
+// run with -follower: it makes its node over the named transport, prints
+// its address, serves until its stdin closes, and exits. Followers never
+// campaign (their election timeouts are long), so the parent's node, which
+// bootstraps the cluster, is the leader.
+
+// followerFlag marks a child: its value is "transport,id".
+const followerFlag = "-follower"
+
+// followerTimeout: a follower's heartbeat and election timeouts. Far above
+// the leader's heartbeat interval, so it never campaigns.
+const followerTimeout = 5 * time.Second
+
+// runFollower is a child's whole life.
+func runFollower(spec string, stdout, stderr io.Writer) int {
+	name, id, ok := strings.Cut(spec, ",")
+	var f *transportFactory
+	for _, x := range factories() {
+		if x.name == name {
+			f = &x
+		}
+	}
+	if !ok || f == nil {
+		fmt.Fprintf(stderr, "raftbench: -follower %q: want transport,id\n", spec)
+		return 2
+	}
+	tr, err := f.make(raft.ServerID(id))
+	if err != nil {
+		fmt.Fprintln(stderr, "raftbench: follower:", err)
+		return 1
+	}
+	conf := nodeConfig(raft.ServerID(id))
+	conf.HeartbeatTimeout, conf.ElectionTimeout = followerTimeout, followerTimeout
+	store := raft.NewInmemStore()
+	r, err := raft.NewRaft(conf, &countingFSM{}, store, store, raft.NewInmemSnapshotStore(), tr)
+	if err != nil {
+		fmt.Fprintln(stderr, "raftbench: follower:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, tr.LocalAddr())
+	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes it, or dies
+	_ = r.Shutdown().Error()
+	if wc, ok := tr.(raft.WithClose); ok {
+		_ = wc.Close()
+	}
+	return 0
+}
+
+// child is a follower process.
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+// startFollower starts a follower child over transport name and returns
+// it with its node's address.
+func startFollower(name string, id raft.ServerID) (*child, raft.ServerAddress, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, "", err
+	}
+	cmd := exec.Command(exe, followerFlag, name+","+string(id))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	c := &child{cmd: cmd, stdin: stdin}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		c.stop()
+		return nil, "", fmt.Errorf("follower %s: no address: %w", id, err)
+	}
+	return c, raft.ServerAddress(strings.TrimSpace(line)), nil
+}
+
+// stop ends the child: its stdin closes, and it shuts its node down.
+func (c *child) stop() {
+	_ = c.stdin.Close()
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// nodeConfig is every node's raft configuration.
+func nodeConfig(id raft.ServerID) *raft.Config {
+	conf := raft.DefaultConfig()
+	conf.LocalID = id
+	conf.Logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Off, Output: io.Discard})
+	conf.HeartbeatTimeout = 200 * time.Millisecond
+	conf.ElectionTimeout = 200 * time.Millisecond
+	conf.LeaderLeaseTimeout = 100 * time.Millisecond
+	conf.CommitTimeout = 5 * time.Millisecond
+	conf.SnapshotThreshold = 1 << 40 // no snapshots during a measurement
+	return conf
+}
