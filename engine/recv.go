@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/tensorchain/transport/budget"
-	"sync/atomic"
 )
 
 // Message is one received payload.
@@ -72,30 +71,8 @@ func (t *Transport) RecvClass(ctx context.Context, class Class) (Message, error)
 	return t.recv(ctx, &t.recvClass[class], func() (Message, bool) { return t.popClass(class) })
 }
 
-// recvWaiters is one kind of receiver waiting for messages: the callers of
-// Recv, or those of RecvClass for one class.
-type recvWaiters struct {
-	n      atomic.Int32
-	notify chan struct{} // capacity 1
-}
-
-func (w *recvWaiters) init() { w.notify = make(chan struct{}, 1) }
-
-// wake wakes one of them, if any is waiting, and reports whether it did.
-func (w *recvWaiters) wake() bool {
-	if w.n.Load() == 0 {
-		return false
-	}
-	select {
-	case w.notify <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
-
 // recv waits for pop to yield a message.
-func (t *Transport) recv(ctx context.Context, w *recvWaiters, pop func() (Message, bool)) (Message, error) {
+func (t *Transport) recv(ctx context.Context, w *sleepers, pop func() (Message, bool)) (Message, error) {
 	if t.cfg.inline() {
 		return Message{}, fmt.Errorf("recv: %w: messages go to Config.Handler or MessageHandler", ErrInvalidConfig)
 	}
@@ -116,7 +93,7 @@ func (t *Transport) recv(ctx context.Context, w *recvWaiters, pop func() (Messag
 			return m, nil
 		}
 		select {
-		case <-w.notify:
+		case <-w.wakeup:
 			w.n.Add(-1)
 		case <-ctx.Done():
 			w.n.Add(-1)

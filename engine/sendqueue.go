@@ -12,13 +12,12 @@ import (
 // its own, so a bulk backlog never makes a heartbeat wait or fail with
 // ErrQueueFull.
 type sendQueue struct {
-	pending   atomic.Int64  // messages queued, not yet written
-	pendBytes atomic.Int64  // bytes of those messages
-	space     chan struct{} // signalled when pending drops, wakes a blocked Send
-	waiters   atomic.Int32  // Sends blocked on space
+	pending   atomic.Int64 // messages queued, not yet written
+	pendBytes atomic.Int64 // bytes of those messages
+	space     sleepers     // Sends blocked for room, woken when pending drops
 }
 
-func newSendQueue() sendQueue { return sendQueue{space: make(chan struct{}, 1)} }
+func newSendQueue() sendQueue { return sendQueue{space: sleepers{wakeup: make(chan struct{}, 1)}} }
 
 // tryReserve claims room for one message of wire bytes without waiting.
 // A message larger than maxBytes still fits into an empty queue.
@@ -46,17 +45,7 @@ func (q *sendQueue) release(msgs, bytes int) bool {
 
 // signal wakes one Send waiting for room, and reports whether it did; each
 // woken waiter passes the signal on if room remains.
-func (q *sendQueue) signal() bool {
-	if q.waiters.Load() == 0 {
-		return false
-	}
-	select {
-	case q.space <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
+func (q *sendQueue) signal() bool { return q.space.wake() }
 
 // reserve claims room for one message of wire bytes in the class's queue
 // to p, waiting (ctx != nil) or failing with ErrQueueFull (ctx == nil).
@@ -74,21 +63,21 @@ func (t *Transport) reserve(ctx context.Context, p *peer, class Class, wire int6
 		}
 		// Announce the wait, then re-check: a flush that freed room before
 		// seeing waiters > 0 is visible to this second try.
-		q.waiters.Add(1)
+		q.space.n.Add(1)
 		if q.tryReserve(wire, maxMsgs, maxBytes) {
-			q.waiters.Add(-1)
+			q.space.n.Add(-1)
 			return nil
 		}
 		select {
-		case <-q.space:
+		case <-q.space.wakeup:
 		case <-ctx.Done():
-			q.waiters.Add(-1)
+			q.space.n.Add(-1)
 			return fmt.Errorf("queue full: %w", ctxError(ctx))
 		case <-t.stopping:
-			q.waiters.Add(-1)
+			q.space.n.Add(-1)
 			return ErrClosed
 		}
-		q.waiters.Add(-1)
+		q.space.n.Add(-1)
 		if t.closing.Load() {
 			return ErrClosed
 		}

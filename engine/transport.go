@@ -53,8 +53,8 @@ type Transport struct {
 	conns  map[*conn]struct{}
 	redial map[*lane]struct{}
 
-	recvAny   recvWaiters             // Recv callers
-	recvClass [numClasses]recvWaiters // RecvClass callers, by class
+	recvAny   sleepers             // Recv callers
+	recvClass [numClasses]sleepers // RecvClass callers, by class, each kind of receiver on its own
 
 	inboxes [numClasses]readyList // peers' inboxes with messages for Recv, by class
 	mem     *budget.Pool          // Config.MemoryBudget (memory.go)
