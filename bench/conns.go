@@ -59,7 +59,7 @@ func startHolder(spec string) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	stop, stdout := ch.stop, ch.stdout
+	stop, stdout := ch.Stop, ch.Stdout
 	ready := make(chan bool, 1)
 	go func() {
 		line, _ := bufio.NewReader(stdout).ReadString('\n')

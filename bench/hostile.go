@@ -77,7 +77,7 @@ func runAttack(a attack, hc hostileConfig) (Result, error) {
 	if err != nil {
 		return r, err
 	}
-	defer node.stop()
+	defer node.Stop()
 	at, err := newAttackTarget(node.addr, hc.pki)
 	if err != nil {
 		return r, err

@@ -155,9 +155,9 @@ func startHostileNode(exe string, spec hostileSpec) (*hostileNode, error) {
 		return nil, err
 	}
 	n := &hostileNode{child: ch}
-	line, err := n.line("addr ")
+	line, err := n.Line("addr ")
 	if err != nil {
-		n.stop()
+		n.Stop()
 		return nil, fmt.Errorf("node under attack: %w", err)
 	}
 	n.addr = line
@@ -167,10 +167,10 @@ func startHostileNode(exe string, spec hostileSpec) (*hostileNode, error) {
 // stats asks the node for its Stats; an error means it is not serving.
 func (n *hostileNode) stats() (engine.Stats, error) {
 	var st engine.Stats
-	if _, err := io.WriteString(n.stdin, "stats\n"); err != nil {
+	if _, err := io.WriteString(n.Stdin, "stats\n"); err != nil {
 		return st, err
 	}
-	line, err := n.line("stats ")
+	line, err := n.Line("stats ")
 	if err != nil {
 		return st, err
 	}
@@ -178,11 +178,11 @@ func (n *hostileNode) stats() (engine.Stats, error) {
 }
 
 // memory reads the node's resident set now and at its peak, in bytes.
-func (n *hostileNode) memory() (rss, peak int64, err error) { return peakMemory(n.cmd.Process.Pid) }
+func (n *hostileNode) memory() (rss, peak int64, err error) { return peakMemory(n.Pid()) }
 
 // fds counts the node's open file descriptors.
 func (n *hostileNode) fds() (int, error) {
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", n.cmd.Process.Pid))
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", n.Pid()))
 	return len(ents), err
 }
 

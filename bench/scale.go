@@ -126,9 +126,9 @@ func startLoad(spec loadSpec) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ch.line("ready"); err != nil {
-		ch.stop()
+	if _, err := ch.Line("ready"); err != nil {
+		ch.Stop()
 		return nil, fmt.Errorf("load generator failed: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	return ch.stop, nil
+	return ch.Stop, nil
 }

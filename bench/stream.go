@@ -162,8 +162,8 @@ func runStream(exe string, p *pki, size int64) (streamRun, error) {
 	if err != nil {
 		return res, err
 	}
-	defer recv.stop()
-	addr, err := recv.line("addr ")
+	defer recv.Stop()
+	addr, err := recv.Line("addr ")
 	if err != nil {
 		return res, fmt.Errorf("receiver: %w", err)
 	}
@@ -172,7 +172,7 @@ func runStream(exe string, p *pki, size int64) (streamRun, error) {
 	if err != nil {
 		return res, err
 	}
-	defer send.stop()
+	defer send.Stop()
 	sent, err := send.done()
 	if err != nil {
 		return res, fmt.Errorf("sender: %w", err)
@@ -182,10 +182,10 @@ func runStream(exe string, p *pki, size int64) (streamRun, error) {
 		return res, fmt.Errorf("receiver: %w", err)
 	}
 	res.bytes, res.elapsed, res.intact = got[0], time.Duration(got[2]), got[0] == sent[0] && got[1] == sent[1]
-	if _, res.senderPeak, err = peakMemory(send.cmd.Process.Pid); err != nil {
+	if _, res.senderPeak, err = peakMemory(send.Pid()); err != nil {
 		return res, err
 	}
-	_, res.recvPeak, err = peakMemory(recv.cmd.Process.Pid)
+	_, res.recvPeak, err = peakMemory(recv.Pid())
 	return res, err
 }
 
@@ -204,7 +204,7 @@ func startStreamNode(exe string, spec streamSpec) (*streamNode, error) {
 // done reads the node's "done BYTES CRC NANOS" line.
 func (n *streamNode) done() ([3]int64, error) {
 	var v [3]int64
-	line, err := n.line("done ")
+	line, err := n.Line("done ")
 	if err != nil {
 		return v, err
 	}

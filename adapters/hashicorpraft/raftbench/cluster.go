@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/tensorchain/transport/internal/childproc"
 )
 
 // transportFactory makes one node's raft transport listening on loopback.
@@ -36,7 +38,7 @@ type cluster struct {
 	rafts    []*raft.Raft
 	trans    []*timedTransport
 	closer   []func()
-	children []*child // followers in processes of their own (-procs)
+	children []*childproc.Child // followers in processes of their own (-procs)
 }
 
 // startCluster starts n nodes over transports from f and waits for a
@@ -117,7 +119,7 @@ func (c *cluster) shutdown() {
 		_ = r.Shutdown().Error()
 	}
 	for _, ch := range c.children {
-		ch.stop()
+		ch.Stop()
 	}
 	for _, t := range c.trans {
 		if wc, ok := t.Transport.(raft.WithClose); ok {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+
+	"github.com/tensorchain/transport/internal/childproc"
 )
 
 // The -procs mode: the leader in this process, each follower in a process
@@ -62,52 +63,25 @@ func runFollower(spec string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// child is a follower process.
-type child struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-}
-
 // startFollower starts a follower child over transport name and returns
 // it with its node's address.
-func startFollower(name string, id raft.ServerID) (*child, raft.ServerAddress, error) {
+func startFollower(name string, id raft.ServerID) (*childproc.Child, raft.ServerAddress, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, "", err
 	}
 	cmd := exec.Command(exe, followerFlag, name+","+string(id))
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	c, err := childproc.Start(cmd)
 	if err != nil {
 		return nil, "", err
 	}
-	out, err := cmd.StdoutPipe()
+	addr, err := c.Line("")
 	if err != nil {
-		return nil, "", err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
-	}
-	c := &child{cmd: cmd, stdin: stdin}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		c.stop()
+		c.Stop()
 		return nil, "", fmt.Errorf("follower %s: no address: %w", id, err)
 	}
-	return c, raft.ServerAddress(strings.TrimSpace(line)), nil
-}
-
-// stop ends the child: its stdin closes, and it shuts its node down.
-func (c *child) stop() {
-	_ = c.stdin.Close()
-	done := make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-done
-	}
+	return c, raft.ServerAddress(strings.TrimSpace(addr)), nil
 }
 
 // nodeConfig is every node's raft configuration.
