@@ -47,6 +47,9 @@ func engineConfig(s nodeSpec) (engine.Config, error) {
 		return cfg, nil
 	}
 	tc, err := s.pki.engineTLS(s.id)
+	if tc != nil {
+		tc.RecordLayer = s.opts.TLSRecords
+	}
 	cfg.TLS = tc
 	return cfg, err
 }

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"slices"
 	"time"
+
+	"github.com/tensorchain/transport/tlsstate"
 )
 
 // Scenario names.
@@ -38,6 +40,9 @@ type Options struct {
 	Duration time.Duration `json:"duration"`
 	// TLS runs engine and baseline over mutual TLS 1.3.
 	TLS bool `json:"tls"`
+	// TLSRecords is the engine's TLS record layer with TLS: its own, which
+	// decrypts in place (the default), or crypto/tls's.
+	TLSRecords tlsstate.RecordLayer `json:"tls_records"`
 	// LZ4 turns compression on and sends compressible payloads.
 	LZ4 bool `json:"lz4"`
 	// Compressible sends compressible (JSON-like) payloads even without

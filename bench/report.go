@@ -267,8 +267,12 @@ func (r *Report) machineLine() string {
 // settingsLine says how the run was set up.
 func (r *Report) settingsLine() string {
 	o := r.Options
-	return fmt.Sprintf("tls=%v lz4=%v compressible=%v pool=%d loops=%d duration=%v deliver=%s runs=%d rate_limit=off (engine and baseline)",
-		o.TLS, o.LZ4, o.compressible(), o.PoolSize, o.EventLoops, o.Duration, o.Deliver, max(o.Runs, 1))
+	tls := fmt.Sprint(o.TLS)
+	if o.TLS {
+		tls += " tls_records=" + o.TLSRecords.String()
+	}
+	return fmt.Sprintf("tls=%s lz4=%v compressible=%v pool=%d loops=%d duration=%v deliver=%s runs=%d rate_limit=off (engine and baseline)",
+		tls, o.LZ4, o.compressible(), o.PoolSize, o.EventLoops, o.Duration, o.Deliver, max(o.Runs, 1))
 }
 
 // tableRow is one row of the comparison table, as WriteTable and

@@ -231,6 +231,15 @@ func (c *conn) readTLS() error {
 	if err := c.sendHello(); err != nil {
 		return err
 	}
+	if c.tls.InPlace() {
+		return c.readInPlace()
+	}
+	return c.readDecrypted()
+}
+
+// readDecrypted decrypts buffered ciphertext with crypto/tls's record
+// layer into rd.plain and decodes the frames there.
+func (c *conn) readDecrypted() error {
 	// While delivery is paused, ciphertext is still decrypted into
 	// rd.plain: bytes left in gnet would be copied into a fresh buffer by
 	// every Peek, and the peer's credit bounds what can arrive.
@@ -268,19 +277,24 @@ func (c *conn) readTLS() error {
 		out, consumed, err := c.tls.Decrypt(plain.reserve(tlsstate.DecryptRoom(len(in))), in, 0)
 		plain.set(out)
 		c.discard(consumed)
-		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("from %s: %w: peer closed the TLS session", c.remote, ErrClosed)
-		}
-		if err != nil && !c.established() { // e.g. the alert of a server that refused our certificate
-			return c.handshakeError(causeTLS, "%v", err)
-		}
 		if err != nil {
-			return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
+			return c.tlsReadError(err)
 		}
 		if consumed == 0 && len(plain.data()) == before {
 			return nil // a partial record: wait for more bytes
 		}
 	}
+}
+
+// tlsReadError says why reading TLS records failed.
+func (c *conn) tlsReadError(err error) error {
+	switch {
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("from %s: %w: peer closed the TLS session", c.remote, ErrClosed)
+	case !c.established(): // e.g. the alert of a server that refused our certificate
+		return c.handshakeError(causeTLS, "%v", err)
+	}
+	return fmt.Errorf("from %s: %w: %w", c.remote, ErrProtocol, err)
 }
 
 // processFrames handles the complete frames at the front of buf and returns

@@ -220,6 +220,10 @@ type Config struct {
 	// MinVersion is the lowest TLS version accepted. Zero means TLS 1.3;
 	// TLS 1.2 is allowed only when set explicitly.
 	MinVersion TLSVersion `toml:"min_version"`
+	// RecordLayer selects what protects records after a TLS 1.3
+	// handshake: the engine's own layer, which decrypts in place (the
+	// default), or crypto/tls's.
+	RecordLayer RecordLayer `toml:"record_layer"`
 }
 
 // NewSecureConfig returns the configuration Strict mode expects: the given
@@ -247,6 +251,9 @@ func (c *Config) Validate() error {
 	}
 	if !c.MinVersion.valid() {
 		return fmt.Errorf("%w: min_version: %#04x is not supported (want TLS 1.2 or 1.3)", ErrInvalidConfig, uint16(c.MinVersion))
+	}
+	if c.RecordLayer < 0 || int(c.RecordLayer) >= len(recordLayerNames) {
+		return fmt.Errorf("%w: record_layer: invalid value %d", ErrInvalidConfig, int(c.RecordLayer))
 	}
 	return nil
 }

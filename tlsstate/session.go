@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tensorchain/transport/tlsstate/record"
 )
 
 const (
@@ -63,6 +65,13 @@ type Session struct {
 	role Role
 	tc   *tls.Conn
 	wake func()
+	opts SessionOptions
+	keys secrets // traffic secrets from crypto/tls, for the engine's record layer
+
+	// layer is the engine's record layer (EngineRecords and TLS 1.3), set
+	// by the handshake goroutine before the phase becomes done; nil while
+	// crypto/tls keeps the records.
+	layer *record.Layer
 
 	phase     atomic.Int32 // a phase; written by the handshake goroutine
 	closing   atomic.Bool  // Close was called
@@ -101,20 +110,23 @@ type Session struct {
 
 // NewSession returns a Session that runs crypto/tls as role with
 // configuration tc (from Credentials.ServerConfig or ClientConfig, or any
-// tls.Config). If tc does not set DynamicRecordSizingDisabled, a copy with
-// it set is used, so that a large Encrypt produces full-size records from
-// the first byte. wake, if not nil, is called (from the handshake goroutine)
-// whenever the handshake produces output, so the loop comes to collect it
-// with TakeOutput; it must not block and must not call into the Session.
+// tls.Config) and the engine's record layer; see NewSessionWith. wake, if
+// not nil, is called (from the handshake goroutine) whenever the handshake
+// produces output, so the loop comes to collect it with TakeOutput; it must
+// not block and must not call into the Session.
 func NewSession(tc *tls.Config, role Role, wake func()) *Session {
-	if tc == nil {
-		tc = &tls.Config{}
-	}
-	if !tc.DynamicRecordSizingDisabled {
-		tc = tc.Clone()
-		tc.DynamicRecordSizingDisabled = true
-	}
-	s := &Session{role: role, wake: wake}
+	return NewSessionWith(tc, role, wake, SessionOptions{})
+}
+
+// NewSessionWith is NewSession with options. The Session runs a copy of
+// tc with DynamicRecordSizingDisabled set, so that a large Encrypt
+// produces full-size records from the first byte; with EngineRecords the
+// copy also has a KeyLogWriter that captures the traffic secrets (and
+// passes every line on to tc.KeyLogWriter, if set) and, on a server,
+// SessionTicketsDisabled.
+func NewSessionWith(tc *tls.Config, role Role, wake func(), opts SessionOptions) *Session {
+	s := &Session{role: role, wake: wake, opts: opts}
+	tc = s.prepareConfig(tc)
 	s.cond.L = &s.mu
 	if role == Server {
 		s.tc = tls.Server((*adapter)(s), tc)
@@ -173,6 +185,9 @@ func (s *Session) StartHandshake(ctx context.Context, lim *Limiter, deadline tim
 // handshake runs crypto/tls's handshake; called by the Limiter's worker.
 func (s *Session) handshake(ctx context.Context) error {
 	err := s.tc.HandshakeContext(ctx)
+	if err == nil {
+		err = s.adoptRecords()
+	}
 	if s.closing.Load() && (err == nil || errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled)) {
 		err = ErrClosed // Close ended it (a real failure keeps its cause)
 	}
@@ -279,7 +294,7 @@ func (s *Session) Buffered() int {
 func (s *Session) HasOutput() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.out) > 0
+	return len(s.out) > 0 || (s.records() != nil && s.records().HasPending())
 }
 
 // TakeOutput appends the pending ciphertext (handshake messages, records
@@ -290,6 +305,9 @@ func (s *Session) TakeOutput(dst []byte) []byte {
 	s.mu.Lock()
 	dst = append(dst, s.out...)
 	s.out = nil // pending output is rare after the handshake: an idle session keeps no buffer
+	if l := s.records(); l != nil {
+		dst = l.TakePending(dst)
+	}
 	s.mu.Unlock()
 	return dst
 }
@@ -337,10 +355,13 @@ func (s *Session) Decrypt(dst, in []byte, maxOut int) (out []byte, consumed int,
 	if s.readErr != nil {
 		return dst, 0, s.readErr
 	}
-	s.adoptFed()
 	if maxOut <= 0 {
 		maxOut = math.MaxInt
 	}
+	if s.layer != nil {
+		return s.decryptInPlace(dst, in, maxOut)
+	}
+	s.adoptFed()
 	s.src, s.srcOff = in, 0
 	start := len(dst)
 	// crypto/tls holds at most a partial record between calls (the adapter
@@ -424,6 +445,16 @@ func (s *Session) Encrypt(plain []byte) error {
 	if len(plain) == 0 {
 		return nil
 	}
+	if s.layer != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		out, err := s.layer.Seal(s.out, plain)
+		s.out = out
+		if err != nil {
+			return s.layerError(err)
+		}
+		return nil
+	}
 	_, err := s.tc.Write(plain)
 	return s.writeError(err)
 }
@@ -457,6 +488,9 @@ func (s *Session) AppendEncrypt(dst, plain []byte) ([]byte, error) {
 	if err := s.ready(); err != nil {
 		return dst, err
 	}
+	if s.layer != nil {
+		return s.sealInPlace(dst, plain)
+	}
 	s.mu.Lock()
 	if len(s.out) > 0 {
 		dst = append(dst, s.out...)
@@ -489,6 +523,11 @@ func (s *Session) Close() {
 	s.mu.Unlock()
 	if j != nil {
 		j.cancel()
+	}
+	if l := s.records(); l != nil {
+		l.Close() // close_notify with the layer's keys; crypto/tls's are stale
+		_ = (*adapter)(s).Close()
+		return
 	}
 	_ = s.tc.Close() // close_notify if complete, then adapter.Close
 }

@@ -150,6 +150,7 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	sizes := fs.String("sizes", "64,1KiB,64KiB,1MiB", "oneway payload sizes, comma-separated (B, KiB, MiB suffixes)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "timed window per measurement (after a warm-up)")
 	fs.BoolVar(&o.TLS, "tls", false, "mutual TLS 1.3 for engine and baseline")
+	fs.Var(&o.TLSRecords, "tls-records", "the engine's TLS record `layer`: engine (in place) or crypto/tls")
 	fs.BoolVar(&o.LZ4, "lz4", false, "LZ4 compression with compressible payloads")
 	fs.BoolVar(&o.Compressible, "compressible", false, "compressible (JSON-like) payloads, also without -lz4")
 	fs.IntVar(&o.PoolSize, "pool", o.PoolSize, "engine bulk connections per peer")

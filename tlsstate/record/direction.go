@@ -1,0 +1,138 @@
+package record
+
+import (
+	"crypto/cipher"
+	"math"
+	"slices"
+)
+
+// Record sizes (RFC 8446 §5.1, §5.2).
+const (
+	// HeaderLen is the length of a record header: type, version, length.
+	HeaderLen = 5
+	// MaxPlaintext is the most content one record carries.
+	MaxPlaintext = 1 << 14
+	// Overhead is what a sealed record adds to its content: the header,
+	// the inner content type and the AEAD tag.
+	Overhead = HeaderLen + 1 + tagLen
+
+	maxCiphertext = MaxPlaintext + 256
+	tagLen        = 16 // all three suites
+	nonceLen      = 12 // all three suites
+)
+
+// Content types (RFC 8446 §5.1).
+const (
+	typeChangeCipherSpec = 20
+	typeAlert            = 21
+	typeHandshake        = 22
+	typeApplicationData  = 23
+)
+
+// direction is one direction's traffic protection: the current secret,
+// its AEAD and IV, and the sequence number of the next record.
+type direction struct {
+	suite  *suite
+	secret []byte
+	aead   cipher.AEAD
+	iv     [nonceLen]byte
+	nonce  [nonceLen]byte
+	seq    uint64
+}
+
+func newDirection(s *suite, secret []byte) (*direction, error) {
+	d := &direction{suite: s}
+	return d, d.setSecret(slices.Clone(secret))
+}
+
+// setSecret installs a traffic secret (owned from now on) and restarts
+// the sequence at 0.
+func (d *direction) setSecret(secret []byte) error {
+	key, iv, err := trafficKeys(d.suite, secret)
+	if err != nil {
+		return err
+	}
+	aead, err := d.suite.aead(key)
+	clear(key)
+	if err != nil {
+		return err
+	}
+	clear(d.secret)
+	d.secret, d.aead, d.seq = secret, aead, 0
+	copy(d.iv[:], iv)
+	return nil
+}
+
+// update moves to the next traffic secret (a KeyUpdate).
+func (d *direction) update() error {
+	next, err := nextSecret(d.suite, d.secret)
+	if err != nil {
+		return err
+	}
+	return d.setSecret(next)
+}
+
+// wipe forgets the keys.
+func (d *direction) wipe() {
+	clear(d.secret)
+	clear(d.iv[:])
+	d.aead = nil
+}
+
+// nextNonce returns the nonce of the next record and counts it. The
+// sequence number never wraps: the last one is refused.
+func (d *direction) nextNonce() ([]byte, bool) {
+	if d.seq == math.MaxUint64 {
+		return nil, false
+	}
+	d.nonce = d.iv
+	for i := range 8 {
+		d.nonce[nonceLen-1-i] ^= byte(d.seq >> (8 * i))
+	}
+	d.seq++
+	return d.nonce[:], true
+}
+
+// seal appends one record whose content is plain (at most MaxPlaintext
+// bytes) of inner type typ to dst. The content is copied after the header
+// and encrypted in place there.
+func (d *direction) seal(dst []byte, typ byte, plain []byte) ([]byte, bool) {
+	nonce, ok := d.nextNonce()
+	if !ok {
+		return dst, false
+	}
+	n := len(plain) + 1 + tagLen
+	start := len(dst)
+	dst = slices.Grow(dst, HeaderLen+n)
+	dst = append(dst, typeApplicationData, 3, 3, byte(n>>8), byte(n))
+	dst = append(dst, plain...)
+	dst = append(dst, typ)
+	body := dst[start+HeaderLen:]
+	sealed := d.aead.Seal(body[:0], nonce, body, dst[start:start+HeaderLen])
+	return dst[:start+HeaderLen+len(sealed)], true
+}
+
+// open decrypts the whole record rec (header included) in place and
+// returns its inner content type and content, which alias rec.
+func (d *direction) open(rec []byte) (byte, []byte, *Alert) {
+	nonce, ok := d.nextNonce()
+	if !ok {
+		return 0, nil, alertf(AlertInternalError, "read sequence number exhausted")
+	}
+	body := rec[HeaderLen:]
+	plain, err := d.aead.Open(body[:0], nonce, body, rec[:HeaderLen])
+	if err != nil {
+		return 0, nil, alertf(AlertBadRecordMAC, "record %d does not authenticate", d.seq-1)
+	}
+	i := len(plain) - 1
+	for i >= 0 && plain[i] == 0 { // zero padding after the content type
+		i--
+	}
+	if i < 0 {
+		return 0, nil, alertf(AlertUnexpectedMessage, "record without a content type")
+	}
+	if i > MaxPlaintext {
+		return 0, nil, alertf(AlertRecordOverflow, "record content of %d bytes", i)
+	}
+	return plain[i], plain[:i], nil
+}

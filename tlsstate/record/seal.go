@@ -1,0 +1,88 @@
+package record
+
+// SealedLen bounds what Seal appends for n bytes of content, pending
+// output aside: per record of up to MaxPlaintext bytes, its overhead and
+// room for a KeyUpdate in front of it, should its key be due to rotate.
+func SealedLen(n int) int {
+	return n + (n/MaxPlaintext+1)*(Overhead+keyUpdateLen)
+}
+
+const keyUpdateLen = HeaderLen + 5 + 1 + tagLen // a KeyUpdate record
+
+// Seal appends to dst the pending output (KeyUpdate replies, alerts) and
+// then plain, sealed as application data in records of at most
+// MaxPlaintext bytes, and returns the extended dst. When the write key has
+// protected KeyUpdateInterval records, a KeyUpdate goes first. After Close
+// or a fatal alert it appends only what is pending and returns the sticky
+// error. Any goroutine, serialized with UpdateKeys and Close.
+func (l *Layer) Seal(dst, plain []byte) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	dst = l.takePending(dst)
+	if l.writeErr != nil {
+		return dst, l.writeErr
+	}
+	for len(plain) > 0 {
+		if l.out.seq >= l.interval {
+			if dst, l.writeErr = l.keyUpdate(dst, false); l.writeErr != nil {
+				return dst, l.writeErr
+			}
+		}
+		n := min(len(plain), MaxPlaintext)
+		var ok bool
+		if dst, ok = l.out.seal(dst, typeApplicationData, plain[:n]); !ok {
+			l.writeErr = alertf(AlertInternalError, "write sequence number exhausted")
+			return dst, l.writeErr
+		}
+		plain = plain[n:]
+	}
+	return dst, nil
+}
+
+// UpdateKeys queues a KeyUpdate and moves the write side to its next
+// secret; with requestPeer the peer is asked to update its own. The
+// record goes out with the next Seal or TakePending.
+func (l *Layer) UpdateKeys(requestPeer bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.writeErr != nil {
+		return l.writeErr
+	}
+	l.pending, l.writeErr = l.keyUpdate(l.pending, requestPeer)
+	return l.writeErr
+}
+
+// Close queues a close_notify alert; later Seals fail with ErrClosed.
+// Idempotent; after a fatal alert it adds nothing.
+func (l *Layer) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.writeErr != nil {
+		return
+	}
+	l.pending, _ = l.out.seal(l.pending, typeAlert, []byte{1, byte(AlertCloseNotify)})
+	l.writeErr = ErrClosed
+}
+
+// HasPending reports whether sealed records wait for TakePending or Seal.
+func (l *Layer) HasPending() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending) > 0
+}
+
+// TakePending appends the pending records to dst and forgets them.
+func (l *Layer) TakePending(dst []byte) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.takePending(dst)
+}
+
+func (l *Layer) takePending(dst []byte) []byte {
+	if len(l.pending) == 0 {
+		return dst
+	}
+	dst = append(dst, l.pending...)
+	l.pending = nil // rare: an idle layer keeps no buffer
+	return dst
+}
