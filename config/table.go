@@ -119,6 +119,8 @@ var tlsSettings = []Setting{
 		"subject_alt_name", "how a peer's certificate names its node id (`method`): none, common_name or subject_alt_name"),
 	value("tls.min_version", tlsVersion, tlsField(func(c *tlsstate.Config) *tlsstate.TLSVersion { return &c.MinVersion }),
 		"1.2", "lowest TLS `version`, 1.2 or 1.3"),
+	value("tls.record_layer", recordLayer, tlsField(func(c *tlsstate.Config) *tlsstate.RecordLayer { return &c.RecordLayer }),
+		"crypto/tls", "what protects records after a TLS 1.3 handshake (`layer`): engine (its own, decrypting in place) or crypto/tls"),
 }
 
 // rateLimit returns the keys of a rate-limit section (bucket.Config), the

@@ -47,6 +47,15 @@ var nodeIDVerification = text("none | common_name | subject_alt_name", func(s st
 	return v, nil
 }, tlsstate.NodeIDVerification.String)
 
+// recordLayer is the kind of tls.record_layer.
+var recordLayer = text("engine | crypto/tls", func(s string) (tlsstate.RecordLayer, error) {
+	v, err := tlsstate.ParseRecordLayer(s)
+	if err != nil {
+		return v, invalid("unknown value %q (want engine or crypto/tls)", s)
+	}
+	return v, nil
+}, tlsstate.RecordLayer.String)
+
 // tlsVersion is the kind of tls.min_version.
 var tlsVersion = text(`"1.2" | "1.3"`, func(s string) (tlsstate.TLSVersion, error) {
 	v, err := tlsstate.ParseTLSVersion(s)
