@@ -37,6 +37,47 @@
 //     (KeyUpdate replies, alerts) while holding its locks. Such output lands
 //     in the pending output during Decrypt; the loop sends it.
 //
+// # Record layer: crypto/tls's, or the engine's own
+//
+// After a TLS 1.3 handshake the records are, by default (EngineRecords,
+// Config.RecordLayer "engine"), no longer crypto/tls's business: package
+// record protects them, and Open decrypts each record in place where it
+// lies in the caller's socket buffer, so the engine decodes frames
+// straight out of it. The choice, and its conditions:
+//
+//   - Why. crypto/tls's record layer copies every incoming record into its
+//     own buffer (allocating a reader per record, 5.8 allocations per
+//     64 KiB message) and every outgoing record through its buffer and
+//     the adapter; those copies cost more than the AES-GCM itself. Moving
+//     the record layer out removes them: one copy in (into the message),
+//     one out (into the sealed record), and no allocation per record.
+//   - crypto/tls still runs every handshake, unchanged: certificates,
+//     client authentication and NodeId checks are exactly as before.
+//   - The secrets come from crypto/tls's documented interface for them,
+//     Config.KeyLogWriter: the Session's copy of the tls.Config logs into
+//     a per-Session capture that keeps only the two application traffic
+//     secrets (and passes every line on to a KeyLogWriter the caller set).
+//     They are cleared once the record layer has derived its keys.
+//   - Keys are HKDF-Expand-Label of those secrets (crypto/hkdf, RFC 8446
+//     §7); the AEADs come from crypto/cipher (AES-128/256-GCM) and
+//     golang.org/x/crypto/chacha20poly1305, for all three TLS 1.3 suites.
+//     RFC 8448's trace is the known-answer test; openssl interop covers
+//     every suite with data and KeyUpdates both ways.
+//   - KeyUpdate both ways (the peer's answered, and the Session's own:
+//     UpdateKeys, and automatically every 2^24 records, which also asks
+//     the peer to rotate), post-handshake tickets (ignored), alerts and
+//     close_notify are handled; sequence numbers never wrap. See package
+//     record.
+//   - The hand-over is exact: the adapter stops at record boundaries, so
+//     crypto/tls never holds a record that follows the handshake; the
+//     first application record in each direction has sequence number 0,
+//     because a server Session disables session tickets (crypto/tls would
+//     otherwise seal one with the application key before handing over).
+//   - TLS 1.2 connections, and any whose secrets were not logged (a
+//     GetConfigForClient that returns its own config), keep crypto/tls's
+//     record layer; CryptoTLSRecords (record_layer "crypto/tls") keeps it
+//     for all. InPlace says which a Session uses.
+//
 // # Goroutines
 //
 // A Session has a goroutine only while its handshake runs. A Limiter caps
@@ -70,6 +111,9 @@
 //     bytes; process out; repeat while n > 0 or out grew. io.EOF is the
 //     peer's close_notify, ErrTLS a fatal record-layer error. After each
 //     Decrypt, if s.HasOutput(), send TakeOutput (KeyUpdate reply, alert).
+//     When s.InPlace(), Open avoids Decrypt's copy: plain, n, err =
+//     s.Open(socketBuf) returns one record's content in place; use it,
+//     then discard n bytes; repeat until plain is nil and n is 0.
 //  6. Writing: batch many frames into one plaintext buffer, then
 //     buf, err = s.AppendEncrypt(buf[:0], batch) and write buf (or Encrypt
 //     then TakeOutput). One call per batch: each record costs a fixed AEAD
@@ -93,9 +137,12 @@
 //     handshake. This is long-standing but undocumented; tests pin it
 //     (partial records fed byte by byte, resumption after would-block, and
 //     an openssl KeyUpdate interop test when openssl is installed).
-//   - Go never initiates a KeyUpdate; it answers the peer's.
+//   - crypto/tls never initiates a KeyUpdate; it answers the peer's. The
+//     engine's record layer does both.
 //   - Memory: crypto/tls keeps its record buffers and the peer's
-//     certificates per connection (about 11-13 KiB idle). Input fed during
+//     certificates per connection (about 11-13 KiB idle); the engine's
+//     record layer holds a pooled buffer only while a record is
+//     incomplete. Input fed during
 //     the handshake is capped at MaxHandshakeInput. Pending output is
 //     drained by the loop after every call and a buffer above 128 KiB is
 //     not retained; AppendEncrypt keeps no output buffer at all.

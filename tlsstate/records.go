@@ -110,12 +110,22 @@ func (k *secrets) Write(line []byte) (int, error) {
 				k.mu.Unlock()
 			}
 		}
-		clear(fields[2]) // crypto/tls allocated the line for this call only
+		defer clear(fields[2]) // after the chained writer, which must not keep line
 	}
 	if k.chain != nil {
 		return k.chain.Write(line)
 	}
 	return len(line), nil
+}
+
+// forget clears secrets never taken (a handshake that failed after
+// crypto/tls logged them).
+func (k *secrets) forget() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	clear(k.client)
+	clear(k.server)
+	k.client, k.server = nil, nil
 }
 
 // take returns the peer's and this side's secrets and forgets them.
@@ -153,23 +163,25 @@ func (s *Session) prepareConfig(tc *tls.Config) *tls.Config {
 // adoptRecords moves an established TLS 1.3 connection's records to the
 // engine's record layer, when configured and possible. Called by the
 // handshake goroutine before the phase becomes done.
-func (s *Session) adoptRecords() error {
+func (s *Session) adoptRecords() {
 	read, write := s.keys.take(s.role)
 	defer clear(read)
 	defer clear(write)
 	st := s.tc.ConnectionState()
 	if s.opts.Records != EngineRecords || st.Version != tls.VersionTLS13 || !record.Supports(st.CipherSuite) || read == nil || write == nil {
-		return nil
+		return
 	}
 	l, err := record.New(record.Config{
 		Suite: st.CipherSuite, Client: s.role == Client,
 		ReadSecret: read, WriteSecret: write, KeyUpdateInterval: s.opts.KeyUpdateInterval,
 	})
 	if err != nil {
-		return err
+		// Nothing has been sealed or opened with the application keys
+		// yet, so crypto/tls can keep the records: e.g. in FIPS 140-only
+		// mode, where crypto/cipher refuses GCM with caller-built nonces.
+		return
 	}
 	s.layer = l
-	return nil
 }
 
 // records returns the engine's record layer once the handshake is done

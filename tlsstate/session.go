@@ -186,7 +186,7 @@ func (s *Session) StartHandshake(ctx context.Context, lim *Limiter, deadline tim
 func (s *Session) handshake(ctx context.Context) error {
 	err := s.tc.HandshakeContext(ctx)
 	if err == nil {
-		err = s.adoptRecords()
+		s.adoptRecords()
 	}
 	if s.closing.Load() && (err == nil || errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled)) {
 		err = ErrClosed // Close ended it (a real failure keeps its cause)
@@ -203,6 +203,7 @@ func (s *Session) handshake(ctx context.Context) error {
 
 // fail records a handshake failure and drops buffered input.
 func (s *Session) fail(err error) error {
+	s.keys.forget()
 	s.mu.Lock()
 	s.hsErr = err
 	s.fed, s.fedOff = nil, 0
@@ -461,14 +462,11 @@ func (s *Session) Encrypt(plain []byte) error {
 
 // SealedLen bounds the ciphertext AppendEncrypt makes of n bytes of
 // plaintext (pending output aside): each record of up to 16 KiB adds a
-// header, an inner content type and an AEAD tag.
+// header, an inner content type and an AEAD tag, and may be preceded by a
+// KeyUpdate (record.SealedLen).
 func SealedLen(n int) int {
-	return n + (n/maxPlaintext+1)*recordOverhead
+	return record.SealedLen(n)
 }
-
-// recordOverhead is a TLS 1.3 record's cost beyond its plaintext: the
-// header, one byte of inner content type and a 16-byte AEAD tag.
-const recordOverhead = recordHeaderLen + 1 + 16
 
 // DecryptRoom is the free capacity Decrypt wants in dst for n bytes of
 // ciphertext: with it (and no carried handshake input), Decrypt never has

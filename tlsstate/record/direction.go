@@ -124,15 +124,15 @@ func (d *direction) open(rec []byte) (byte, []byte, *Alert) {
 	if err != nil {
 		return 0, nil, alertf(AlertBadRecordMAC, "record %d does not authenticate", d.seq-1)
 	}
+	if len(plain) > MaxPlaintext+1 { // content, type and padding together (§5.4)
+		return 0, nil, alertf(AlertRecordOverflow, "record plaintext of %d bytes (at most %d)", len(plain), MaxPlaintext+1)
+	}
 	i := len(plain) - 1
 	for i >= 0 && plain[i] == 0 { // zero padding after the content type
 		i--
 	}
 	if i < 0 {
 		return 0, nil, alertf(AlertUnexpectedMessage, "record without a content type")
-	}
-	if i > MaxPlaintext {
-		return 0, nil, alertf(AlertRecordOverflow, "record content of %d bytes", i)
 	}
 	return plain[i], plain[:i], nil
 }

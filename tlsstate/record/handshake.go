@@ -40,8 +40,11 @@ func (l *Layer) onMessage(typ byte, body []byte, endsRecord bool) error {
 		if !l.client {
 			return l.fail(alertf(AlertUnexpectedMessage, "NewSessionTicket sent to a server"))
 		}
-		return nil // nodes do not resume sessions
+		return l.noData() // ignored: nodes do not resume sessions
 	case msgKeyUpdate:
+		if err := l.noData(); err != nil {
+			return err
+		}
 		return l.onKeyUpdate(body, endsRecord)
 	}
 	return l.fail(alertf(AlertUnexpectedMessage, "post-handshake message of type %d", typ))
@@ -64,15 +67,26 @@ func (l *Layer) onKeyUpdate(body []byte, endsRecord bool) error {
 	}
 	l.asked = false
 	l.updIn.Add(1)
-	if body[0] == 0 {
-		return nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.writeErr == nil {
-		l.pending, l.writeErr = l.keyUpdate(l.pending, false)
+	if body[0] == 1 { // answered once, before this side's next record, however many ask
+		l.mu.Lock()
+		l.owed = l.writeErr == nil
+		l.mu.Unlock()
 	}
 	return nil
+}
+
+// sealOwed appends the KeyUpdate the peer asked for, if one is owed, to
+// dst. Under mu.
+func (l *Layer) sealOwed(dst []byte) []byte {
+	if !l.owed {
+		return dst
+	}
+	l.owed = false
+	dst, err := l.keyUpdate(dst, false)
+	if err != nil {
+		l.endOutput(err)
+	}
+	return dst
 }
 
 // keyUpdate appends a KeyUpdate sealed with the current write key to dst

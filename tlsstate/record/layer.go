@@ -44,19 +44,21 @@ type Layer struct {
 
 	// Read side: Open's goroutine only.
 	in      *direction
-	part    []byte    // a record that arrived in pieces, being assembled
-	partBuf *[]byte   // part's pooled buffer
-	partOut bool      // part holds the record last returned: reset on the next call
-	hs      []byte    // a post-handshake message that spans records
-	useless int       // records in a row without application data
-	asked   bool      // this side asked the peer to update since its last KeyUpdate
-	readErr error     // sticky: io.EOF (close_notify) or an *Alert
+	part    []byte          // a record that arrived in pieces, being assembled
+	partHdr [HeaderLen]byte // part's storage until its header is whole
+	partBuf *[]byte         // part's pooled buffer, sized from the header
+	partOut bool            // part holds the record last returned: reset on the next call
+	hs      []byte          // a post-handshake message that spans records
+	useless int             // records in a row without application data
+	asked   bool            // this side asked the peer to update since its last KeyUpdate
+	readErr error           // sticky: io.EOF (close_notify) or an *Alert
 	updIn   atomic.Uint64
 
 	// Write side, under mu.
 	mu       sync.Mutex
 	out      *direction
 	pending  []byte // sealed records waiting to go out: KeyUpdates, alerts
+	owed     bool   // the peer asked for a KeyUpdate: one answers every request made since (§4.6.3)
 	writeErr error  // sticky: ErrClosed, or the fatal alert sent
 	updOut   atomic.Uint64
 }
@@ -110,7 +112,7 @@ func (l *Layer) Open(in []byte) (plain []byte, consumed int, err error) {
 		return nil, 0, nil
 	}
 	var rec []byte
-	if l.partBuf != nil {
+	if l.part != nil {
 		n, done, a := l.fillPart(in)
 		if a != nil {
 			return nil, n, l.fail(a)
@@ -150,19 +152,26 @@ func recordSize(b []byte) (int, *Alert) {
 	return HeaderLen + n, nil
 }
 
-// startPart keeps the start of a record (less than a whole one).
+// startPart keeps the start of a record (less than a whole one), whose
+// header is valid as far as it goes.
 func (l *Layer) startPart(b []byte) {
-	l.partBuf = bufpool.Get(maxRecord)
-	l.part = append((*l.partBuf)[:0], b...)
+	l.part = l.partHdr[:0]
+	_, _, _ = l.fillPart(b) // recordSize has checked the header: no alert
 }
 
-// fillPart adds bytes of in to the partial record until it is whole.
+// fillPart adds bytes of in to the partial record until it is whole. The
+// header is kept in partHdr; once it is whole, a buffer of the record's
+// size takes the record.
 func (l *Layer) fillPart(in []byte) (used int, done bool, a *Alert) {
 	for {
 		need := HeaderLen
 		if len(l.part) >= HeaderLen {
 			if need, a = recordSize(l.part); a != nil {
 				return used, false, a
+			}
+			if l.partBuf == nil {
+				l.partBuf = bufpool.Get(need)
+				l.part = append((*l.partBuf)[:0], l.part...)
 			}
 		}
 		if len(l.part) >= need {
@@ -178,7 +187,9 @@ func (l *Layer) fillPart(in []byte) (used int, done bool, a *Alert) {
 }
 
 func (l *Layer) releasePart() {
-	bufpool.Put(l.partBuf)
+	if l.partBuf != nil {
+		bufpool.Put(l.partBuf)
+	}
 	l.part, l.partBuf, l.partOut = nil, nil, false
 }
 
@@ -188,16 +199,15 @@ func (l *Layer) process(rec []byte) ([]byte, error) {
 	if a != nil {
 		return nil, l.fail(a)
 	}
-	if typ == typeApplicationData && len(content) > 0 {
-		l.useless = 0
-	} else if l.useless++; l.useless > maxUseless {
-		return nil, l.fail(alertf(AlertUnexpectedMessage, "more than %d records in a row without application data", maxUseless))
-	}
 	if len(l.hs) > 0 && typ != typeHandshake {
 		return nil, l.fail(alertf(AlertUnexpectedMessage, "record of type %d inside a fragmented handshake message", typ))
 	}
 	switch typ {
 	case typeApplicationData:
+		if len(content) == 0 {
+			return nil, l.noData()
+		}
+		l.useless = 0
 		l.askIfDue()
 		return content, nil
 	case typeHandshake:
@@ -206,6 +216,16 @@ func (l *Layer) process(rec []byte) ([]byte, error) {
 		return nil, l.onAlert(content)
 	}
 	return nil, l.fail(alertf(AlertUnexpectedMessage, "record of content type %d", typ))
+}
+
+// noData counts a record or message that carried no application data
+// (an empty record, a ticket, a KeyUpdate, an ignored alert): a peer may
+// send maxUseless in a row, as crypto/tls allows, and no more.
+func (l *Layer) noData() error {
+	if l.useless++; l.useless > maxUseless {
+		return l.fail(alertf(AlertUnexpectedMessage, "more than %d records in a row without application data", maxUseless))
+	}
+	return nil
 }
 
 // askIfDue asks the peer for a KeyUpdate once its key has protected
@@ -217,24 +237,39 @@ func (l *Layer) askIfDue() {
 	l.asked = true
 	l.mu.Lock()
 	if l.writeErr == nil {
-		l.pending, l.writeErr = l.keyUpdate(l.pending, true)
+		_ = l.queueUpdate(true)
 	}
 	l.mu.Unlock()
 }
 
 // fail makes a fatal error sticky and queues its alert for the peer.
 func (l *Layer) fail(a *Alert) error {
-	l.readErr = a
-	if !a.Sent {
-		return a
-	}
+	l.endInput(a)
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.writeErr == nil {
-		l.pending, _ = l.out.seal(l.pending, typeAlert, []byte{2, byte(a.Description)})
-		l.writeErr = a
+		if a.Sent {
+			l.pending = l.sealOwed(l.pending)
+			l.pending, _ = l.out.seal(l.pending, typeAlert, []byte{2, byte(a.Description)})
+		}
+		l.endOutput(a) // after the peer's fatal alert nothing more is sent either (§6.2)
 	}
-	l.mu.Unlock()
 	return a
+}
+
+// endInput makes err the read side's sticky error and forgets its keys.
+func (l *Layer) endInput(err error) {
+	l.readErr = err
+	l.in.wipe()
+	l.hs = nil
+}
+
+// endOutput makes err the write side's sticky error and forgets its
+// keys, once its last record is sealed. Under mu.
+func (l *Layer) endOutput(err error) {
+	l.writeErr = err
+	l.owed = false
+	l.out.wipe()
 }
 
 // onAlert handles an alert record from the peer.
@@ -244,12 +279,11 @@ func (l *Layer) onAlert(content []byte) error {
 	}
 	switch d := AlertDescription(content[1]); d {
 	case AlertCloseNotify:
-		l.readErr = io.EOF
+		l.endInput(io.EOF)
 		return io.EOF
 	case AlertUserCanceled: // a warning; close_notify follows
-		return nil
+		return l.noData()
 	default:
-		l.readErr = &Alert{Description: d}
-		return l.readErr
+		return l.fail(&Alert{Description: d})
 	}
 }

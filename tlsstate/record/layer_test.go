@@ -289,3 +289,75 @@ func TestSealedLenBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewFindings pins the fixes of a review of this layer: padding
+// counts toward the record size limit; close_notify ends input even after
+// many empty records; a fragmented ticket counts once; any number of
+// update requests gets one answer; the peer's fatal alert stops sealing.
+func TestReviewFindings(t *testing.T) {
+	t.Run("padding beyond the record limit", func(t *testing.T) {
+		c, s := pair(t, tls.TLS_AES_128_GCM_SHA256, 0)
+		inner := append(append(make([]byte, MaxPlaintext), typeApplicationData), make([]byte, 199)...)
+		_, err := openAll(t, s, sealRaw(c, 0, inner), func() int { return 1 << 20 })
+		var a *Alert
+		if !errors.As(err, &a) || a.Description != AlertRecordOverflow {
+			t.Fatalf("%d bytes of padded plaintext: %v, want record_overflow", len(inner)+1, err)
+		}
+	})
+	t.Run("close_notify after empty records", func(t *testing.T) {
+		c, s := pair(t, tls.TLS_AES_128_GCM_SHA256, 0)
+		var in []byte
+		for range maxUseless {
+			in = append(in, sealRaw(c, typeApplicationData, nil)...)
+		}
+		c.Close()
+		in = append(in, c.TakePending(nil)...)
+		if _, err := openAll(t, s, in, func() int { return 1 << 20 }); !errors.Is(err, io.EOF) {
+			t.Fatalf("got %v, want io.EOF", err)
+		}
+	})
+	t.Run("a ticket in 32 fragments", func(t *testing.T) {
+		c, s := pair(t, tls.TLS_AES_128_GCM_SHA256, 0)
+		ticket := append([]byte{msgNewSessionTicket, 0, 0x80, 0}, make([]byte, 32<<10)...)
+		var in []byte
+		for i := 0; i < len(ticket); i += 1 << 10 {
+			in = append(in, sealRaw(s, typeHandshake, ticket[i:min(i+1<<10, len(ticket))])...)
+		}
+		in = append(in, sealRaw(s, typeApplicationData, []byte("after"))...)
+		if got, err := openAll(t, c, in, func() int { return 1 << 20 }); err != nil || string(got) != "after" {
+			t.Fatalf("%q %v", got, err)
+		}
+	})
+	t.Run("many update requests, one answer", func(t *testing.T) {
+		c, s := pair(t, tls.TLS_AES_128_GCM_SHA256, 0)
+		var in []byte
+		for range 3 {
+			for range maxUseless - 1 {
+				_ = c.UpdateKeys(true)
+			}
+			in = c.TakePending(in)
+			in, _ = c.Seal(in, []byte("x")) // resets the peer's count of records without data
+		}
+		if got, err := openAll(t, s, in, func() int { return 1 << 20 }); err != nil || string(got) != "xxx" {
+			t.Fatalf("%q %v", got, err)
+		}
+		answer := s.TakePending(nil)
+		if len(answer) != keyUpdateLen {
+			t.Fatalf("%d bytes pending after %d requests, want one KeyUpdate (%d)", len(answer), 3*(maxUseless-1), keyUpdateLen)
+		}
+		answer, _ = s.Seal(answer, []byte("y"))
+		if got, err := openAll(t, c, answer, func() int { return 1 << 20 }); err != nil || string(got) != "y" {
+			t.Fatalf("the answer: %q %v", got, err)
+		}
+	})
+	t.Run("the peer's fatal alert stops sealing", func(t *testing.T) {
+		c, s := pair(t, tls.TLS_AES_128_GCM_SHA256, 0)
+		_, _ = openAll(t, s, sealRaw(c, typeAlert, []byte{2, 40}), func() int { return 1 << 20 })
+		if _, err := s.Seal(nil, []byte("x")); err == nil {
+			t.Fatal("Seal works after the peer's fatal alert")
+		}
+		if s.in.aead != nil || s.out.aead != nil {
+			t.Fatal("keys kept after the connection failed")
+		}
+	})
+}

@@ -24,14 +24,16 @@ func (l *Layer) Seal(dst, plain []byte) ([]byte, error) {
 	}
 	for len(plain) > 0 {
 		if l.out.seq >= l.interval {
-			if dst, l.writeErr = l.keyUpdate(dst, false); l.writeErr != nil {
-				return dst, l.writeErr
+			var err error
+			if dst, err = l.keyUpdate(dst, false); err != nil {
+				l.endOutput(err)
+				return dst, err
 			}
 		}
 		n := min(len(plain), MaxPlaintext)
 		var ok bool
 		if dst, ok = l.out.seal(dst, typeApplicationData, plain[:n]); !ok {
-			l.writeErr = alertf(AlertInternalError, "write sequence number exhausted")
+			l.endOutput(alertf(AlertInternalError, "write sequence number exhausted"))
 			return dst, l.writeErr
 		}
 		plain = plain[n:]
@@ -48,8 +50,18 @@ func (l *Layer) UpdateKeys(requestPeer bool) error {
 	if l.writeErr != nil {
 		return l.writeErr
 	}
-	l.pending, l.writeErr = l.keyUpdate(l.pending, requestPeer)
-	return l.writeErr
+	return l.queueUpdate(requestPeer)
+}
+
+// queueUpdate seals a KeyUpdate into the pending output; it also answers
+// a request the peer made. Under mu.
+func (l *Layer) queueUpdate(requestPeer bool) error {
+	l.owed = false
+	var err error
+	if l.pending, err = l.keyUpdate(l.pending, requestPeer); err != nil {
+		l.endOutput(err)
+	}
+	return err
 }
 
 // Close queues a close_notify alert; later Seals fail with ErrClosed.
@@ -60,15 +72,16 @@ func (l *Layer) Close() {
 	if l.writeErr != nil {
 		return
 	}
+	l.pending = l.sealOwed(l.pending)
 	l.pending, _ = l.out.seal(l.pending, typeAlert, []byte{1, byte(AlertCloseNotify)})
-	l.writeErr = ErrClosed
+	l.endOutput(ErrClosed)
 }
 
 // HasPending reports whether sealed records wait for TakePending or Seal.
 func (l *Layer) HasPending() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.pending) > 0
+	return len(l.pending) > 0 || l.owed
 }
 
 // TakePending appends the pending records to dst and forgets them.
@@ -79,6 +92,7 @@ func (l *Layer) TakePending(dst []byte) []byte {
 }
 
 func (l *Layer) takePending(dst []byte) []byte {
+	l.pending = l.sealOwed(l.pending)
 	if len(l.pending) == 0 {
 		return dst
 	}
