@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tensorchain/transport/tlsstate"
 )
 
 // benchPair starts two plaintext transports, a -> b, for benchmarks.
@@ -78,16 +80,21 @@ func BenchmarkSendHandler64(b *testing.B) {
 }
 
 // BenchmarkOneWay compares plaintext and TLS one-way throughput into the
-// inline handler, at 64 B and 64 KiB, in the same run.
+// inline handler, at 64 B and 64 KiB, in the same run; TLS with the
+// engine's record layer (tls) and with crypto/tls's (tls-cryptotls).
 func BenchmarkOneWay(b *testing.B) {
 	ca := newTestCA(b, "ca")
-	for _, mode := range []string{"plain", "tls"} {
+	for _, mode := range []string{"plain", "tls", "tls-cryptotls"} {
 		for _, size := range []int{64, 64 << 10} {
 			b.Run(fmt.Sprintf("%s/%dB", mode, size), func(b *testing.B) {
 				var got atomic.Int64
 				acfg, bcfg := devConfig("a"), devConfig("b")
-				if mode == "tls" {
-					acfg, bcfg = tlsConfig("a", ca.issue(b, "a", certOpts{})), tlsConfig("b", ca.issue(b, "b", certOpts{}))
+				if mode != "plain" {
+					ta, tb := ca.issue(b, "a", certOpts{}), ca.issue(b, "b", certOpts{})
+					if mode == "tls-cryptotls" {
+						ta.RecordLayer, tb.RecordLayer = tlsstate.CryptoTLSRecords, tlsstate.CryptoTLSRecords
+					}
+					acfg, bcfg = tlsConfig("a", ta), tlsConfig("b", tb)
 				}
 				acfg.Compression.Enabled = false
 				bcfg.Handler = func(string, []byte) { got.Add(1) }
