@@ -463,9 +463,10 @@ func (c *conn) retain(p *peer, payload []byte, buf *[]byte, cost int) (Message, 
 }
 
 // consumed records that the application took a delivered message off the
-// inbox, and wakes the loop once a credit update is due. Any goroutine.
+// inbox and, once a credit update is due, writes it directly or wakes the
+// loop to write it. Any goroutine.
 func (c *conn) consumed(cost int32) {
-	if c.recvWin.consume(cost) {
+	if c.recvWin.consume(cost) && !c.creditDirect() {
 		c.wake()
 	}
 }

@@ -12,6 +12,7 @@ type counters struct {
 	payloadOut, wireOut, compressedFrames    atomic.Uint64
 	bodyOut                                  atomic.Uint64 // payload bytes as sent: compressed or not, no headers
 	directWrites, directPartial, dataWrites  atomic.Uint64
+	directCredits                            atomic.Uint64
 	compressedIn, decompressedIn             atomic.Uint64
 	rateLimited, queueFull, inboundThrottled atomic.Uint64
 	protocolErrors, compressionErrors        atomic.Uint64
@@ -59,6 +60,9 @@ type Stats struct {
 	// DirectWrites counts messages Send wrote to an idle connection's
 	// socket itself, skipping the event-loop hand-off (the latency path).
 	DirectWrites uint64 `json:"direct_writes"`
+	// DirectCredits counts Credit frames written by the goroutine that
+	// consumed the messages (Recv, Release) rather than by a woken loop.
+	DirectCredits uint64 `json:"direct_credits"`
 	// DataWrites counts write system calls that carried data frames, from
 	// the event loops and direct writes together; MessagesSent/DataWrites
 	// is how many messages each syscall carried on average.
@@ -179,6 +183,7 @@ func (t *Transport) Stats() Stats {
 		WireBytesQueued:       s.wireOut.Load(),
 		CompressedFrames:      s.compressedFrames.Load(),
 		DirectWrites:          s.directWrites.Load(),
+		DirectCredits:         s.directCredits.Load(),
 		DataWrites:            s.dataWrites.Load(),
 		CompressedBytesIn:     s.compressedIn.Load(),
 		DecompressedBytesIn:   s.decompressedIn.Load(),

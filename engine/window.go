@@ -26,15 +26,14 @@ type recvWindow struct {
 	window   int64 // credit granted in our hello; constant
 	maxFrame int64 // cost of the largest frame accepted; constant
 
-	received     int64 // loop only: cost of data frames accepted
-	returned     int64 // loop only: cost returned in Credit frames so far
-	returnedMsgs int64 // loop only: messages returned so far
+	received int64 // loop only: cost of data frames accepted
 
 	consumed     atomic.Int64 // any goroutine: cost of messages the application took
 	consumedMsgs atomic.Int64 // any goroutine
-	// returned and returnedMsgs as last published by the loop, for due
-	// from other goroutines.
-	returnedPub, returnedMsgsPub atomic.Int64
+	// returned and returnedMsgs are what Credit frames have returned so
+	// far: written by take (under the writer's lock, on the loop or by a
+	// direct credit write), read anywhere.
+	returned, returnedMsgs atomic.Int64
 }
 
 // newRecvWindow returns the window for a connection that granted window
@@ -47,7 +46,7 @@ func newRecvWindow(window, maxPayload int) recvWindow {
 // credit the peer holds. Credit may be overrun by one frame (a sender
 // writes while any credit remains), never more. Loop only.
 func (w *recvWindow) admit(cost int) bool {
-	return w.received+int64(cost)-w.returned <= w.window+w.maxFrame
+	return w.received+int64(cost)-w.returned.Load() <= w.window+w.maxFrame
 }
 
 // accept records a data frame taken for delivery. Loop only.
@@ -77,7 +76,7 @@ func (w *recvWindow) due() bool {
 // dueAt reports whether b bytes and m messages consumed in all call for a
 // Credit frame: a quarter of the window, or creditEveryMsgs messages.
 func (w *recvWindow) dueAt(b, m int64) bool {
-	return b-w.returnedPub.Load() >= w.window/4 || m-w.returnedMsgsPub.Load() >= creditEveryMsgs
+	return b-w.returned.Load() >= w.window/4 || m-w.returnedMsgs.Load() >= creditEveryMsgs
 }
 
 // idleCreditLocked returns the connections that owe their peer credit and
@@ -92,7 +91,7 @@ func (t *Transport) idleCreditLocked() []*conn {
 	for c := range t.conns {
 		w := &c.recvWin
 		b := w.consumed.Load()
-		if b <= w.returnedPub.Load() || !c.established() {
+		if b <= w.returned.Load() || !c.established() {
 			continue
 		}
 		if b == c.idleSeen {
@@ -106,16 +105,17 @@ func (t *Transport) idleCreditLocked() []*conn {
 
 // take returns the Credit frame to send now, if any: what was consumed
 // since the last one, once it is due, or whenever anything is owed when
-// all is set (before a goodbye, or while closing). Loop only.
+// all is set (before a goodbye, or while closing). Under the writer's
+// lock: the loop's flush, or a direct credit write (creditDirect).
 func (w *recvWindow) take(all bool) (codec.Credit, bool) {
 	b, m := w.consumed.Load(), w.consumedMsgs.Load()
-	if b <= w.returned || !(all || w.dueAt(b, m)) {
+	returned := w.returned.Load()
+	if b <= returned || !(all || w.dueAt(b, m)) {
 		return codec.Credit{}, false
 	}
-	cr := codec.Credit{Bytes: uint32(b - w.returned), Messages: uint32(m - w.returnedMsgs)}
-	w.returned, w.returnedMsgs = b, m
-	w.returnedPub.Store(b)
-	w.returnedMsgsPub.Store(m)
+	cr := codec.Credit{Bytes: uint32(b - returned), Messages: uint32(m - w.returnedMsgs.Load())}
+	w.returned.Store(b)
+	w.returnedMsgs.Store(m)
 	return cr, true
 }
 

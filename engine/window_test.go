@@ -29,7 +29,8 @@ func TestRecvWindowAdmit(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newRecvWindow(window, maxPayload)
-			w.received, w.returned = tc.received, tc.returned
+			w.received = tc.received
+			w.returned.Store(tc.returned)
 			if got := w.admit(tc.cost); got != tc.want {
 				t.Fatalf("admit(%d) with received %d, returned %d = %v, want %v", tc.cost, tc.received, tc.returned, got, tc.want)
 			}
