@@ -4,8 +4,9 @@
 // evicts the small buffers the hot path reuses (the global bytebufferpool
 // calibrates one size for the whole process, which is wrong for mixed sizes).
 //
-// Buffers of 1 MiB and more are also kept, up to bigKeep bytes in all, in
-// free lists the garbage collector does not empty: a sync.Pool is cleared
+// Buffers of 64 KiB and more are also kept, up to bigKeep bytes in all
+// (and 64 buffers or half of that per class), in free lists the garbage
+// collector does not empty: a sync.Pool is cleared
 // at every collection, and then each large message allocates afresh, which
 // during a collection costs the allocating goroutine (an event loop) mark
 // assist in proportion, measured at 65 ms for a 16 MiB buffer.
@@ -24,9 +25,10 @@ const (
 var classes [maxShift - minShift + 1]sync.Pool
 
 const (
-	bigShift  = 20          // 1 MiB: classes from here on have a free list too
+	bigShift  = 16          // 64 KiB: classes from here on have a free list too
 	bigKeep   = 64 << 20    // bytes the free lists may hold in all
 	classKeep = bigKeep / 2 // ... and one class's list: a burst of one size cannot take all
+	countKeep = 64          // ... and at most this many buffers of one class
 )
 
 // big is the free lists of the large classes.
@@ -57,7 +59,7 @@ func putBig(c int, b *[]byte) bool {
 	i := c + minShift - bigShift
 	big.mu.Lock()
 	defer big.mu.Unlock()
-	if big.bytes+cap(*b) > bigKeep || (len(big.free[i])+1)*cap(*b) > classKeep {
+	if n := len(big.free[i]) + 1; big.bytes+cap(*b) > bigKeep || n*cap(*b) > classKeep || n > countKeep {
 		return false
 	}
 	big.free[i] = append(big.free[i], b)
