@@ -138,7 +138,7 @@ func (c *conn) writeSealed(hdr, body []byte) (int, error) {
 	defer bufpool.Put(plain)
 	cipher := bufpool.Get(tlsstate.SealedLen(size))
 	defer bufpool.Put(cipher)
-	sealed, err := c.tls.AppendEncrypt((*cipher)[:0], joinFrame((*plain)[:0], hdr, body))
+	sealed, err := c.tls.AppendEncryptOwned((*cipher)[:0], joinFrame((*plain)[:0], hdr, body))
 	if err != nil {
 		return 0, err
 	}

@@ -297,7 +297,7 @@ func (c *conn) writeFrames(iov [][]byte) error {
 	out := c.wr.cipher.reserve(sealedSize(iov))
 	for _, b := range iov {
 		var err error
-		if out, err = c.tls.AppendEncrypt(out, b); err != nil {
+		if out, err = c.tls.AppendEncryptOwned(out, b); err != nil { // b is the writer's segment: sealed without a copy
 			return fmt.Errorf("to %s: %w: %w", c.remote, ErrClosed, err)
 		}
 	}

@@ -273,17 +273,39 @@ func (s *Session) layerError(err error) error {
 	return fmt.Errorf("%w (%s): %w", ErrTLS, s.role, err)
 }
 
+// AppendEncryptOwned is AppendEncrypt for plaintext the caller owns
+// outright (a send queue's buffer): with the engine's record layer, the
+// byte after each record's content, within cap(plain), is borrowed while
+// the record is encrypted straight from plain, so nothing is copied
+// first (record.Layer.SealOwned). Nothing else may touch plain or its
+// spare capacity during the call; dst must not overlap them. With
+// crypto/tls's layer it is AppendEncrypt.
+func (s *Session) AppendEncryptOwned(dst, plain []byte) ([]byte, error) {
+	if err := s.ready(); err != nil {
+		return dst, err
+	}
+	if s.layer == nil {
+		return s.AppendEncrypt(dst, plain)
+	}
+	return s.sealInPlace(dst, plain, true)
+}
+
 // sealInPlace is AppendEncrypt over the engine's record layer: the
 // handshake's last output, then what the layer has pending, then plain's
 // records, all under mu so that TakeOutput cannot come between them.
-func (s *Session) sealInPlace(dst, plain []byte) ([]byte, error) {
+func (s *Session) sealInPlace(dst, plain []byte, owned bool) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.out) > 0 {
 		dst = append(dst, s.out...)
 		s.out = nil
 	}
-	dst, err := s.layer.Seal(dst, plain)
+	var err error
+	if owned {
+		dst, err = s.layer.SealOwned(dst, plain)
+	} else {
+		dst, err = s.layer.Seal(dst, plain)
+	}
 	if err != nil {
 		return dst, s.layerError(err)
 	}

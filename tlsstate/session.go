@@ -487,7 +487,7 @@ func (s *Session) AppendEncrypt(dst, plain []byte) ([]byte, error) {
 		return dst, err
 	}
 	if s.layer != nil {
-		return s.sealInPlace(dst, plain)
+		return s.sealInPlace(dst, plain, false)
 	}
 	s.mu.Lock()
 	if len(s.out) > 0 {

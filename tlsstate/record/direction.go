@@ -112,6 +112,27 @@ func (d *direction) seal(dst []byte, typ byte, plain []byte) ([]byte, bool) {
 	return dst[:start+HeaderLen+len(sealed)], true
 }
 
+// sealBorrowing is seal for content followed, within its capacity, by a
+// byte it may borrow: the inner content type goes there for the time of
+// the AEAD call, which encrypts straight from content into dst, and the
+// byte is put back. dst's spare capacity must not overlap content.
+func (d *direction) sealBorrowing(dst []byte, typ byte, content []byte) ([]byte, bool) {
+	nonce, ok := d.nextNonce()
+	if !ok {
+		return dst, false
+	}
+	n := len(content) + 1 + tagLen
+	start := len(dst)
+	dst = slices.Grow(dst, HeaderLen+n)
+	dst = append(dst, typeApplicationData, 3, 3, byte(n>>8), byte(n))
+	inner := content[:len(content)+1]
+	saved := inner[len(content)]
+	inner[len(content)] = typ
+	sealed := d.aead.Seal(dst[len(dst):], nonce, inner, dst[start:start+HeaderLen])
+	inner[len(content)] = saved
+	return dst[:start+HeaderLen+len(sealed)], true
+}
+
 // open decrypts the whole record rec (header included) in place and
 // returns its inner content type and content, which alias rec.
 func (d *direction) open(rec []byte) (byte, []byte, *Alert) {

@@ -361,3 +361,31 @@ func TestReviewFindings(t *testing.T) {
 		}
 	})
 }
+
+// TestSealOwnedMatchesSeal: sealing borrowed bytes gives exactly the
+// records Seal gives, and leaves the content and the byte after each
+// record's content as they were.
+func TestSealOwnedMatchesSeal(t *testing.T) {
+	for _, n := range []int{0, 1, MaxPlaintext - 1, MaxPlaintext, MaxPlaintext + 1, 3*MaxPlaintext + 7} {
+		for _, spare := range []int{0, 1, 100} {
+			secret := bytes.Repeat([]byte{7}, 32) // the same keys for both: the records must be equal
+			cfg := Config{Suite: tls.TLS_AES_128_GCM_SHA256, Client: true, ReadSecret: secret, WriteSecret: secret}
+			c1, err1 := New(cfg)
+			c2, err2 := New(cfg)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			buf := make([]byte, n+spare)
+			rand.Read(buf)
+			before := bytes.Clone(buf)
+			want, _ := c1.Seal(nil, buf[:n])
+			got, err := c2.SealOwned(nil, buf[:n])
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%d bytes, %d spare: SealOwned differs from Seal (%v)", n, spare, err)
+			}
+			if !bytes.Equal(buf, before) {
+				t.Fatalf("%d bytes, %d spare: the content or the spare bytes changed", n, spare)
+			}
+		}
+	}
+}

@@ -15,7 +15,17 @@ const keyUpdateLen = HeaderLen + 5 + 1 + tagLen // a KeyUpdate record
 // protected KeyUpdateInterval records, a KeyUpdate goes first. After Close
 // or a fatal alert it appends only what is pending and returns the sticky
 // error. Any goroutine, serialized with UpdateKeys and Close.
-func (l *Layer) Seal(dst, plain []byte) ([]byte, error) {
+func (l *Layer) Seal(dst, plain []byte) ([]byte, error) { return l.seal(dst, plain, false) }
+
+// SealOwned is Seal for content the caller owns outright, such as a send
+// queue's buffer: the byte after each record's content, within
+// cap(plain), is borrowed for the record's inner content type while the
+// record is encrypted straight from plain into dst, and put back, so the
+// content is not copied first. Nothing else may read or write plain or
+// its spare capacity during the call; dst must not overlap them.
+func (l *Layer) SealOwned(dst, plain []byte) ([]byte, error) { return l.seal(dst, plain, true) }
+
+func (l *Layer) seal(dst, plain []byte, owned bool) ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	dst = l.takePending(dst)
@@ -32,7 +42,12 @@ func (l *Layer) Seal(dst, plain []byte) ([]byte, error) {
 		}
 		n := min(len(plain), MaxPlaintext)
 		var ok bool
-		if dst, ok = l.out.seal(dst, typeApplicationData, plain[:n]); !ok {
+		if owned && cap(plain) > n {
+			dst, ok = l.out.sealBorrowing(dst, typeApplicationData, plain[:n])
+		} else {
+			dst, ok = l.out.seal(dst, typeApplicationData, plain[:n])
+		}
+		if !ok {
 			l.endOutput(alertf(AlertInternalError, "write sequence number exhausted"))
 			return dst, l.writeErr
 		}
