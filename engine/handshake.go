@@ -81,7 +81,10 @@ func (t *Transport) startTLS(c *conn) {
 	if c.outbound {
 		role, tc = tlsstate.Client, t.creds.ClientConfig(t.cfg.SecurityMode, c.expectID)
 	}
-	c.tls = tlsstate.NewSessionWith(tc, role, c.wake, tlsstate.SessionOptions{Records: t.tlsCfg.RecordLayer})
+	c.tls = tlsstate.NewSessionWith(tc, role, c.wake, tlsstate.SessionOptions{
+		Records:           t.tlsCfg.RecordLayer,
+		KeyUpdateInterval: uint64(t.tlsCfg.KeyUpdateInterval),
+	})
 	c.setPhase(phaseTLS)
 	deadline := c.created.Add(t.cfg.ConnectTimeout)
 	c.tls.StartHandshake(t.ctx, t.hsLimiter, deadline, func(err error) {

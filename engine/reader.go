@@ -54,6 +54,9 @@ type reader struct {
 	turn      turn         // this callback's share of the loop
 	msg       *Message     // the message a MessageHandler is given, reused; made on first use (it is large, and most connections never need it)
 	heard     bool         // a frame arrived this callback (peer.lastHeard)
+	// keyUpdates are the TLS KeyUpdates sent and received as last counted
+	// into the stats (inplace.go).
+	keyUpdates [2]uint64
 	// partialSince is when the partial frame at the front of the input
 	// started (UnixNano), 0 with none: set by the loop, read by the ticker.
 	partialSince atomic.Int64
@@ -463,10 +466,10 @@ func (c *conn) retain(p *peer, payload []byte, buf *[]byte, cost int) (Message, 
 }
 
 // consumed records that the application took a delivered message off the
-// inbox and, once a credit update is due, writes it directly or wakes the
-// loop to write it. Any goroutine.
+// inbox and, once a credit update is due, wakes the loop to write it, or,
+// after a large message, writes it directly. Any goroutine.
 func (c *conn) consumed(cost int32) {
-	if c.recvWin.consume(cost) && !c.creditDirect() {
+	if c.recvWin.consume(cost) && (cost < directCreditMin || !c.creditDirect()) {
 		c.wake()
 	}
 }

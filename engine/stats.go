@@ -13,6 +13,7 @@ type counters struct {
 	bodyOut                                  atomic.Uint64 // payload bytes as sent: compressed or not, no headers
 	directWrites, directPartial, dataWrites  atomic.Uint64
 	directCredits                            atomic.Uint64
+	keyUpdatesSent, keyUpdatesRecv           atomic.Uint64
 	compressedIn, decompressedIn             atomic.Uint64
 	rateLimited, queueFull, inboundThrottled atomic.Uint64
 	protocolErrors, compressionErrors        atomic.Uint64
@@ -63,6 +64,11 @@ type Stats struct {
 	// DirectCredits counts Credit frames written by the goroutine that
 	// consumed the messages (Recv, Release) rather than by a woken loop.
 	DirectCredits uint64 `json:"direct_credits"`
+	// KeyUpdatesSent / KeyUpdatesReceived count TLS 1.3 KeyUpdates of the
+	// engine's record layer (tlsstate/record), as of each connection's
+	// latest read.
+	KeyUpdatesSent     uint64 `json:"key_updates_sent"`
+	KeyUpdatesReceived uint64 `json:"key_updates_received"`
 	// DataWrites counts write system calls that carried data frames, from
 	// the event loops and direct writes together; MessagesSent/DataWrites
 	// is how many messages each syscall carried on average.
@@ -184,6 +190,8 @@ func (t *Transport) Stats() Stats {
 		CompressedFrames:      s.compressedFrames.Load(),
 		DirectWrites:          s.directWrites.Load(),
 		DirectCredits:         s.directCredits.Load(),
+		KeyUpdatesSent:        s.keyUpdatesSent.Load(),
+		KeyUpdatesReceived:    s.keyUpdatesRecv.Load(),
 		DataWrites:            s.dataWrites.Load(),
 		CompressedBytesIn:     s.compressedIn.Load(),
 		DecompressedBytesIn:   s.decompressedIn.Load(),

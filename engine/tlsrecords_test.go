@@ -77,3 +77,54 @@ func payloadOf(i, n int) []byte {
 	}
 	return p
 }
+
+// TestTLSKeyUpdatesThroughTheLoop: with a short key_update_interval both
+// nodes rotate their keys many times during a transfer each way, and ask
+// each other to rotate; the event loops answer through their flushes and
+// every message arrives whole and in order. Stats count the KeyUpdates.
+func TestTLSKeyUpdatesThroughTheLoop(t *testing.T) {
+	ca := newTestCA(t, "ca")
+	ta, tb := ca.issue(t, "a", certOpts{}), ca.issue(t, "b", certOpts{})
+	ta.KeyUpdateInterval, tb.KeyUpdateInterval = 8, 8
+	acfg, bcfg := tlsConfig("a", ta), tlsConfig("b", tb)
+	acfg.PoolSize, bcfg.PoolSize = 1, 1
+	a := startTransport(t, acfg)
+	b := startTransport(t, bcfg)
+	connect(t, a, b)
+	const n = 600
+	for _, dir := range []struct {
+		from, to *Transport
+		peer     string
+	}{{a, b, "b"}, {b, a, "a"}} {
+		errc := make(chan error, 1)
+		go func() {
+			for i := range n {
+				if err := dir.from.Send(context.Background(), dir.peer, payloadOf(i, 1+i*37%20000)); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+		for i := range n {
+			m := recvTimeout(t, dir.to, 10*time.Second)
+			if !bytes.Equal(m.Payload, payloadOf(i, 1+i*37%20000)) {
+				t.Fatalf("to %s: message %d corrupted or out of order", dir.peer, i)
+			}
+			m.Release()
+		}
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	sa, sb := a.Stats(), b.Stats()
+	for _, s := range []struct {
+		name string
+		st   Stats
+	}{{"a", sa}, {"b", sb}} {
+		if s.st.KeyUpdatesSent < 20 || s.st.KeyUpdatesReceived < 20 {
+			t.Fatalf("%s: %d KeyUpdates sent, %d received over %d records of 8 each", s.name, s.st.KeyUpdatesSent, s.st.KeyUpdatesReceived, n)
+		}
+	}
+	t.Logf("KeyUpdates: a sent %d received %d, b sent %d received %d", sa.KeyUpdatesSent, sa.KeyUpdatesReceived, sb.KeyUpdatesSent, sb.KeyUpdatesReceived)
+}

@@ -224,6 +224,11 @@ type Config struct {
 	// handshake: the engine's own layer, which decrypts in place (the
 	// default), or crypto/tls's.
 	RecordLayer RecordLayer `toml:"record_layer"`
+	// KeyUpdateInterval is, with the engine's record layer, how many
+	// records a traffic key protects before this side rotates its own
+	// and asks the peer to rotate its (0: 2^24, under RFC 8446 §5.5's
+	// limit for AES-GCM).
+	KeyUpdateInterval int `toml:"key_update_interval"`
 }
 
 // NewSecureConfig returns the configuration Strict mode expects: the given
@@ -254,6 +259,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RecordLayer < 0 || int(c.RecordLayer) >= len(recordLayerNames) {
 		return fmt.Errorf("%w: record_layer: invalid value %d", ErrInvalidConfig, int(c.RecordLayer))
+	}
+	if c.KeyUpdateInterval < 0 {
+		return fmt.Errorf("%w: key_update_interval: %d is negative", ErrInvalidConfig, c.KeyUpdateInterval)
 	}
 	return nil
 }
