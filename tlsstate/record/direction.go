@@ -97,16 +97,12 @@ func (d *direction) nextNonce() ([]byte, bool) {
 // bytes) of inner type typ to dst. The content is copied after the header
 // and encrypted in place there.
 func (d *direction) seal(dst []byte, typ byte, plain []byte) ([]byte, bool) {
-	nonce, ok := d.nextNonce()
+	dst, nonce, ok := d.header(dst, len(plain))
 	if !ok {
 		return dst, false
 	}
-	n := len(plain) + 1 + tagLen
-	start := len(dst)
-	dst = slices.Grow(dst, HeaderLen+n)
-	dst = append(dst, typeApplicationData, 3, 3, byte(n>>8), byte(n))
-	dst = append(dst, plain...)
-	dst = append(dst, typ)
+	start := len(dst) - HeaderLen
+	dst = append(append(dst, plain...), typ)
 	body := dst[start+HeaderLen:]
 	sealed := d.aead.Seal(body[:0], nonce, body, dst[start:start+HeaderLen])
 	return dst[:start+HeaderLen+len(sealed)], true
@@ -117,20 +113,29 @@ func (d *direction) seal(dst []byte, typ byte, plain []byte) ([]byte, bool) {
 // the AEAD call, which encrypts straight from content into dst, and the
 // byte is put back. dst's spare capacity must not overlap content.
 func (d *direction) sealBorrowing(dst []byte, typ byte, content []byte) ([]byte, bool) {
-	nonce, ok := d.nextNonce()
+	dst, nonce, ok := d.header(dst, len(content))
 	if !ok {
 		return dst, false
 	}
-	n := len(content) + 1 + tagLen
-	start := len(dst)
-	dst = slices.Grow(dst, HeaderLen+n)
-	dst = append(dst, typeApplicationData, 3, 3, byte(n>>8), byte(n))
+	start := len(dst) - HeaderLen
 	inner := content[:len(content)+1]
 	saved := inner[len(content)]
 	inner[len(content)] = typ
-	sealed := d.aead.Seal(dst[len(dst):], nonce, inner, dst[start:start+HeaderLen])
+	sealed := d.aead.Seal(dst[len(dst):], nonce, inner, dst[start:])
 	inner[len(content)] = saved
 	return dst[:start+HeaderLen+len(sealed)], true
+}
+
+// header appends the header of a record of n bytes of content, with room
+// for the whole record, and returns the record's nonce.
+func (d *direction) header(dst []byte, n int) ([]byte, []byte, bool) {
+	nonce, ok := d.nextNonce()
+	if !ok {
+		return dst, nil, false
+	}
+	size := n + 1 + tagLen
+	dst = slices.Grow(dst, HeaderLen+size)
+	return append(dst, typeApplicationData, 3, 3, byte(size>>8), byte(size)), nonce, true
 }
 
 // open decrypts the whole record rec (header included) in place and
