@@ -235,9 +235,30 @@ func (c *conn) readTLS() error {
 		return err
 	}
 	if c.tls.InPlace() {
-		return c.readInPlace()
+		err = c.readInPlace()
+	} else {
+		err = c.readDecrypted()
 	}
-	return c.readDecrypted()
+	if err != nil {
+		c.sendTLSAlert()
+	}
+	return err
+}
+
+// sendTLSAlert writes the alert the record layer queued when it refused
+// the peer's input (a record that does not authenticate, say), after
+// whatever a direct write left half-sent, so that the peer learns why
+// before the connection closes. Loop only.
+func (c *conn) sendTLSAlert() {
+	if !c.tls.HasOutput() {
+		return
+	}
+	w := &c.wr
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c.writeTail() == nil {
+		_, _ = c.sock.Write(c.tls.TakeOutput(nil))
+	}
 }
 
 // readDecrypted decrypts buffered ciphertext with crypto/tls's record

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,4 +128,54 @@ func TestTLSKeyUpdatesThroughTheLoop(t *testing.T) {
 		}
 	}
 	t.Logf("KeyUpdates: a sent %d received %d, b sent %d received %d", sa.KeyUpdatesSent, sa.KeyUpdatesReceived, sb.KeyUpdatesSent, sb.KeyUpdatesReceived)
+}
+
+// TestTLSBadRecordsRefused: a peer that completed the handshake and sent
+// its hello, then sends a record that does not authenticate, or an
+// unprotected record, is refused by the engine's record layer with a
+// typed error, counted as a protocol error, and told why (the alert);
+// the node keeps serving an honest peer.
+func TestTLSBadRecordsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		record []byte
+		alert  string
+	}{
+		{"forged record", append([]byte{23, 3, 3, 0, 40}, bytes.Repeat([]byte{0xa5}, 40)...), "bad record MAC"},
+		{"plaintext handshake record", []byte{22, 3, 3, 0, 4, 24, 0, 0, 1}, "unexpected message"},
+		{"oversized record", []byte{23, 3, 3, 0x48, 0}, "record overflow"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ca := newTestCA(t, "ca")
+			b := startTransport(t, tlsConfig("b", ca.issue(t, "b", certOpts{})))
+			raw, err := rawTLSClient(t, b, ca, ca.issue(t, "mallory", certOpts{}), "mallory")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			waitFor(t, 5*time.Second, func() bool { return len(b.Peers()) == 1 })
+			before := b.Stats().ProtocolErrors
+			if _, err := raw.NetConn().Write(tc.record); err != nil { // below crypto/tls: raw bytes on the socket
+				t.Fatal(err)
+			}
+			_ = raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 1024)
+			var rerr error
+			for rerr == nil {
+				_, rerr = raw.Read(buf) // the hello, then the node's alert
+			}
+			if !strings.Contains(rerr.Error(), tc.alert) {
+				t.Fatalf("the peer read %v, want the alert %q", rerr, tc.alert)
+			}
+			waitFor(t, 5*time.Second, func() bool { return b.Stats().ProtocolErrors > before })
+			good := startTransport(t, tlsConfig("good", ca.issue(t, "good", certOpts{})))
+			connect(t, good, b)
+			if err := good.Send(context.Background(), "b", []byte("still serving")); err != nil {
+				t.Fatal(err)
+			}
+			if m := recvTimeout(t, b, 5*time.Second); string(m.Payload) != "still serving" {
+				t.Fatalf("got %q", m.Payload)
+			}
+		})
+	}
 }
