@@ -121,8 +121,8 @@ var tlsSettings = []Setting{
 		"1.2", "lowest TLS `version`, 1.2 or 1.3"),
 	value("tls.record_layer", recordLayer, tlsField(func(c *tlsstate.Config) *tlsstate.RecordLayer { return &c.RecordLayer }),
 		"crypto/tls", "what protects records after a TLS 1.3 handshake (`layer`): engine (its own, decrypting in place) or crypto/tls"),
-	ranged("tls.key_update_interval", integer, between(0, 1<<40), tlsField(func(c *tlsstate.Config) *int { return &c.KeyUpdateInterval }),
-		"1000000", "engine record layer: rotate the TLS keys every `n` records (0: 2^24)"),
+	ranged("tls.key_update_interval", integer, between(0, 1<<24), tlsField(func(c *tlsstate.Config) *int { return &c.KeyUpdateInterval }),
+		"1000000", "engine record layer: rotate this side's TLS key every `n` records, and ask a peer to rotate after 2n (0: 2^24, the most)"),
 }
 
 // rateLimit returns the keys of a rate-limit section (bucket.Config), the

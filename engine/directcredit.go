@@ -1,12 +1,6 @@
 package engine
 
-import (
-	"errors"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/tensorchain/transport/codec"
-)
+import "github.com/tensorchain/transport/codec"
 
 // directCreditMin: credit due after a message of this cost or more is
 // written directly. Small messages make credit due only every
@@ -24,7 +18,7 @@ const directCreditMin = 16 << 10
 // is taken care of; false means the loop must be woken. It never waits:
 // if the loop holds the writer's lock, the loop carries the credit.
 func (c *conn) creditDirect() bool {
-	if c.wakePending.Load() || c.closed() || !c.established() {
+	if c.wakePending.Load() || !c.established() {
 		return false // the loop runs soon anyway, and writes the credit with the rest
 	}
 	w := &c.wr
@@ -42,10 +36,10 @@ func (c *conn) creditDirect() bool {
 	var buf [codec.HeaderSize + 16]byte
 	frame := codec.AppendCredit(buf[:0], cr)
 	n, err := c.writeFrame(frame, nil)
-	if err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
-		return true // a broken socket: the loop sees it and the connection closes
-	}
 	if err != nil {
+		// Would block, or the socket is broken: either way the frame
+		// becomes the tail, which the loop writes first (and, on a
+		// broken socket, fails on, closing the connection).
 		n = 0
 	}
 	if n < len(frame) && w.tail == nil { // over TLS writeSealed keeps the tail itself

@@ -29,7 +29,8 @@ func (c *conn) readInPlace() error {
 }
 
 // countKeyUpdates adds the KeyUpdates the connection's record layer has
-// sent and received since the last count to the stats. Loop only.
+// sent and received since the last count to the stats: after every read,
+// and when the connection closes. Loop only.
 func (c *conn) countKeyUpdates() {
 	sent, recv := c.tls.KeyUpdates()
 	if d := sent - c.rd.keyUpdates[0]; d > 0 {

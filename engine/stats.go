@@ -62,11 +62,13 @@ type Stats struct {
 	// socket itself, skipping the event-loop hand-off (the latency path).
 	DirectWrites uint64 `json:"direct_writes"`
 	// DirectCredits counts Credit frames written by the goroutine that
-	// consumed the messages (Recv, Release) rather than by a woken loop.
+	// consumed the messages (Recv, Release) rather than by a woken loop
+	// (after messages of 16 KiB or more, on an idle connection; a frame the
+	// kernel took only in part counts too, its rest sent by the loop).
 	DirectCredits uint64 `json:"direct_credits"`
 	// KeyUpdatesSent / KeyUpdatesReceived count TLS 1.3 KeyUpdates of the
 	// engine's record layer (tlsstate/record), as of each connection's
-	// latest read.
+	// latest read (and in full once it has closed).
 	KeyUpdatesSent     uint64 `json:"key_updates_sent"`
 	KeyUpdatesReceived uint64 `json:"key_updates_received"`
 	// DataWrites counts write system calls that carried data frames, from

@@ -179,3 +179,45 @@ func TestTLSBadRecordsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSStalledReceiverSmallKeyInterval: with a short key_update_interval
+// a receiver whose application stalls reads a long stream (its loop takes
+// everything the window allows) without sending data of its own. It must
+// not ask its peer for a KeyUpdate per peer key in a run of data-less
+// records, which the peer (either record layer) refuses after 16: a
+// review found exactly that killing the connection.
+func TestTLSStalledReceiverSmallKeyInterval(t *testing.T) {
+	for _, layer := range []tlsstate.RecordLayer{tlsstate.EngineRecords, tlsstate.CryptoTLSRecords} {
+		t.Run("sender-"+layer.String(), func(t *testing.T) {
+			ca := newTestCA(t, "ca")
+			ta, tb := ca.issue(t, "a", certOpts{}), ca.issue(t, "b", certOpts{})
+			ta.KeyUpdateInterval, tb.KeyUpdateInterval = 8, 8
+			ta.RecordLayer = layer
+			acfg, bcfg := tlsConfig("a", ta), tlsConfig("b", tb)
+			acfg.PoolSize, bcfg.PoolSize = 1, 1
+			bcfg.ReceiveWindow = 32 << 20
+			bcfg.RecvBufferBytes = 64 << 20
+			bcfg.RecvBufferSize = 10000
+			a := startTransport(t, acfg)
+			b := startTransport(t, bcfg)
+			connect(t, a, b)
+			const n, size = 600, 16000
+			for i := range n {
+				if err := a.Send(context.Background(), "b", payloadOf(i, size)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, 10*time.Second, func() bool { return b.Stats().MessagesReceived == n || a.Stats().ProtocolErrors+b.Stats().ProtocolErrors > 0 })
+			for i := range n {
+				m := recvTimeout(t, b, 5*time.Second)
+				if !bytes.Equal(m.Payload, payloadOf(i, size)) {
+					t.Fatalf("message %d corrupted or out of order", i)
+				}
+				m.Release()
+			}
+			if sa, sb := a.Stats(), b.Stats(); sa.ProtocolErrors+sb.ProtocolErrors > 0 || sa.ReconnectAttempts > 0 {
+				t.Fatalf("the connection failed: protocol errors %d and %d, reconnects %d", sa.ProtocolErrors, sb.ProtocolErrors, sa.ReconnectAttempts)
+			}
+		})
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+
+	"github.com/tensorchain/transport/tlsstate/record"
 )
 
 // SecurityMode selects how much security a transport demands (SPEC §6).
@@ -225,8 +227,9 @@ type Config struct {
 	// default), or crypto/tls's.
 	RecordLayer RecordLayer `toml:"record_layer"`
 	// KeyUpdateInterval is, with the engine's record layer, how many
-	// records a traffic key protects before this side rotates its own
-	// and asks the peer to rotate its (0: 2^24, under RFC 8446 §5.5's
+	// records a traffic key protects before this side rotates its own;
+	// a peer whose key has protected twice as many is asked to rotate
+	// its (0, the default, and the most: 2^24, under RFC 8446 §5.5's
 	// limit for AES-GCM).
 	KeyUpdateInterval int `toml:"key_update_interval"`
 }
@@ -260,8 +263,8 @@ func (c *Config) Validate() error {
 	if c.RecordLayer < 0 || int(c.RecordLayer) >= len(recordLayerNames) {
 		return fmt.Errorf("%w: record_layer: invalid value %d", ErrInvalidConfig, int(c.RecordLayer))
 	}
-	if c.KeyUpdateInterval < 0 {
-		return fmt.Errorf("%w: key_update_interval: %d is negative", ErrInvalidConfig, c.KeyUpdateInterval)
+	if c.KeyUpdateInterval < 0 || c.KeyUpdateInterval > record.DefaultKeyUpdateInterval {
+		return fmt.Errorf("%w: key_update_interval: %d is outside 0 (the default) to %d records", ErrInvalidConfig, c.KeyUpdateInterval, record.DefaultKeyUpdateInterval)
 	}
 	return nil
 }

@@ -5,7 +5,7 @@
 // calibrates one size for the whole process, which is wrong for mixed sizes).
 //
 // Buffers of 64 KiB and more are also kept, up to bigKeep bytes in all
-// (and 64 buffers or half of that per class), in free lists the garbage
+// (and per class at most 64 buffers and half of bigKeep), in free lists the garbage
 // collector does not empty: a sync.Pool is cleared
 // at every collection, and then each large message allocates afresh, which
 // during a collection costs the allocating goroutine (an event loop) mark

@@ -59,6 +59,7 @@ type Layer struct {
 	out      *direction
 	pending  []byte // sealed records waiting to go out: KeyUpdates, alerts
 	owed     bool   // the peer asked for a KeyUpdate: one answers every request made since (§4.6.3)
+	ask      bool   // ask the peer to update, with this side's next application data
 	writeErr error  // sticky: ErrClosed, or the fatal alert sent
 	updOut   atomic.Uint64
 }
@@ -228,17 +229,20 @@ func (l *Layer) noData() error {
 	return nil
 }
 
-// askIfDue asks the peer for a KeyUpdate once its key has protected
-// interval records (the peer may be one that never rotates by itself).
+// askIfDue arranges to ask the peer for a KeyUpdate once its key has
+// protected twice interval records: a peer that rotates by itself (at
+// interval, as this layer does) is never asked, one that never does (as
+// crypto/tls) is. The request goes out once per peer key, and only in
+// front of this side's next application data, so a receiver with nothing
+// to send never sends a run of data-less records that its peer would
+// refuse (more than 16 in a row).
 func (l *Layer) askIfDue() {
-	if l.asked || l.in.seq < l.interval {
+	if l.asked || l.in.seq/2 < l.interval {
 		return
 	}
 	l.asked = true
 	l.mu.Lock()
-	if l.writeErr == nil {
-		_ = l.queueUpdate(true)
-	}
+	l.ask = l.writeErr == nil
 	l.mu.Unlock()
 }
 
@@ -268,7 +272,7 @@ func (l *Layer) endInput(err error) {
 // keys, once its last record is sealed. Under mu.
 func (l *Layer) endOutput(err error) {
 	l.writeErr = err
-	l.owed = false
+	l.owed, l.ask = false, false
 	l.out.wipe()
 }
 

@@ -389,3 +389,49 @@ func TestSealOwnedMatchesSeal(t *testing.T) {
 		}
 	}
 }
+
+// TestAskingThePeer: a receiver never asks a peer that rotates its key by
+// itself, and asks one that does not only once per key and only in front
+// of its own data, so a receiver with nothing to send never sends a run
+// of data-less records (a review found 17 asks in a row killing a
+// stalled receiver's connection at a small interval).
+func TestAskingThePeer(t *testing.T) {
+	t.Run("a peer that rotates by itself", func(t *testing.T) {
+		c, s := pair(t, tls.TLS_AES_128_GCM_SHA256, 8)
+		for range 1000 {
+			ct, _ := c.Seal(nil, []byte("data"))
+			if _, err := openAll(t, s, ct, func() int { return 1 << 20 }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s.HasPending() {
+			t.Fatal("the receiver queued records although it sends nothing and its peer rotates by itself")
+		}
+		if sent, _ := s.KeyUpdates(); sent != 0 {
+			t.Fatalf("the receiver sent %d KeyUpdates", sent)
+		}
+	})
+	t.Run("a peer that never rotates", func(t *testing.T) {
+		c, s := pair(t, tls.TLS_AES_128_GCM_SHA256, 8)
+		c.interval = ^uint64(0) // like crypto/tls: it rotates only when asked
+		for range 100 {
+			ct, _ := c.Seal(nil, []byte("data"))
+			if _, err := openAll(t, s, ct, func() int { return 1 << 20 }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s.HasPending() {
+			t.Fatal("the request went out without data")
+		}
+		ct, _ := s.Seal(nil, []byte("reply"))
+		if len(ct) != keyUpdateLen+HeaderLen+len("reply")+1+tagLen {
+			t.Fatalf("%d bytes: want one KeyUpdate and the data record", len(ct))
+		}
+		if got, err := openAll(t, c, ct, func() int { return 1 << 20 }); err != nil || string(got) != "reply" {
+			t.Fatalf("%q %v", got, err)
+		}
+		if !c.HasPending() { // c owes its answer
+			t.Fatal("the peer was not asked")
+		}
+	})
+}

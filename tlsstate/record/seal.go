@@ -28,6 +28,9 @@ func (l *Layer) SealOwned(dst, plain []byte) ([]byte, error) { return l.seal(dst
 func (l *Layer) seal(dst, plain []byte, owned bool) ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.ask && len(plain) > 0 && l.writeErr == nil { // a request rides in front of data only (askIfDue), and answers one owed too
+		_ = l.queueUpdate(true)
+	}
 	dst = l.takePending(dst)
 	if l.writeErr != nil {
 		return dst, l.writeErr
@@ -72,6 +75,9 @@ func (l *Layer) UpdateKeys(requestPeer bool) error {
 // a request the peer made. Under mu.
 func (l *Layer) queueUpdate(requestPeer bool) error {
 	l.owed = false
+	if requestPeer {
+		l.ask = false
+	}
 	var err error
 	if l.pending, err = l.keyUpdate(l.pending, requestPeer); err != nil {
 		l.endOutput(err)
