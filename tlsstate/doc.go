@@ -64,8 +64,9 @@
 //     RFC 8448's trace is the known-answer test; openssl interop covers
 //     every suite with data and KeyUpdates both ways.
 //   - KeyUpdate both ways (the peer's answered, and the Session's own:
-//     UpdateKeys, and automatically every 2^24 records, which also asks
-//     the peer to rotate), post-handshake tickets (ignored), alerts and
+//     UpdateKeys, and automatically every 2^24 records or
+//     Config.KeyUpdateInterval; a peer that never rotates is asked to),
+//     post-handshake tickets (ignored), alerts and
 //     close_notify are handled; sequence numbers never wrap. See package
 //     record.
 //   - The hand-over is exact: the adapter stops at record boundaries, so

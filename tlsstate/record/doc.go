@@ -21,7 +21,11 @@
 //     the per-record nonce is the IV XOR the 64-bit sequence number
 //     (§5.3). A sequence number never wraps: a direction whose counter is
 //     exhausted fails, and long before that (KeyUpdateInterval records) the
-//     layer rotates its write key and asks the peer to rotate its own.
+//     layer rotates its write key. A peer whose key has protected twice as
+//     many records (one that never rotates by itself, as crypto/tls) is
+//     asked to rotate, once per key and only in front of this side's next
+//     application data. Any number of the peer's requests is answered by
+//     one KeyUpdate before this side's next record (§4.6.3).
 //   - Records: outer type application_data and version 0x0303, at most
 //     2^14+256 bytes of ciphertext and 2^14 of plaintext, the inner content
 //     type after the content and any zero padding (§5.2, §5.4).
