@@ -182,13 +182,17 @@ func partialFrames(ctx context.Context, at *attackTarget) error {
 	})
 }
 
-// decompressionBombs: 256 peers each send one 64 KiB LZ4 frame that
-// decompresses to the largest message.
+// decompressionBombs: 96 peers each send one 64 KiB LZ4 frame that
+// decompresses to the largest message: 1.5 GiB asked of a 64 MiB budget.
+// Not more peers: each well-behaved connection is owed ConnMemoryReserve,
+// and 256 of them took all the budget's room for reserves, so the node
+// rightly refused the fresh legitimate connection (memory_budget) that
+// this attack is not about; connect-storm measures connection floods.
 func decompressionBombs(ctx context.Context, at *attackTarget) error {
 	var zc codec.Compressor
 	bomb, _ := zc.AppendCompressed(nil, make([]byte, at.maxMessage))
 	frame := codec.AppendFrame(nil, codec.FlagCompressed, bomb)
-	return swarm(ctx, 256, func(ctx context.Context, i int) net.Conn {
+	return swarm(ctx, 96, func(ctx context.Context, i int) net.Conn {
 		nc, _, err := at.dial(ctx, i, codec.CapLZ4, 1<<20)
 		if err != nil {
 			return nil
