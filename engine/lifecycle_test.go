@@ -422,6 +422,9 @@ func TestMaxAttemptsFailsPeerAndReportsDrops(t *testing.T) {
 		t.Fatal("nothing could be queued while reconnecting")
 	}
 	waitFor(t, 10*time.Second, func() bool { return a.Peers()[0].State == StateFailed })
+	// The lane turns Failed first (so no send can slip in after its queue
+	// is drained), then drops and counts what it held: wait for the count.
+	waitFor(t, 3*time.Second, func() bool { return a.Stats().MessagesDropped >= uint64(queued) })
 	if st := a.Stats(); st.MessagesDropped != uint64(queued) {
 		t.Fatalf("%d messages queued for a peer that failed, %d reported dropped", queued, st.MessagesDropped)
 	}
