@@ -207,7 +207,9 @@ func TestTLSStalledReceiverSmallKeyInterval(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			waitFor(t, 10*time.Second, func() bool { return b.Stats().MessagesReceived == n || a.Stats().ProtocolErrors+b.Stats().ProtocolErrors > 0 })
+			waitFor(t, 10*time.Second, func() bool {
+				return b.Stats().MessagesReceived == n || a.Stats().ProtocolErrors+b.Stats().ProtocolErrors > 0
+			})
 			for i := range n {
 				m := recvTimeout(t, b, 5*time.Second)
 				if !bytes.Equal(m.Payload, payloadOf(i, size)) {

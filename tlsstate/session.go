@@ -25,8 +25,8 @@ const (
 	// connections cannot grow memory without bound.
 	MaxHandshakeInput = 256 << 10
 
-	recordHeaderLen = 5     // TLS record header: type, version, length
-	maxPlaintext    = 16384 // largest plaintext of one TLS record
+	recordHeaderLen = record.HeaderLen    // TLS record header: type, version, length
+	maxPlaintext    = record.MaxPlaintext // largest plaintext of one TLS record
 )
 
 // Role is the side of the TLS handshake a Session plays.
