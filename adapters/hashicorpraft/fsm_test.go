@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 )
@@ -38,6 +39,7 @@ type testFSM struct {
 	blob     []byte
 	blobSum  [sha256.Size]byte
 	restores int
+	hold     atomic.Pointer[chan struct{}] // when set, Apply waits for the channel to close
 }
 
 // fsmState is what tests compare. Count is every command applied,
@@ -55,6 +57,9 @@ func newTestFSM() *testFSM { return &testFSM{hash: fnvOffset, seen: make(map[uin
 
 // Apply implements raft.FSM.
 func (f *testFSM) Apply(l *raft.Log) any {
+	if hold := f.hold.Load(); hold != nil {
+		<-*hold
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, c := range l.Data {
