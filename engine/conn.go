@@ -231,9 +231,6 @@ func (c *conn) onClose(err error) {
 	}
 	cause, reason := c.reason(err)
 	t.unregister(c)
-	if c.tls != nil && c.tls.InPlace() {
-		c.countKeyUpdates() // those sent since the last read
-	}
 	c.rd.release()
 	c.wr.cipher.drop()
 	c.closeAccount()

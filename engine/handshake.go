@@ -84,6 +84,7 @@ func (t *Transport) startTLS(c *conn) {
 	c.tls = tlsstate.NewSessionWith(tc, role, c.wake, tlsstate.SessionOptions{
 		Records:           t.tlsCfg.RecordLayer,
 		KeyUpdateInterval: uint64(t.tlsCfg.KeyUpdateInterval),
+		KeyUpdateTotals:   &t.stats.keyUpdates,
 	})
 	c.setPhase(phaseTLS)
 	deadline := c.created.Add(t.cfg.ConnectTimeout)

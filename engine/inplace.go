@@ -24,22 +24,7 @@ func (c *conn) readInPlace() error {
 	}
 	used, err := c.openRecords(in, paused)
 	c.discard(used) // only now: the records' contents lie in these bytes
-	c.countKeyUpdates()
 	return err
-}
-
-// countKeyUpdates adds the KeyUpdates the connection's record layer has
-// sent and received since the last count to the stats: after every read,
-// and when the connection closes. Loop only.
-func (c *conn) countKeyUpdates() {
-	sent, recv := c.tls.KeyUpdates()
-	if d := sent - c.rd.keyUpdates[0]; d > 0 {
-		c.t.stats.keyUpdatesSent.Add(d)
-	}
-	if d := recv - c.rd.keyUpdates[1]; d > 0 {
-		c.t.stats.keyUpdatesRecv.Add(d)
-	}
-	c.rd.keyUpdates = [2]uint64{sent, recv}
 }
 
 // openRecords opens every record in in (and any the Session kept from

@@ -54,9 +54,6 @@ type reader struct {
 	turn      turn         // this callback's share of the loop
 	msg       *Message     // the message a MessageHandler is given, reused; made on first use (it is large, and most connections never need it)
 	heard     bool         // a frame arrived this callback (peer.lastHeard)
-	// keyUpdates are the TLS KeyUpdates sent and received as last counted
-	// into the stats (inplace.go).
-	keyUpdates [2]uint64
 	// partialSince is when the partial frame at the front of the input
 	// started (UnixNano), 0 with none: set by the loop, read by the ticker.
 	partialSince atomic.Int64

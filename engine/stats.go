@@ -4,6 +4,8 @@ import (
 	"sort"
 	"sync/atomic"
 	"time"
+
+	"github.com/tensorchain/transport/tlsstate/record"
 )
 
 // counters are the transport-wide statistics, updated with atomics.
@@ -13,7 +15,7 @@ type counters struct {
 	bodyOut                                  atomic.Uint64 // payload bytes as sent: compressed or not, no headers
 	directWrites, directPartial, dataWrites  atomic.Uint64
 	directCredits                            atomic.Uint64
-	keyUpdatesSent, keyUpdatesRecv           atomic.Uint64
+	keyUpdates                               record.Counters // added to by every connection's TLS record layer
 	compressedIn, decompressedIn             atomic.Uint64
 	rateLimited, queueFull, inboundThrottled atomic.Uint64
 	protocolErrors, compressionErrors        atomic.Uint64
@@ -192,8 +194,8 @@ func (t *Transport) Stats() Stats {
 		CompressedFrames:      s.compressedFrames.Load(),
 		DirectWrites:          s.directWrites.Load(),
 		DirectCredits:         s.directCredits.Load(),
-		KeyUpdatesSent:        s.keyUpdatesSent.Load(),
-		KeyUpdatesReceived:    s.keyUpdatesRecv.Load(),
+		KeyUpdatesSent:        s.keyUpdates.Sent.Load(),
+		KeyUpdatesReceived:    s.keyUpdates.Received.Load(),
 		DataWrites:            s.dataWrites.Load(),
 		CompressedBytesIn:     s.compressedIn.Load(),
 		DecompressedBytesIn:   s.decompressedIn.Load(),

@@ -78,6 +78,9 @@ type SessionOptions struct {
 	// protects before the Session rotates its own and asks the peer to
 	// rotate its (0: record.DefaultKeyUpdateInterval, 2^24).
 	KeyUpdateInterval uint64
+	// KeyUpdateTotals, if set, is added to as the engine's record layer
+	// sends and receives KeyUpdates (a transport's statistics).
+	KeyUpdateTotals *record.Counters
 }
 
 // secrets captures the application traffic secrets that crypto/tls
@@ -174,6 +177,7 @@ func (s *Session) adoptRecords() {
 	l, err := record.New(record.Config{
 		Suite: st.CipherSuite, Client: s.role == Client,
 		ReadSecret: read, WriteSecret: write, KeyUpdateInterval: s.opts.KeyUpdateInterval,
+		Totals: s.opts.KeyUpdateTotals,
 	})
 	if err != nil {
 		// Nothing has been sealed or opened with the application keys

@@ -67,6 +67,9 @@ func (l *Layer) onKeyUpdate(body []byte, endsRecord bool) error {
 	}
 	l.asked = false
 	l.updIn.Add(1)
+	if l.totals != nil {
+		l.totals.Received.Add(1)
+	}
 	if body[0] == 1 { // answered once, before this side's next record, however many ask
 		l.mu.Lock()
 		l.owed = l.writeErr == nil
@@ -104,5 +107,8 @@ func (l *Layer) keyUpdate(dst []byte, request bool) ([]byte, error) {
 		return dst, alertf(AlertInternalError, "KeyUpdate: %v", err)
 	}
 	l.updOut.Add(1)
+	if l.totals != nil {
+		l.totals.Sent.Add(1)
+	}
 	return dst, nil
 }

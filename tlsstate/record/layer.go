@@ -34,6 +34,16 @@ type Config struct {
 	// side rotates its write key, and before it asks the peer to rotate
 	// its own (0: DefaultKeyUpdateInterval).
 	KeyUpdateInterval uint64
+	// Totals, if set, is added to as this layer sends and receives
+	// KeyUpdates, besides its own counts (KeyUpdates): totals shared by
+	// many layers, such as a transport's statistics.
+	Totals *Counters
+}
+
+// Counters are KeyUpdate totals that any number of layers add to, from
+// any goroutine.
+type Counters struct {
+	Sent, Received atomic.Uint64
 }
 
 // Layer is the record layer of one established TLS 1.3 connection. See
@@ -53,6 +63,7 @@ type Layer struct {
 	asked   bool            // this side asked the peer to update since its last KeyUpdate
 	readErr error           // sticky: io.EOF (close_notify) or an *Alert
 	updIn   atomic.Uint64
+	totals  *Counters // nil: none
 
 	// Write side, under mu.
 	mu       sync.Mutex
@@ -82,7 +93,7 @@ func New(cfg Config) (*Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Layer{client: cfg.Client, interval: cfg.KeyUpdateInterval, in: in, out: out}
+	l := &Layer{client: cfg.Client, interval: cfg.KeyUpdateInterval, in: in, out: out, totals: cfg.Totals}
 	if l.interval == 0 {
 		l.interval = DefaultKeyUpdateInterval
 	}

@@ -112,6 +112,34 @@ func TestKeyUpdateBothWays(t *testing.T) {
 	}
 }
 
+// TestTotals: layers sharing Counters add every KeyUpdate to them the
+// moment it is sealed or opened, whoever asked for it.
+func TestTotals(t *testing.T) {
+	c, s := pair(t, tls.TLS_AES_128_GCM_SHA256, 4)
+	var totals Counters
+	c.totals, s.totals = &totals, &totals
+	if err := c.UpdateKeys(true); err != nil { // sealed into pending: sent
+		t.Fatal(err)
+	}
+	if got := totals.Sent.Load(); got != 1 {
+		t.Fatalf("after UpdateKeys: %d sent, want 1", got)
+	}
+	ct, _ := c.Seal(nil, make([]byte, 5*MaxPlaintext)) // and one rotation at the interval
+	if _, err := openAll(t, s, ct, func() int { return 1000 }); err != nil {
+		t.Fatal(err)
+	}
+	ct = s.TakePending(nil) // the answer to the request
+	if _, err := openAll(t, c, ct, func() int { return 1 << 20 }); err != nil {
+		t.Fatal(err)
+	}
+	cs, cr := c.KeyUpdates()
+	ss, sr := s.KeyUpdates()
+	if totals.Sent.Load() != cs+ss || totals.Received.Load() != cr+sr || cs != 2 || sr != 2 || ss != 1 || cr != 1 {
+		t.Fatalf("totals sent %d received %d; client sent %d received %d, server sent %d received %d",
+			totals.Sent.Load(), totals.Received.Load(), cs, cr, ss, sr)
+	}
+}
+
 // TestKeyUpdateInterval: with a short interval each side rotates its own
 // key and asks the other to rotate, and data keeps flowing both ways.
 func TestKeyUpdateInterval(t *testing.T) {
