@@ -14,8 +14,9 @@ import (
 
 // transportFactory makes one node's raft transport listening on loopback.
 type transportFactory struct {
-	name string
-	make func(id raft.ServerID) (raft.Transport, error)
+	name    string
+	make    func(id raft.ServerID) (raft.Transport, error)
+	connect func(all []raft.Transport) // nil: the transports dial each other
 }
 
 // countingFSM applies commands by counting them: the benchmark measures
@@ -71,6 +72,13 @@ func startCluster(f transportFactory, n int, procs bool) (*cluster, error) {
 		tt := &timedTransport{Transport: tr}
 		c.trans = append(c.trans, tt)
 		servers = append(servers, raft.Server{ID: id, Address: tr.LocalAddr()})
+	}
+	if f.connect != nil {
+		all := make([]raft.Transport, len(c.trans))
+		for i, tt := range c.trans {
+			all[i] = tt.Transport
+		}
+		f.connect(all)
 	}
 	for i, tt := range c.trans {
 		store := raft.NewInmemStore()

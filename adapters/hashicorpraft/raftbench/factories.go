@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -12,9 +14,18 @@ import (
 	"github.com/tensorchain/transport/engine"
 )
 
-// factories are the two transports compared: the adapter over the
-// engine, and raft's own NetworkTransport, both plaintext on loopback.
-func factories() []transportFactory { return []transportFactory{adapterFactory(), networkFactory()} }
+// factories are the transports compared: the adapter over the engine,
+// and raft's own NetworkTransport, both plaintext on loopback; and raft's
+// InmemTransport, which hands RPCs over Go channels with no network at
+// all: no transport can beat it, so it is the ceiling the targets are
+// read against (not with -procs: it cannot cross processes).
+func factories(procs bool) []transportFactory {
+	f := []transportFactory{adapterFactory(), networkFactory()}
+	if !procs {
+		f = append(f, inmemFactory())
+	}
+	return f
+}
 
 // adapterFactory is this repository's transport, Development mode (the
 // NetworkTransport it is compared with has no TLS either), with the
@@ -35,4 +46,26 @@ func networkFactory() transportFactory {
 	return transportFactory{name: networkName, make: func(raft.ServerID) (raft.Transport, error) {
 		return raft.NewTCPTransport("127.0.0.1:0", nil, 3, 10*time.Second, io.Discard)
 	}}
+}
+
+// inmemFactory is raft's in-memory transport, each made with a unique
+// address and connected to every other by startCluster.
+func inmemFactory() transportFactory {
+	var n atomic.Int64
+	return transportFactory{
+		name: inmemName,
+		make: func(raft.ServerID) (raft.Transport, error) {
+			_, t := raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("inmem-%d", n.Add(1))))
+			return t, nil
+		},
+		connect: func(all []raft.Transport) {
+			for _, a := range all {
+				for _, b := range all {
+					if a != b {
+						a.(*raft.InmemTransport).Connect(b.LocalAddr(), b)
+					}
+				}
+			}
+		},
+	}
 }
