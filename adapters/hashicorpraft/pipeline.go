@@ -17,8 +17,10 @@ import (
 // is a one-way message on the target's append stream (so they arrive in
 // the order sent) tagged with the pipeline's id and a sequence number, and
 // the follower acks each on the control class with the same tags. The
-// control class's receiving goroutine matches acks to futures; the pipeline's goroutine
-// hands the futures to Consumer in the order they were sent.
+// control class's receiving goroutine matches acks to futures and hands
+// the completed ones to Consumer itself, in the order they were sent, when
+// Consumer has room and nothing is ahead of them; else the pipeline's
+// goroutine does (it also fails the overdue).
 //
 // A request's answer can be lost only with a connection. Acks come in
 // sequence order (the follower's raft answers in order, on one ordered
@@ -46,6 +48,7 @@ type pipeline struct {
 	seq      uint64
 	inflight []*appendFuture // sent and not yet delivered, oldest first
 	closed   bool
+	handing  bool // run has taken futures from inflight and not yet put them all in doneCh
 }
 
 // AppendEntriesPipeline opens a pipeline of AppendEntries to a server,
@@ -162,7 +165,7 @@ func (p *pipeline) Close() error {
 
 // ack completes the request answered by an ack: answer is the ack's
 // encoded answer. Earlier requests still waiting are lost. Called by the
-// control class's receiving goroutine.
+// control class's receiving goroutine; never blocks.
 func (p *pipeline) ack(seq uint64, answer []byte) {
 	p.mu.Lock()
 	for _, f := range p.inflight {
@@ -179,8 +182,43 @@ func (p *pipeline) ack(seq uint64, answer []byte) {
 		p.finish(f, decodeAck(answer, f.resp))
 		break
 	}
+	more := p.deliverInline()
 	p.mu.Unlock()
-	p.signal()
+	if more {
+		p.signal()
+	}
+}
+
+// deliverInline moves the completed futures at the head of the in-flight
+// list to doneCh while it has room, so an ack reaches raft without a hop
+// through run, and reports whether run must still look (a completed head
+// left, or run is handing futures over itself: order is delivery order).
+// Under mu.
+func (p *pipeline) deliverInline() bool {
+	if p.closed {
+		return false // Close failed them all; raft reads no more
+	}
+	if p.handing {
+		return true
+	}
+	n := 0
+	for _, f := range p.inflight {
+		if !f.completed {
+			break
+		}
+		select {
+		case p.doneCh <- f:
+			<-p.slots // f's own: never blocks
+			n++
+			continue
+		default:
+		}
+		break
+	}
+	rest := copy(p.inflight, p.inflight[n:])
+	clear(p.inflight[rest:])
+	p.inflight = p.inflight[:rest]
+	return rest > 0 && p.inflight[0].completed
 }
 
 // decodeAck decodes an ack's answer into resp; it returns the remote
@@ -249,6 +287,15 @@ func (p *pipeline) run() {
 			}
 			ready[i] = nil
 		}
+		if len(ready) > 0 {
+			p.mu.Lock()
+			p.handing = false // acks may deliver again
+			more := p.deliverInline()
+			p.mu.Unlock()
+			if more {
+				continue
+			}
+		}
 		if !next.IsZero() {
 			timer.Reset(time.Until(next))
 		}
@@ -279,6 +326,7 @@ func (p *pipeline) takeReady(ready []*appendFuture, now time.Time) ([]*appendFut
 		ready = append(ready, f)
 		n++
 	}
+	p.handing = n > 0
 	rest := copy(p.inflight, p.inflight[n:])
 	clear(p.inflight[rest:])
 	p.inflight = p.inflight[:rest]

@@ -33,8 +33,19 @@ func openPipeline(t *testing.T, p *pair) raft.AppendPipeline {
 }
 
 // Pipelined requests reach raft in order, and their futures come back in
-// order with the answer to each.
+// order with the answer to each: handed over by the acks themselves while
+// Consumer has room, by the pipeline's goroutine when raft reads slowly
+// and Consumer fills, and by both in turn.
 func TestPipelineOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		pause time.Duration // the consumer's, after every 50th future
+	}{{"eager consumer", 0}, {"slow consumer", 2 * time.Millisecond}} {
+		t.Run(tc.name, func(t *testing.T) { testPipelineOrder(t, tc.pause) })
+	}
+}
+
+func testPipelineOrder(t *testing.T, pause time.Duration) {
 	const n = 2000
 	p := newPair(t, WithMaxInFlight(16))
 	var next uint64
@@ -60,6 +71,9 @@ func TestPipelineOrder(t *testing.T) {
 			case f.Start().IsZero():
 				errs <- errors.New("future without a start time")
 				return
+			}
+			if pause > 0 && i%50 == 49 {
+				time.Sleep(pause)
 			}
 		}
 		errs <- nil
