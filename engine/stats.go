@@ -69,8 +69,10 @@ type Stats struct {
 	// kernel took only in part counts too, its rest sent by the loop).
 	DirectCredits uint64 `json:"direct_credits"`
 	// KeyUpdatesSent / KeyUpdatesReceived count TLS 1.3 KeyUpdates of the
-	// engine's record layer (tlsstate/record), as of each connection's
-	// latest read (and in full once it has closed).
+	// engine's record layer (tlsstate/record), as each is sealed or
+	// opened. Connections on crypto/tls's record layer (tls.record_layer =
+	// "crypto/tls", TLS 1.2, FIPS 140-only mode) are not counted: crypto/tls
+	// does not report its KeyUpdates.
 	KeyUpdatesSent     uint64 `json:"key_updates_sent"`
 	KeyUpdatesReceived uint64 `json:"key_updates_received"`
 	// DataWrites counts write system calls that carried data frames, from
