@@ -11,7 +11,10 @@ import (
 // answers their futures (hashicorp/raft issue 498: runFSM returns on
 // shutdown with batches still queued), so once stopped is closed a
 // future unanswered within grace ends the wait: errs then holds the
-// answers of the first len(errs) futures and the rest are unknown.
+// answers of the first len(errs) futures and the rest are unknown. The
+// goroutine waiting on such a future stays blocked for the life of the
+// process (raft gives no way to stop waiting); it is one of a constant
+// number, so TestNoLeaks, which compares counts, is not affected.
 func applyOutcomes(futures []raft.ApplyFuture, stopped <-chan struct{}, grace time.Duration) (errs []error) {
 	answers := make(chan error, len(futures)) // room for all: the waiter never blocks on a send
 	go func() {

@@ -54,7 +54,9 @@ func TestLeaderFailoverLosesNothing(t *testing.T) {
 		committed []uint64
 		wg        sync.WaitGroup
 		stopped   = make(chan struct{})
+		stop      = sync.OnceFunc(func() { close(stopped) })
 	)
+	t.Cleanup(stop) // a failure before the stop below must not leave the applier waiting
 	wg.Add(1)
 	go func() { // apply until the leader is gone, 50 in flight
 		defer wg.Done()
@@ -85,7 +87,7 @@ func TestLeaderFailoverLosesNothing(t *testing.T) {
 		return len(committed) >= 1000
 	})
 	c.stop(old) // mid-stream: some applies fail, as they may
-	close(stopped)
+	stop()
 	wg.Wait()
 
 	next := c.leader()
@@ -113,6 +115,8 @@ func TestFailoverWithUnansweredFutures(t *testing.T) {
 	c := newCluster(t, 3, clusterConfig{})
 	old := c.leader()
 	hold := make(chan struct{})
+	release := sync.OnceFunc(func() { close(hold) })
+	t.Cleanup(release) // runs before the cluster's shutdown, which would wait for the held FSM forever
 	old.fsm.hold.Store(&hold) // commits pile up in raft's queue to the FSM
 	base := old.raft.LastIndex()
 	futures := make([]raft.ApplyFuture, 3000)
@@ -124,7 +128,7 @@ func TestFailoverWithUnansweredFutures(t *testing.T) {
 	stopped := make(chan struct{})
 	go func() {
 		time.Sleep(100 * time.Millisecond) // Shutdown under way: runFSM sees both its queue and shutdownCh ready
-		close(hold)
+		release()
 	}()
 	c.stop(old)
 	close(stopped)

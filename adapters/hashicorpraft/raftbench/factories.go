@@ -17,8 +17,8 @@ import (
 // factories are the transports compared: the adapter over the engine,
 // and raft's own NetworkTransport, both plaintext on loopback; and raft's
 // InmemTransport, which hands RPCs over Go channels with no network at
-// all: no transport can beat it, so it is the ceiling the targets are
-// read against (not with -procs: it cannot cross processes).
+// all: raft with free RPCs, the reference the targets are read against
+// (not with -procs: it cannot cross processes).
 func factories(procs bool) []transportFactory {
 	f := []transportFactory{adapterFactory(), networkFactory()}
 	if !procs {

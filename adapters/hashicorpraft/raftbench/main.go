@@ -1,7 +1,7 @@
 // Command raftbench runs the same 3-node hashicorp/raft cluster, with
 // in-memory stores, over this repository's transport (the hashicorpraft
 // adapter), over raft's own NetworkTransport and over raft's
-// InmemTransport (no network at all: the ceiling of any transport), in
+// InmemTransport (no network at all: raft with free RPCs), in
 // the same run, and prints Apply throughput and commit latency (p50/p99)
 // at each command size with concurrent appliers, and the leader's
 // heartbeat round trip to its followers while a stream of large commands
