@@ -116,7 +116,7 @@ func TestFailoverWithUnansweredFutures(t *testing.T) {
 	old := c.leader()
 	hold := make(chan struct{})
 	release := sync.OnceFunc(func() { close(hold) })
-	t.Cleanup(release) // runs before the cluster's shutdown, which would wait for the held FSM forever
+	t.Cleanup(release)        // runs before the cluster's shutdown, which would wait for the held FSM forever
 	old.fsm.hold.Store(&hold) // commits pile up in raft's queue to the FSM
 	base := old.raft.LastIndex()
 	futures := make([]raft.ApplyFuture, 3000)
