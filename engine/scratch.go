@@ -50,7 +50,7 @@ func (s *scratch) reserve(n int) []byte {
 			return s.b
 		}
 	}
-	box := bufpool.Get(len(s.b) + n)
+	box := bufpool.Get(max(len(s.b)+n, 2*cap(s.b))) // doubling: a frame gathered record by record is copied O(1) times, not once per size class
 	b := append((*box)[:0], s.b...)
 	*s.box = s.b[:0]
 	bufpool.Put(s.box)

@@ -1,4 +1,10 @@
-// Package bufpool recycles byte slices in power-of-two size classes.
+// Package bufpool recycles byte slices in size classes: the powers of two
+// and, from 16 KiB on, each power of two plus a sixteenth of it.
+//
+// The second kind of class is for the sizes a transport asks for most: a
+// power of two plus a header (a 64 KiB payload and its frame header, a
+// 4 MiB raft append), which with powers of two alone take a buffer twice
+// their size. 64 KiB + 5 bytes now takes 68 KiB, not 128 KiB.
 //
 // Each class has its own sync.Pool, so a burst of large messages never
 // evicts the small buffers the hot path reuses (the global bytebufferpool
@@ -18,11 +24,18 @@ import (
 )
 
 const (
-	minShift = 6  // 64 B: the smallest class
-	maxShift = 26 // 64 MiB: larger buffers are allocated and left to the GC
+	minShift   = 6  // 64 B: the smallest class
+	maxShift   = 26 // 64 MiB: larger buffers are allocated and left to the GC
+	plusShift  = 14 // 16 KiB: powers of two from here on also have a "plus" class
+	plusFactor = 4  // a plus class is 2^s + 2^(s-plusFactor): a sixteenth more
 )
 
-var classes [maxShift - minShift + 1]sync.Pool
+// A class is numbered 2*(s-minShift) for the power of two 2^s and one more
+// for its plus class (the numbers of plus classes below plusShift and
+// above maxShift are unused).
+const numClasses = 2 * (maxShift - minShift + 1)
+
+var classes [numClasses]sync.Pool
 
 const (
 	bigShift  = 16          // 64 KiB: classes from here on have a free list too
@@ -34,61 +47,90 @@ const (
 // big is the free lists of the large classes.
 var big struct {
 	mu    sync.Mutex
-	free  [maxShift - bigShift + 1][]*[]byte
+	free  [numClasses][]*[]byte
 	bytes int // in all the lists
 }
 
 // getBig pops a buffer of class c from its free list, or returns nil.
 func getBig(c int) *[]byte {
-	i := c + minShift - bigShift
 	big.mu.Lock()
 	defer big.mu.Unlock()
-	l := big.free[i]
+	l := big.free[c]
 	if len(l) == 0 {
 		return nil
 	}
 	b := l[len(l)-1]
 	l[len(l)-1] = nil
-	big.free[i] = l[:len(l)-1]
+	big.free[c] = l[:len(l)-1]
 	big.bytes -= cap(*b)
 	return b
 }
 
 // putBig keeps b in its class's free list if the lists have room.
 func putBig(c int, b *[]byte) bool {
-	i := c + minShift - bigShift
 	big.mu.Lock()
 	defer big.mu.Unlock()
-	if n := len(big.free[i]) + 1; big.bytes+cap(*b) > bigKeep || n*cap(*b) > classKeep || n > countKeep {
+	if n := len(big.free[c]) + 1; big.bytes+cap(*b) > bigKeep || n*cap(*b) > classKeep || n > countKeep {
 		return false
 	}
-	big.free[i] = append(big.free[i], b)
+	big.free[c] = append(big.free[c], b)
 	big.bytes += cap(*b)
 	return true
 }
 
-// classOf returns the index of the smallest class holding n bytes, or -1
-// when n is larger than the largest class.
+// classSize is the capacity of class c's buffers.
+func classSize(c int) int {
+	s := c/2 + minShift
+	if c%2 == 1 {
+		return 1<<s + 1<<(s-plusFactor)
+	}
+	return 1 << s
+}
+
+// isBig reports whether class c has a free list.
+func isBig(c int) bool { return c/2+minShift >= bigShift }
+
+// classOf returns the smallest class holding n bytes, or -1 when n is
+// larger than the largest class.
 func classOf(n int) int {
 	if n <= 1<<minShift {
 		return 0
 	}
-	shift := bits.Len(uint(n - 1))
-	if shift > maxShift {
+	s := bits.Len(uint(n - 1)) // 2^(s-1) < n <= 2^s
+	if s > maxShift {
 		return -1
 	}
-	return shift - minShift
+	if below := s - 1; below >= plusShift && n <= 1<<below+1<<(below-plusFactor) {
+		return 2*(below-minShift) + 1 // just over a power of two: its plus class
+	}
+	return 2 * (s - minShift)
 }
 
-// Get returns a buffer of length n whose capacity is n rounded up to a power
-// of two. The contents are not zeroed. Return it with Put when done.
+// classOfCap returns the class whose buffers have capacity c, or -1 when
+// c is no class size (a buffer grown by append, or made elsewhere).
+func classOfCap(c int) int {
+	if c < 1<<minShift || c > 1<<maxShift {
+		return -1
+	}
+	s := bits.Len(uint(c)) - 1 // 2^s <= c < 2^(s+1)
+	switch {
+	case c == 1<<s:
+		return 2 * (s - minShift)
+	case s >= plusShift && s < maxShift && c == 1<<s+1<<(s-plusFactor):
+		return 2*(s-minShift) + 1
+	}
+	return -1
+}
+
+// Get returns a buffer of length n whose capacity is n rounded up to its
+// class's size. The contents are not zeroed. Return it with Put when done.
 func Get(n int) *[]byte {
 	c := classOf(n)
 	if c < 0 {
 		b := make([]byte, n)
 		return &b
 	}
-	if c+minShift >= bigShift {
+	if isBig(c) {
 		if b := getBig(c); b != nil {
 			*b = (*b)[:n]
 			return b
@@ -99,7 +141,7 @@ func Get(n int) *[]byte {
 		*b = (*b)[:n]
 		return b
 	}
-	b := make([]byte, n, 1<<(c+minShift))
+	b := make([]byte, n, classSize(c))
 	return &b
 }
 
@@ -109,22 +151,21 @@ func Put(b *[]byte) {
 	if b == nil {
 		return
 	}
-	c := cap(*b)
-	if c < 1<<minShift || c > 1<<maxShift || c&(c-1) != 0 {
+	c := classOfCap(cap(*b))
+	if c < 0 {
 		return
 	}
 	*b = (*b)[:0]
-	class := bits.Len(uint(c)) - 1 - minShift
-	if class+minShift >= bigShift && putBig(class, b) {
+	if isBig(c) && putBig(c, b) {
 		return
 	}
-	classes[class].Put(b)
+	classes[c].Put(b)
 }
 
 // SizeOf is the capacity of the buffer Get(n) returns.
 func SizeOf(n int) int {
 	if c := classOf(n); c >= 0 {
-		return 1 << (c + minShift)
+		return classSize(c)
 	}
 	return n
 }
