@@ -21,7 +21,7 @@ func TestQueuedPowerOfTwoPayloadsCostTheirSize(t *testing.T) {
 	cfg.MaxPendingBytes = pending
 	cfg.Compression.Enabled = false
 	cfg.ConnectTimeout = 500 * time.Millisecond
-	cfg.CloseTimeout = 100 * time.Millisecond // nothing queued will ever flush
+	cfg.CloseTimeout = 100 * time.Millisecond                                               // nothing queued will ever flush
 	cfg.Reconnect.InitialBackoff, cfg.Reconnect.MaxBackoff = 30*time.Second, 30*time.Second // the peer stays down: what is sent stays queued
 	a := startTransport(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
