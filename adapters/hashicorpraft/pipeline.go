@@ -215,10 +215,16 @@ func (p *pipeline) deliverInline() bool {
 		}
 		break
 	}
+	p.dropHead(n)
+	return len(p.inflight) > 0 && p.inflight[0].completed
+}
+
+// dropHead removes the first n futures, delivered or taken for delivery,
+// from the in-flight list. Under mu.
+func (p *pipeline) dropHead(n int) {
 	rest := copy(p.inflight, p.inflight[n:])
 	clear(p.inflight[rest:])
 	p.inflight = p.inflight[:rest]
-	return rest > 0 && p.inflight[0].completed
 }
 
 // decodeAck decodes an ack's answer into resp; it returns the remote
@@ -327,10 +333,8 @@ func (p *pipeline) takeReady(ready []*appendFuture, now time.Time) ([]*appendFut
 		n++
 	}
 	p.handing = n > 0
-	rest := copy(p.inflight, p.inflight[n:])
-	clear(p.inflight[rest:])
-	p.inflight = p.inflight[:rest]
-	if rest == 0 {
+	p.dropHead(n)
+	if len(p.inflight) == 0 {
 		return ready, time.Time{}
 	}
 	return ready, p.inflight[0].deadline
