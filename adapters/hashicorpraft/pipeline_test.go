@@ -10,6 +10,10 @@ import (
 	"github.com/tensorchain/transport/engine"
 )
 
+// pipelined turns pipelining on for a test's transports: it is off by
+// default (DefaultMaxInFlight).
+var pipelined = WithMaxInFlight(8)
+
 // pipelinedAppend is request i of a pipeline test: one entry after i.
 func (p *pair) pipelinedAppend(i uint64) *raft.AppendEntriesRequest {
 	return &raft.AppendEntriesRequest{RPCHeader: p.reqHeader, Term: 1, Leader: []byte("a"), PrevLogEntry: i, PrevLogTerm: 1,
@@ -133,7 +137,7 @@ func TestPipelineBoundsInFlight(t *testing.T) {
 func TestPipelineFailures(t *testing.T) {
 	const timeout = 250 * time.Millisecond
 	t.Run("unanswered", func(t *testing.T) {
-		p := newPair(t, WithTimeout(timeout))
+		p := newPair(t, pipelined, WithTimeout(timeout))
 		pl := openPipeline(t, p) // nobody reads b's consumer
 		start := time.Now()
 		if _, err := pl.AppendEntries(p.pipelinedAppend(0), &raft.AppendEntriesResponse{Success: true}); err != nil {
@@ -147,8 +151,33 @@ func TestPipelineFailures(t *testing.T) {
 			t.Fatalf("err %v, response %+v", f.Error(), f.Response())
 		}
 	})
+	t.Run("unanswered behind an answered head", func(t *testing.T) {
+		// The second request is sent while the first is the head, so the
+		// pipeline's goroutine is not woken for it: it must still fail at
+		// its own deadline once the head is answered.
+		p := newPair(t, pipelined, WithTimeout(timeout))
+		pl := openPipeline(t, p) // nobody reads b's consumer: only the ack below answers
+		start := time.Now()
+		for i := range uint64(2) {
+			if _, err := pl.AppendEntries(p.pipelinedAppend(i), &raft.AppendEntriesResponse{Success: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		answer := appendAnswer(nil, kindPipelineAppend, raft.RPCResponse{Response: &raft.AppendEntriesResponse{LastLog: 1, Success: true}})
+		pl.(*pipeline).ack(1, answer)
+		if f := <-pl.Consumer(); f.Error() != nil || f.Response().LastLog != 1 {
+			t.Fatalf("answered head: err %v, response %+v", f.Error(), f.Response())
+		}
+		f := <-pl.Consumer()
+		if elapsed := time.Since(start); elapsed < timeout || elapsed > timeout+2*time.Second {
+			t.Fatalf("second request failed after %v, want about %v", elapsed, timeout)
+		}
+		if !errors.Is(f.Error(), engine.ErrTimeout) || f.Response().Success {
+			t.Fatalf("second request: err %v, response %+v", f.Error(), f.Response())
+		}
+	})
 	t.Run("overtaken", func(t *testing.T) {
-		p := newPair(t)
+		p := newPair(t, pipelined)
 		pl := openPipeline(t, p)
 		for i := range uint64(3) {
 			if _, err := pl.AppendEntries(p.pipelinedAppend(i), &raft.AppendEntriesResponse{Success: true}); err != nil {
@@ -167,7 +196,7 @@ func TestPipelineFailures(t *testing.T) {
 		}
 	})
 	t.Run("remote error", func(t *testing.T) {
-		p := newPair(t)
+		p := newPair(t, pipelined)
 		p.serve(t, func(rpc raft.RPC) { rpc.Respond(nil, errors.New("log store broken")) })
 		pl := openPipeline(t, p)
 		if _, err := pl.AppendEntries(p.pipelinedAppend(0), &raft.AppendEntriesResponse{}); err != nil {
@@ -178,7 +207,7 @@ func TestPipelineFailures(t *testing.T) {
 		}
 	})
 	t.Run("close", func(t *testing.T) {
-		p := newPair(t)
+		p := newPair(t, pipelined)
 		pl := openPipeline(t, p)
 		f, err := pl.AppendEntries(p.pipelinedAppend(0), &raft.AppendEntriesResponse{Success: true})
 		if err != nil {
@@ -195,7 +224,7 @@ func TestPipelineFailures(t *testing.T) {
 		}
 	})
 	t.Run("peer down", func(t *testing.T) {
-		p := newPair(t)
+		p := newPair(t, pipelined)
 		pl := openPipeline(t, p)
 		_ = p.b.Close()
 		waitFor(t, 5*time.Second, "a to see b's connections close", func() bool {

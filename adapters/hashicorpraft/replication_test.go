@@ -9,23 +9,34 @@ import (
 )
 
 // 100,000 commands, 2,000 in flight at a time, commit on a 3-node
-// cluster, and every FSM ends with the same log.
+// cluster, and every FSM ends with the same log: with raft sending each
+// AppendEntries after the last is answered (the default) and pipelined.
 func TestApply100k(t *testing.T) {
 	const n = 100_000
-	c := newCluster(t, 3, clusterConfig{})
-	start := time.Now()
-	c.apply(0, n, 2000)
-	s := c.converged()
-	t.Logf("%d commands committed and applied on every node in %v (leadership moved %d times)", n, time.Since(start).Round(time.Millisecond), c.moves)
-	if s.Distinct != n {
-		t.Fatalf("%d commands applied, want %d", s.Distinct, n)
+	for _, tc := range []struct {
+		name string
+		opts []Option
+	}{
+		{"default", nil},
+		{"pipelined", []Option{pipelined}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t, 3, clusterConfig{opts: tc.opts})
+			start := time.Now()
+			c.apply(0, n, 2000)
+			s := c.converged()
+			t.Logf("%d commands committed and applied on every node in %v (leadership moved %d times)", n, time.Since(start).Round(time.Millisecond), c.moves)
+			if s.Distinct != n {
+				t.Fatalf("%d commands applied, want %d", s.Distinct, n)
+			}
+		})
 	}
 }
 
 // A follower killed (raft shut down, transport closed) and restarted on
 // the same address with the same stores catches up, over mTLS.
 func TestFollowerRestartCatchesUp(t *testing.T) {
-	c := newCluster(t, 3, clusterConfig{tls: true})
+	c := newCluster(t, 3, clusterConfig{tls: true, opts: []Option{pipelined}}) // the pipeline fails and reopens across the restart
 	c.apply(0, 1000, 200)
 	c.converged()
 

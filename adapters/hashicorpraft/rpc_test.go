@@ -358,7 +358,7 @@ func TestInstallSnapshotTimeout(t *testing.T) {
 // RPCs in flight when the transport closes, and after, fail with
 // raft.ErrTransportShutdown.
 func TestClosedTransport(t *testing.T) {
-	p := newPair(t) // nobody reads b's consumer: a request waits for its 10 s timeout
+	p := newPair(t, pipelined) // nobody reads b's consumer: a request waits for its 10 s timeout
 	inFlight := make(chan error, 1)
 	go func() {
 		var resp raft.RequestVoteResponse
@@ -502,7 +502,7 @@ func BenchmarkHeartbeat(b *testing.B) {
 // BenchmarkPipeline64 sends batches of 64 entries of 100 bytes down a
 // pipeline to a consumer that acknowledges each at once.
 func BenchmarkPipeline64(b *testing.B) {
-	p := newPair(b)
+	p := newPair(b, pipelined)
 	p.serve(b, func(rpc raft.RPC) { rpc.Respond(&raft.AppendEntriesResponse{Term: 5, Success: true}, nil) })
 	pl, err := p.a.AppendEntriesPipeline(p.bID, p.bAddr)
 	if err != nil {
