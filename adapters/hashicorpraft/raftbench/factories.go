@@ -19,8 +19,9 @@ import (
 // InmemTransport, which hands RPCs over Go channels with no network at
 // all: raft with free RPCs, the reference the targets are read against
 // (not with -procs: it cannot cross processes).
-func factories(procs bool) []transportFactory {
-	f := []transportFactory{adapterFactory(), networkFactory()}
+// maxInFlight, when positive, is the adapter's WithMaxInFlight.
+func factories(procs bool, maxInFlight int) []transportFactory {
+	f := []transportFactory{adapterFactory(maxInFlight), networkFactory()}
 	if !procs {
 		f = append(f, inmemFactory())
 	}
@@ -30,13 +31,17 @@ func factories(procs bool) []transportFactory {
 // adapterFactory is this repository's transport, Development mode (the
 // NetworkTransport it is compared with has no TLS either), with the
 // outbound rate limit off as a raft cluster needs.
-func adapterFactory() transportFactory {
+func adapterFactory(maxInFlight int) transportFactory {
 	return transportFactory{name: adapterName, make: func(id raft.ServerID) (raft.Transport, error) {
 		cfg := engine.NewConfig(string(id), "127.0.0.1:0")
 		cfg.SecurityMode = engine.Development
 		cfg.RateLimit.Enabled = false
 		cfg.Logger = slog.New(slog.DiscardHandler)
-		return hashicorpraft.New(cfg, hashicorpraft.WithLogger(hclog.New(&hclog.LoggerOptions{Level: hclog.Off, Output: io.Discard})))
+		opts := []hashicorpraft.Option{hashicorpraft.WithLogger(hclog.New(&hclog.LoggerOptions{Level: hclog.Off, Output: io.Discard}))}
+		if maxInFlight > 0 {
+			opts = append(opts, hashicorpraft.WithMaxInFlight(maxInFlight))
+		}
+		return hashicorpraft.New(cfg, opts...)
 	}}
 }
 

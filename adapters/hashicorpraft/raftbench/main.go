@@ -68,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	tracePath := fs.String("trace", "", "write a runtime/trace of the run to this file")
 	procs := fs.Bool("procs", false, "run each follower in a process of its own (the leader stays in this one)")
+	maxInFlight := fs.Int("max-in-flight", 0, "the adapter's WithMaxInFlight: pipelined appends awaiting an answer (0: its default, 1: no pipeline)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -80,8 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		sz = append(sz, n)
 	}
-	if *appliers < 1 || *runs < 1 || *d <= 0 || *loadSize < 1 {
-		fmt.Fprintln(stderr, "raftbench: -appliers, -runs, -duration and -load-size must be positive")
+	if *appliers < 1 || *runs < 1 || *d <= 0 || *loadSize < 1 || *maxInFlight < 0 || *maxInFlight > 1<<16 {
+		fmt.Fprintln(stderr, "raftbench: -appliers, -runs, -duration and -load-size must be positive, -max-in-flight within 0..65536")
 		return 2
 	}
 	if *cpuProfile != "" {
@@ -111,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer trace.Stop()
 	}
 	rep := report{Date: time.Now().UTC().Format(time.RFC3339), Nodes: 3, Runs: *runs, Procs: *procs}
-	facts := factories(*procs)
+	facts := factories(*procs, *maxInFlight)
 	if *only != "" {
 		facts = slices.DeleteFunc(facts, func(f transportFactory) bool { return f.name != *only })
 		if len(facts) == 0 {
@@ -213,10 +214,14 @@ func writeTable(w io.Writer, rep report) {
 	}
 	fmt.Fprintf(w, "raftbench %s: %d-node hashicorp/raft, in-memory stores, %s, %d run(s)\n\n", rep.Date, rep.Nodes, where, rep.Runs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "transport\tsize\tappliers\tApply/s\tp50 commit\tp99 commit\terrors\t")
+	cpuHeader := "CPU/apply" // every node's, all in this process
+	if rep.Procs {
+		cpuHeader = "leader CPU/apply"
+	}
+	fmt.Fprintf(tw, "transport\tsize\tappliers\tApply/s\tp50 commit\tp99 commit\t%s\terrors\t\n", cpuHeader)
 	for _, r := range rep.Apply {
-		fmt.Fprintf(tw, "%s\t%d B\t%d\t%.0f\t%v\t%v\t%d\t\n", r.Transport, r.Size, r.Appliers, r.AppliesPerS,
-			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors)
+		fmt.Fprintf(tw, "%s\t%d B\t%d\t%.0f\t%v\t%v\t%.1fµs\t%d\t\n", r.Transport, r.Size, r.Appliers, r.AppliesPerS,
+			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), float64(r.CPUPerApply)/1e3, r.Errors)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)

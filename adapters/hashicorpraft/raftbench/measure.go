@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -20,6 +21,10 @@ type applyResult struct {
 	P50         time.Duration `json:"p50_ns"`
 	P99         time.Duration `json:"p99_ns"`
 	Errors      uint64        `json:"errors"`
+	// CPUPerApply is this process's CPU time (user and system) during the
+	// measurement over the commits: every node's share when all run
+	// here, the leader's alone with -procs.
+	CPUPerApply time.Duration `json:"cpu_per_apply_ns"`
 }
 
 // measureApply runs appliers goroutines calling Apply on the leader with
@@ -30,6 +35,7 @@ func measureApply(r *raft.Raft, name string, size, appliers int, d time.Duration
 	var applies, errs atomic.Uint64
 	lat := make([][]time.Duration, appliers)
 	stop := time.Now().Add(d)
+	cpu0 := processCPU()
 	start := time.Now()
 	for g := range appliers {
 		wg.Add(1)
@@ -48,10 +54,12 @@ func measureApply(r *raft.Raft, name string, size, appliers int, d time.Duration
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cpu := processCPU() - cpu0
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	return applyResult{Transport: name, Size: size, Appliers: appliers, Applies: applies.Load(), Seconds: el.Seconds(),
-		AppliesPerS: float64(applies.Load()) / el.Seconds(), P50: quantile(all, 0.5), P99: quantile(all, 0.99), Errors: errs.Load()}
+		AppliesPerS: float64(applies.Load()) / el.Seconds(), P50: quantile(all, 0.5), P99: quantile(all, 0.99), Errors: errs.Load(),
+		CPUPerApply: cpu / time.Duration(max(applies.Load(), 1))}
 }
 
 // heartbeatResult is the leader's heartbeat round trips to its followers
@@ -75,6 +83,15 @@ func measureHeartbeats(c *cluster, r *raft.Raft, name string, loadSize int, d ti
 	slices.Sort(s)
 	return heartbeatResult{Transport: name, LoadSize: loadSize, Samples: len(s), P50: quantile(s, 0.5), P99: quantile(s, 0.99),
 		LoadMBps: load.AppliesPerS * float64(loadSize) / 1e6}
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // quantile is the q-quantile of sorted (nearest rank).

@@ -32,7 +32,7 @@ const followerTimeout = 5 * time.Second
 func runFollower(spec string, stdout, stderr io.Writer) int {
 	name, id, ok := strings.Cut(spec, ",")
 	var f *transportFactory
-	for _, x := range factories(true) {
+	for _, x := range factories(true, 0) { // a follower never leads here: the pipeline setting is the leader's
 		if x.name == name {
 			f = &x
 		}
