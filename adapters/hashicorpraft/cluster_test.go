@@ -40,6 +40,27 @@ type cluster struct {
 	moves int // times an operation found leadership moved under it
 }
 
+// pipelinesOpened counts the pipelines the running nodes' transports have
+// opened: whether raft replicated through AppendEntriesPipeline at all.
+func (c *cluster) pipelinesOpened() uint64 {
+	var n uint64
+	for _, nd := range c.running() {
+		nd.trans.pipes.mu.Lock()
+		n += nd.trans.pipes.nextID // ids are handed out from 1, one per pipeline
+		nd.trans.pipes.mu.Unlock()
+	}
+	return n
+}
+
+// checkPipelines fails the test unless raft used the pipeline exactly
+// when it was turned on.
+func (c *cluster) checkPipelines(pipelined bool) {
+	c.t.Helper()
+	if n := c.pipelinesOpened(); (n > 0) != pipelined {
+		c.t.Fatalf("%d pipelines opened, with pipelining on: %v", n, pipelined)
+	}
+}
+
 // newCluster starts n bootstrapped voters and waits for a leader.
 func newCluster(t *testing.T, n int, cfg clusterConfig) *cluster {
 	t.Helper()

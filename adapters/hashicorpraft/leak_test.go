@@ -11,9 +11,10 @@ import (
 // After Shutdown and Close, a cluster leaves no goroutine and no file
 // descriptor behind: not the adapter's, not raft's, not the engine's.
 func TestNoLeaks(t *testing.T) {
-	exercise := func(t *testing.T) {
-		c := newCluster(t, 3, clusterConfig{tls: true})
-		c.apply(0, 2000, 500) // pipelines
+	exercise := func(t *testing.T, opts []Option, pipelined bool) {
+		c := newCluster(t, 3, clusterConfig{tls: true, opts: opts})
+		c.apply(0, 2000, 500)
+		c.checkPipelines(pipelined)
 		f := c.follower(c.leader())
 		c.stop(f)
 		c.apply(2000, 200, 100)
@@ -27,9 +28,14 @@ func TestNoLeaks(t *testing.T) {
 	// A first round starts what lives for the process (the runtime's, the
 	// test framework's, the engine's pools): only what a second round
 	// leaves counts, and it must leave nothing.
-	t.Run("warm-up", exercise)
+	both := func(t *testing.T) {
+		for _, tc := range replicationModes {
+			t.Run(tc.name, func(t *testing.T) { exercise(t, tc.opts, tc.pipelined) })
+		}
+	}
+	t.Run("warm-up", both)
 	goroutines, fds := steady(t)
-	t.Run("measured", exercise)
+	t.Run("measured", both)
 	settle(t, goroutines, fds)
 	t.Logf("%d goroutines and %d open fds before and after", goroutines, fds)
 }

@@ -106,7 +106,6 @@ func (p *pipeline) AppendEntries(args *raft.AppendEntriesRequest, resp *raft.App
 	p.seq++
 	f.seq = p.seq
 	p.inflight = append(p.inflight, f) // before the send: its ack may come at once
-	head := len(p.inflight) == 1
 	p.mu.Unlock()
 	buf := getBuffer()
 	buf.b = appendAppendEntriesRequest(appendPipelineHeader(appendPrefix(buf.b, kindPipelineAppend), p.id, f.seq), args)
@@ -124,9 +123,7 @@ func (p *pipeline) AppendEntries(args *raft.AppendEntriesRequest, resp *raft.App
 		p.t.peerGone(p.target, err)
 		return nil, p.t.rpcError(op, p.target, p.addr, err)
 	}
-	if head { // else run's timer is armed for an earlier deadline, and re-arms for the next head when it fires
-		p.signal()
-	}
+	p.signal() // the run goroutine times the new head
 	return f, nil
 }
 

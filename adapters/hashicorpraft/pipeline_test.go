@@ -236,10 +236,15 @@ func TestPipelineFailures(t *testing.T) {
 	})
 }
 
-// Below two in flight, pipelining is off, as raft expects to be told.
+// Below two in flight, and by default, pipelining is off, as raft expects
+// to be told.
 func TestPipelineDisabled(t *testing.T) {
-	p := newPair(t, WithMaxInFlight(1))
-	if _, err := p.a.AppendEntriesPipeline(p.bID, p.bAddr); err != raft.ErrPipelineReplicationNotSupported {
-		t.Fatalf("err %v, want raft.ErrPipelineReplicationNotSupported itself", err)
+	for name, opts := range map[string][]Option{"default": nil, "one in flight": {WithMaxInFlight(1)}} {
+		t.Run(name, func(t *testing.T) {
+			p := newPair(t, opts...)
+			if _, err := p.a.AppendEntriesPipeline(p.bID, p.bAddr); err != raft.ErrPipelineReplicationNotSupported {
+				t.Fatalf("err %v, want raft.ErrPipelineReplicationNotSupported itself", err)
+			}
+		})
 	}
 }

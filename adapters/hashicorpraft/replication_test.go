@@ -8,23 +8,29 @@ import (
 	"github.com/hashicorp/raft"
 )
 
+// replicationModes are the two ways raft replicates over the adapter: each
+// AppendEntries after the last is answered (the default), and pipelined.
+var replicationModes = []struct {
+	name      string
+	opts      []Option
+	pipelined bool
+}{
+	{"default", nil, false},
+	{"pipelined", []Option{pipelined}, true},
+}
+
 // 100,000 commands, 2,000 in flight at a time, commit on a 3-node
 // cluster, and every FSM ends with the same log: with raft sending each
 // AppendEntries after the last is answered (the default) and pipelined.
 func TestApply100k(t *testing.T) {
 	const n = 100_000
-	for _, tc := range []struct {
-		name string
-		opts []Option
-	}{
-		{"default", nil},
-		{"pipelined", []Option{pipelined}},
-	} {
+	for _, tc := range replicationModes {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCluster(t, 3, clusterConfig{opts: tc.opts})
 			start := time.Now()
 			c.apply(0, n, 2000)
 			s := c.converged()
+			c.checkPipelines(tc.pipelined)
 			t.Logf("%d commands committed and applied on every node in %v (leadership moved %d times)", n, time.Since(start).Round(time.Millisecond), c.moves)
 			if s.Distinct != n {
 				t.Fatalf("%d commands applied, want %d", s.Distinct, n)
@@ -39,6 +45,7 @@ func TestFollowerRestartCatchesUp(t *testing.T) {
 	c := newCluster(t, 3, clusterConfig{tls: true, opts: []Option{pipelined}}) // the pipeline fails and reopens across the restart
 	c.apply(0, 1000, 200)
 	c.converged()
+	c.checkPipelines(true)
 
 	f := c.follower(c.leader())
 	c.stop(f)
@@ -54,9 +61,16 @@ func TestFollowerRestartCatchesUp(t *testing.T) {
 }
 
 // The leader is shut down while commands stream in; another is elected,
-// and every command whose Apply succeeded is in its FSM.
+// and every command whose Apply succeeded is in its FSM, in both
+// replication modes.
 func TestLeaderFailoverLosesNothing(t *testing.T) {
-	c := newCluster(t, 3, clusterConfig{})
+	for _, tc := range replicationModes {
+		t.Run(tc.name, func(t *testing.T) { leaderFailover(t, tc.opts, tc.pipelined) })
+	}
+}
+
+func leaderFailover(t *testing.T, opts []Option, pipelined bool) {
+	c := newCluster(t, 3, clusterConfig{opts: opts})
 	old := c.leader()
 	r := old.raft // c.stop clears old.raft
 
@@ -97,6 +111,7 @@ func TestLeaderFailoverLosesNothing(t *testing.T) {
 		defer mu.Unlock()
 		return len(committed) >= 1000
 	})
+	c.checkPipelines(pipelined)
 	c.stop(old) // mid-stream: some applies fail, as they may
 	stop()
 	wg.Wait()

@@ -30,13 +30,15 @@ import (
 
 // report is everything one run measured.
 type report struct {
-	Date       string            `json:"date"`
-	Nodes      int               `json:"nodes"`
-	Runs       int               `json:"runs"`
-	Procs      bool              `json:"followers_in_own_processes"`
-	Apply      []applyResult     `json:"apply"`
-	Heartbeats []heartbeatResult `json:"heartbeats"`
-	Targets    []target          `json:"targets"`
+	Date  string `json:"date"`
+	Nodes int    `json:"nodes"`
+	Runs  int    `json:"runs"`
+	Procs bool   `json:"followers_in_own_processes"`
+	// MaxInFlight is the adapter's WithMaxInFlight (0: its default).
+	MaxInFlight int               `json:"adapter_max_in_flight"`
+	Apply       []applyResult     `json:"apply"`
+	Heartbeats  []heartbeatResult `json:"heartbeats"`
+	Targets     []target          `json:"targets"`
 }
 
 type target struct {
@@ -111,7 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer trace.Stop()
 	}
-	rep := report{Date: time.Now().UTC().Format(time.RFC3339), Nodes: 3, Runs: *runs, Procs: *procs}
+	rep := report{Date: time.Now().UTC().Format(time.RFC3339), Nodes: 3, Runs: *runs, Procs: *procs, MaxInFlight: *maxInFlight}
 	facts := factories(*procs, *maxInFlight)
 	if *only != "" {
 		facts = slices.DeleteFunc(facts, func(f transportFactory) bool { return f.name != *only })
@@ -212,7 +214,11 @@ func writeTable(w io.Writer, rep report) {
 	if rep.Procs {
 		where = "each follower in a process of its own"
 	}
-	fmt.Fprintf(w, "raftbench %s: %d-node hashicorp/raft, in-memory stores, %s, %d run(s)\n\n", rep.Date, rep.Nodes, where, rep.Runs)
+	pipeline := "adapter's default WithMaxInFlight"
+	if rep.MaxInFlight > 0 {
+		pipeline = fmt.Sprintf("adapter WithMaxInFlight(%d)", rep.MaxInFlight)
+	}
+	fmt.Fprintf(w, "raftbench %s: %d-node hashicorp/raft, in-memory stores, %s, %s, %d run(s)\n\n", rep.Date, rep.Nodes, where, pipeline, rep.Runs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	cpuHeader := "CPU/apply" // every node's, all in this process
 	if rep.Procs {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -23,7 +24,7 @@ type applyResult struct {
 	Errors      uint64        `json:"errors"`
 	// CPUPerApply is this process's CPU time (user and system) during the
 	// measurement over the commits: every node's share when all run
-	// here, the leader's alone with -procs.
+	// here, the leader's alone with -procs. Failed Applies' CPU counts too.
 	CPUPerApply time.Duration `json:"cpu_per_apply_ns"`
 }
 
@@ -34,6 +35,7 @@ func measureApply(r *raft.Raft, name string, size, appliers int, d time.Duration
 	var wg sync.WaitGroup
 	var applies, errs atomic.Uint64
 	lat := make([][]time.Duration, appliers)
+	runtime.GC() // the previous measurement's garbage is not charged to this one
 	stop := time.Now().Add(d)
 	cpu0 := processCPU()
 	start := time.Now()
