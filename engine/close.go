@@ -33,11 +33,29 @@ func (t *Transport) Close() error {
 	}
 	t.mu.Unlock()
 	t.cancel()
+	t.waitRegistrations(time.Now().Add(registrationWait))
 	t.stopEngine()
 	<-t.runDone
 	t.wg.Wait()
 	close(t.done)
 	return nil
+}
+
+// registrationWait bounds how long Close waits for dialed connections
+// that gnet is still registering (registerDialed): a loop takes one in
+// microseconds, so only a stuck loop makes Close give up on them.
+const registrationWait = 2 * time.Second
+
+// waitRegistrations waits until no dialed connection is on its way into a
+// loop, or until the deadline.
+func (t *Transport) waitRegistrations(deadline time.Time) {
+	for t.registering.Load() > 0 {
+		if time.Now().After(deadline) {
+			t.log.Warn("closing with connections still being registered", "count", t.registering.Load())
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 // stopEngine starts gnet's shutdown without waiting for it: Engine.Stop

@@ -141,22 +141,36 @@ func (t *Transport) dialLane(l *lane) error {
 		c.finishReady(c.failErr())
 	})
 	l.setState(StateHandshaking)
-	ch, err := t.eng.Register(gnet.NewContext(gnet.NewNetConnContext(ctx, nc), c))
-	if err != nil {
+	if err := t.registerDialed(ctx, nc, c); err != nil {
 		c.hs.deadline.Stop()
-		_ = nc.Close()
-		return fmt.Errorf("connect %s (%s): %w: %v", p.id, addr, ErrClosed, err)
-	}
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			c.hs.deadline.Stop()
-			return fmt.Errorf("connect %s (%s): %w: %v", p.id, addr, ErrUnreachable, res.Err)
-		}
-	case <-ctx.Done():
+		return fmt.Errorf("connect %s (%s): %w", p.id, addr, err)
 	}
 	<-c.hs.ready
 	return c.hs.readyErr
+}
+
+// registerDialed hands a dialed connection to gnet and waits until a loop
+// has opened it. gnet registers it from a worker goroutine, which dups the
+// socket and then waits for the loop: if the loops stopped first, that
+// worker would wait forever holding both descriptors. So a registration
+// is counted from before Close can see it until a loop has taken it, and
+// Close stops the loops only once none is under way (waitRegistrations).
+func (t *Transport) registerDialed(ctx context.Context, nc net.Conn, c *conn) error {
+	t.registering.Add(1)
+	defer t.registering.Add(-1)
+	if t.closing.Load() { // after the count: Close either sees it or this sees closing
+		_ = nc.Close()
+		return ErrClosed
+	}
+	ch, err := t.eng.Register(gnet.NewContext(gnet.NewNetConnContext(ctx, nc), c))
+	if err != nil {
+		_ = nc.Close()
+		return fmt.Errorf("%w: %v", ErrClosed, err)
+	}
+	if res := <-ch; res.Err != nil { // the loops run until this returns
+		return fmt.Errorf("%w: %v", ErrUnreachable, res.Err)
+	}
+	return nil
 }
 
 func isTimeout(err error) bool {

@@ -42,6 +42,10 @@ type Transport struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // dial goroutines
+	// registering counts dialed connections handed to gnet and not yet
+	// opened by a loop: Close keeps the loops running until it is 0
+	// (dial.go, registerDialed).
+	registering atomic.Int32
 
 	started  atomic.Bool
 	closing  atomic.Bool   // Close has begun: new sends fail with ErrClosed
