@@ -23,24 +23,25 @@ const creditEveryMsgs = 512
 // consumed and may be returned in Credit frames. Costs are in credit units
 // (codec.CreditCost: a frame's size as if uncompressed).
 type recvWindow struct {
-	// What Recv touches with every message it takes (consumed, and what
-	// dueAt reads) shares no cache line with what the loop writes with
-	// every frame (received, and the writer before this struct): 64 bytes
-	// of padding on each side, wherever the struct starts. Sharing one
-	// bounced it between the cores with every message (BENCHMARKS.md).
+	// Three groups, each 64 bytes of padding away from the next, wherever
+	// the struct starts: what Recv writes with every message it takes
+	// (consumed); what both sides read with every message or frame and
+	// take writes once per batch (window, maxFrame, returned); and what
+	// the loop writes with every frame (received). A line shared by two
+	// of them bounced between the cores with every message (BENCHMARKS.md).
 	_ [64]byte
-
-	window   int64 // credit granted in our hello; constant
-	maxFrame int64 // cost of the largest frame accepted; constant
 
 	consumed     atomic.Int64 // any goroutine: cost of messages the application took
 	consumedMsgs atomic.Int64 // any goroutine
+	_            [64]byte
+
+	window   int64 // credit granted in our hello; constant
+	maxFrame int64 // cost of the largest frame accepted; constant
 	// returned and returnedMsgs are what Credit frames have returned so
 	// far: written by take (under the writer's lock, on the loop or by a
 	// direct credit write, once per batch of messages), read anywhere.
 	returned, returnedMsgs atomic.Int64
-
-	_ [64]byte
+	_                      [64]byte
 
 	received int64 // loop only: cost of data frames accepted
 }
