@@ -50,10 +50,10 @@ func TestCloseDuringDialLeaksNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		connected := make(chan struct{})
-		go func() {
-			defer close(connected)
-			_ = tr.Connect(context.Background(), PeerConfig{NodeID: "b", Address: addr})
-		}()
+		go func(tr *Transport, pc PeerConfig, done chan<- struct{}) {
+			defer close(done)
+			_ = tr.Connect(context.Background(), pc)
+		}(tr, PeerConfig{NodeID: "b", Address: addr}, connected)
 		spin(time.Duration(i%50) * 40 * time.Microsecond) // sweep Close across the dials' registration
 		_ = tr.Close()
 		<-connected

@@ -114,9 +114,11 @@ func (pt *pendingTable) complete(w *waiter, r reply) {
 	done(r.m, nil)
 }
 
-// failWhere completes, with err, every waiter match selects. Callbacks run
-// after the shard's lock is released: one may start another request.
-func (pt *pendingTable) failWhere(match func(*waiter) bool, err error) int {
+// failWhere completes, with err, every waiter match selects, and adds
+// them to failed first: a caller that hears of its request's failure
+// finds it counted. Callbacks run after the shard's lock is released: one
+// may start another request.
+func (pt *pendingTable) failWhere(match func(*waiter) bool, err error, failed *atomic.Uint64) int {
 	n := 0
 	var taken []*waiter
 	for i := range pt.shards {
@@ -130,6 +132,7 @@ func (pt *pendingTable) failWhere(match func(*waiter) bool, err error) int {
 			}
 		}
 		s.mu.Unlock()
+		failed.Add(uint64(len(taken)))
 		for _, w := range taken {
 			pt.complete(w, reply{err: err})
 		}

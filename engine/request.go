@@ -156,8 +156,7 @@ func (t *Transport) reply(ctx context.Context, req *Message, payload []byte) err
 // failRequests fails the requests waiting on class connections of peer p
 // (one of them closed; a nil p fails every request, with ErrClosed).
 func (t *Transport) failRequests(p *peer, class Class, err error) {
-	n := t.pending.failWhere(func(w *waiter) bool {
+	t.pending.failWhere(func(w *waiter) bool {
 		return p == nil || (w.peer == p && w.class == class)
-	}, err)
-	t.stats.requestsFailed.Add(uint64(n))
+	}, err, &t.stats.requestsFailed)
 }

@@ -216,6 +216,49 @@ func TestPeerDeathFailsPendingRequests(t *testing.T) {
 	}
 }
 
+// A request failed by its peer's death is counted in Stats before its
+// caller hears of it: a caller that checks Stats once its requests have
+// failed sees every one of them. Each callback counts itself in heard
+// before reading Stats, so Stats must show at least heard by then (the
+// connections may close on two loops at once).
+func TestFailedRequestsCountedBeforeCallersHear(t *testing.T) {
+	acfg := devConfig("a")
+	acfg.Reconnect.Enabled = false
+	a, b := startTransport(t, acfg), startTransport(t, devConfig("b"))
+	connect(t, a, b)
+	held := silentServer(t, b)
+	const n = 5
+	var heard atomic.Uint64
+	type seen struct{ heard, counted uint64 }
+	outcomes := make(chan seen, n)
+	for range n {
+		err := a.RequestAsync(context.Background(), "b", []byte("x"), SendOptions{}, func(_ Message, err error) {
+			h := heard.Add(1)
+			if !errors.Is(err, ErrConnectionLost) {
+				t.Errorf("err = %v, want ErrConnectionLost", err)
+			}
+			outcomes <- seen{h, a.Stats().RequestsFailed}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		<-held
+	}
+	_ = b.Close()
+	for range n {
+		select {
+		case o := <-outcomes:
+			if o.counted < o.heard {
+				t.Fatalf("%d callers had heard of their failed requests when Stats counted %d", o.heard, o.counted)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a request outlived its peer")
+		}
+	}
+}
+
 func TestCloseFailsPendingRequests(t *testing.T) {
 	a, b := startTransport(t, devConfig("a")), startTransport(t, devConfig("b"))
 	connect(t, a, b)
