@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,6 +228,20 @@ func (c *cluster) onLeader(what string, op func(l *node) error) *node {
 		c.moves++
 		c.t.Logf("%s: leadership moved from %s (%v): again on the leader", what, l.id, err)
 		time.Sleep(10 * time.Millisecond) // the next leader may be l again, re-elected
+	}
+}
+
+// transferLeadership asks l to hand leadership over, again while raft
+// cannot reach the chosen server: the follower restarted just before may
+// still be reconnecting (raft reports that only as text).
+func transferLeadership(l *node) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := l.raft.LeadershipTransfer().Error()
+		if err == nil || !strings.Contains(err.Error(), "failed to make TimeoutNow RPC") || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -31,7 +31,7 @@ func TestElection(t *testing.T) {
 				t.Fatalf("%d commands applied, want 500", s.Distinct)
 			}
 
-			old := c.onLeader("leadership transfer", func(l *node) error { return l.raft.LeadershipTransfer().Error() })
+			old := c.onLeader("leadership transfer", transferLeadership)
 			waitFor(t, 10*time.Second, "a new leader", func() bool { return c.leader() != old })
 			if state := old.raft.State(); state == raft.Leader {
 				t.Fatalf("%s still leads after the transfer", old.id)

@@ -20,7 +20,7 @@ func TestNoLeaks(t *testing.T) {
 		c.apply(2000, 200, 100)
 		c.restart(f)
 		c.converged()
-		c.onLeader("leadership transfer", func(l *node) error { return l.raft.LeadershipTransfer().Error() }) // TimeoutNow, elections
+		c.onLeader("leadership transfer", transferLeadership) // TimeoutNow, elections
 		c.apply(2200, 200, 100)
 		c.converged()
 		c.shutdown()
