@@ -118,8 +118,7 @@ func (pt *pendingTable) complete(w *waiter, r reply) {
 // them to failed first: a caller that hears of its request's failure
 // finds it counted. Callbacks run after the shard's lock is released: one
 // may start another request.
-func (pt *pendingTable) failWhere(match func(*waiter) bool, err error, failed *atomic.Uint64) int {
-	n := 0
+func (pt *pendingTable) failWhere(match func(*waiter) bool, err error, failed *atomic.Uint64) {
 	var taken []*waiter
 	for i := range pt.shards {
 		s := &pt.shards[i]
@@ -128,7 +127,6 @@ func (pt *pendingTable) failWhere(match func(*waiter) bool, err error, failed *a
 			if match(w) {
 				delete(s.m, id)
 				taken = append(taken, w)
-				n++
 			}
 		}
 		s.mu.Unlock()
@@ -138,7 +136,6 @@ func (pt *pendingTable) failWhere(match func(*waiter) bool, err error, failed *a
 		}
 		taken = taken[:0]
 	}
-	return n
 }
 
 // len is the number of requests awaiting replies.

@@ -179,14 +179,21 @@ func TestRequestCancelReturnsAtOnce(t *testing.T) {
 	}
 }
 
+// pairWithSilentPeer connects a, which does not reconnect, to b, whose
+// received requests go unanswered to held.
+func pairWithSilentPeer(t *testing.T) (a, b *Transport, held <-chan Message) {
+	t.Helper()
+	acfg := devConfig("a")
+	acfg.Reconnect.Enabled = false
+	a, b = startTransport(t, acfg), startTransport(t, devConfig("b"))
+	connect(t, a, b)
+	return a, b, silentServer(t, b)
+}
+
 func TestPeerDeathFailsPendingRequests(t *testing.T) {
 	for _, class := range []Class{Control, Bulk} {
 		t.Run(class.String(), func(t *testing.T) {
-			acfg := devConfig("a")
-			acfg.Reconnect.Enabled = false
-			a, b := startTransport(t, acfg), startTransport(t, devConfig("b"))
-			connect(t, a, b)
-			held := silentServer(t, b)
+			a, b, held := pairWithSilentPeer(t)
 			const n = 10
 			errs := make(chan error, n)
 			for range n {
@@ -222,11 +229,7 @@ func TestPeerDeathFailsPendingRequests(t *testing.T) {
 // before reading Stats, so Stats must show at least heard by then (the
 // connections may close on two loops at once).
 func TestFailedRequestsCountedBeforeCallersHear(t *testing.T) {
-	acfg := devConfig("a")
-	acfg.Reconnect.Enabled = false
-	a, b := startTransport(t, acfg), startTransport(t, devConfig("b"))
-	connect(t, a, b)
-	held := silentServer(t, b)
+	a, b, held := pairWithSilentPeer(t)
 	const n = 5
 	var heard atomic.Uint64
 	type seen struct{ heard, counted uint64 }

@@ -152,9 +152,8 @@ func TestPipelineFailures(t *testing.T) {
 		}
 	})
 	t.Run("unanswered behind an answered head", func(t *testing.T) {
-		// The second request is sent while the first is the head, so the
-		// pipeline's goroutine is not woken for it: it must still fail at
-		// its own deadline once the head is answered.
+		// The second request is sent behind the first: once the head is
+		// answered and delivered, it must still fail at its own deadline.
 		p := newPair(t, pipelined, WithTimeout(timeout))
 		pl := openPipeline(t, p) // nobody reads b's consumer: only the ack below answers
 		start := time.Now()
