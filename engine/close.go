@@ -36,6 +36,7 @@ func (t *Transport) Close() error {
 	t.waitRegistrations(time.Now().Add(registrationWait))
 	t.stopEngine()
 	<-t.runDone
+	t.closeBells()
 	t.wg.Wait()
 	close(t.done)
 	return nil

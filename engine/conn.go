@@ -56,6 +56,7 @@ type conn struct {
 	// the loop uses it freely, other goroutines only for Wake and Close,
 	// after attach.
 	sock socket
+	bell *bellSlot         // its loop's doorbell (doorbell.go), or nil: set with sock
 	tls  *tlsstate.Session // nil in plaintext; set in OnOpen before any other goroutine uses it
 
 	lane  atomic.Pointer[lane] // outbound: set at dial; inbound: set at hello
@@ -63,6 +64,8 @@ type conn struct {
 	phase atomic.Int32         // a connPhase; written by the loop (bind runs on it)
 
 	wakePending atomic.Bool  // a Wake is queued on the loop; skip another
+	inBell      atomic.Bool  // listed on its doorbell, not yet served (doorbell.go)
+	bellNext    *conn        // the next listed on the doorbell; written before the push, read after the loop's swap
 	unconfirmed atomic.Int64 // sendWin.unconfirmed() as of its last change (publishUnconfirmed)
 	creditFlush atomic.Bool  // the ticker asks the loop to return all owed credit (window.go, idleCreditLocked)
 	idleSeen    int64        // the ticker's: recvWin.consumed at the previous tick
@@ -125,10 +128,10 @@ func (c *conn) stillHandshaking() bool { return c.getPhase() < phaseEstablished 
 // attach records the gnet connection once gnet has opened it, and reports
 // whether the connection already failed (its handshake deadline may fire
 // before gnet opens it).
-func (c *conn) attach(s socket) (failed bool) {
+func (c *conn) attach(s socket, b *bellSlot) (failed bool) {
 	c.failure.mu.Lock()
 	defer c.failure.mu.Unlock()
-	c.sock = s
+	c.sock, c.bell = s, b
 	return c.failure.err != nil
 }
 
@@ -141,7 +144,9 @@ func (c *conn) wake() {
 	}
 	// Load first: a failing CAS still takes the cache line from the loop.
 	if !c.wakePending.Load() && c.wakePending.CompareAndSwap(false, true) {
-		_ = c.sock.Wake(nil)
+		if b := c.bell; b == nil || !b.ring(c) {
+			_ = c.sock.Wake(nil)
+		}
 	}
 }
 

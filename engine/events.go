@@ -29,13 +29,19 @@ func (h *eventHandler) OnBoot(eng gnet.Engine) gnet.Action {
 
 func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	t := h.t
+	if b, ok := gc.Context().(*doorbell); ok {
+		if !t.adoptBell(gc, b) {
+			return nil, gnet.Close // surplus: its loop has a bell
+		}
+		return nil, gnet.None
+	}
 	c, _ := gc.Context().(*conn)
 	inbound := c == nil
 	if inbound {
 		c = t.newConn(false, nil, "", gc.RemoteAddr().String())
 		gc.SetContext(c)
 	}
-	failed := c.attach(gc)
+	failed := c.attach(gc, t.bellFor(gc))
 	switch {
 	case failed:
 	case inbound:
@@ -68,10 +74,17 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 }
 
 func (h *eventHandler) OnTraffic(gc gnet.Conn) gnet.Action {
-	c, ok := gc.Context().(*conn)
-	if !ok {
-		return gnet.Close
+	switch x := gc.Context().(type) {
+	case *conn:
+		return h.serve(x)
+	case *doorbell:
+		return h.onBellTraffic(gc, x)
 	}
+	return gnet.Close
+}
+
+// serve runs a connection's turn on its loop: after input, or when woken.
+func (h *eventHandler) serve(c *conn) gnet.Action {
 	if c.ioCheck.Swap(false) {
 		if err := c.checkIO(time.Now()); err != nil {
 			c.fail(causeTimeout, err)
@@ -84,8 +97,11 @@ func (h *eventHandler) OnTraffic(gc gnet.Conn) gnet.Action {
 }
 
 func (h *eventHandler) OnClose(gc gnet.Conn, err error) gnet.Action {
-	if c, ok := gc.Context().(*conn); ok {
-		c.onClose(err)
+	switch x := gc.Context().(type) {
+	case *conn:
+		x.onClose(err)
+	case *doorbell:
+		x.onBellClose()
 	}
 	return gnet.None
 }

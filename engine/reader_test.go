@@ -103,7 +103,7 @@ func newSocketFree(t testing.TB, cfg Config, handler bool) *socketFree {
 	}
 	s.tr = tr
 	s.c = tr.newConn(false, nil, "", "fake:1")
-	s.c.attach(s.sock)
+	s.c.attach(s.sock, nil)
 	s.c.openAccount()
 	hello := codec.AppendHello(nil, codec.Hello{Version: codec.ProtocolVersion, Caps: codec.CapLZ4,
 		MaxMessage: 1 << 20, Window: 1 << 30, Incarnation: 9, NodeID: "dialer"})
@@ -393,7 +393,7 @@ func TestListenerHelloGoesFirst(t *testing.T) {
 	}
 	c := tr.newConn(false, nil, "", "fake:1")
 	sock := &fakeSocket{}
-	c.attach(sock)
+	c.attach(sock, nil)
 	c.openAccount()
 	h := codec.Hello{Version: codec.ProtocolVersion, MaxMessage: 1 << 20, Window: 1 << 20, Incarnation: 9, NodeID: "dialer"}
 	if err := tr.bind(c, h); err != nil {

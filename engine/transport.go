@@ -46,6 +46,7 @@ type Transport struct {
 	// opened by a loop: Close keeps the loops running until it is 0
 	// (dial.go, registerDialed).
 	registering atomic.Int32
+	bells       bells // one per event loop (doorbell.go)
 
 	started  atomic.Bool
 	closing  atomic.Bool   // Close has begun: new sends fail with ErrClosed
@@ -156,6 +157,7 @@ func (t *Transport) Start(ctx context.Context) error {
 	go func() { t.runDone <- gnet.Run(&eventHandler{t: t}, "tcp://"+t.cfg.ListenAddr, opts...) }()
 	select {
 	case <-t.ready:
+		t.installBells(ctx)
 		return nil
 	case err := <-t.runDone:
 		t.cancel()

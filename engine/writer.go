@@ -62,8 +62,8 @@ type writer struct {
 // flush returns credit the application has freed and writes queued frames,
 // as many per write as the send credit allows.
 //
-// Senders skip the Wake while wakePending is set (each gnet Wake allocates
-// a task), so the flag is cleared only after a pass; a second pass then
+// Senders skip the wake while wakePending is set (each costs a system
+// call: doorbell.go), so the flag is cleared only after a pass; a second pass then
 // takes what arrived during the first. Whatever arrives after the clear
 // wakes the loop again.
 func (c *conn) flush() error {
