@@ -294,6 +294,52 @@ func TestReassemblyPausesOnFullRing(t *testing.T) {
 	}
 }
 
+// TestPausedReaderHoldsBacklog: bytes that arrive while delivery is paused
+// move into the connection's own buffer at once, not left in gnet's (whose
+// ring copies them as it grows, and again on the way out), and still come
+// out whole and in order; a peer that sends past its credit meanwhile is
+// refused.
+func TestPausedReaderHoldsBacklog(t *testing.T) {
+	cfg := devConfig("node")
+	cfg.RecvBufferSize = 4
+	s := newSocketFree(t, cfg, false)
+	var payloads [][]byte
+	for i := range 40 {
+		payloads = append(payloads, testPayload(i, 100))
+	}
+	s.sock.feed(encodeStream(t, payloads[:20]))
+	if a := s.c.onTraffic(); a != gnet.None || s.c.rd.paused() != inboxFull {
+		t.Fatalf("action %v, pause %v: want a paused reader", a, s.c.rd.paused())
+	}
+	s.sock.feed(encodeStream(t, payloads[20:])) // arrives while paused
+	if a := s.c.onTraffic(); a != gnet.None {
+		t.Fatal(s.c.failErr())
+	}
+	if n := s.sock.InboundBuffered(); n != 0 || s.c.rd.paused() != inboxFull {
+		t.Fatalf("%d bytes left in gnet's buffer while paused (pause %v), want 0", n, s.c.rd.paused())
+	}
+	for round := 0; len(s.got) < len(payloads) && round < 40; round++ {
+		s.traffic(nil) // drain the ring; the wake delivers the next four
+	}
+	checkDelivered(t, s.got, payloads)
+
+	t.Run("past its credit", func(t *testing.T) {
+		cfg := devConfig("node")
+		cfg.RecvBufferSize = 4
+		cfg.ReceiveWindow = 64 << 10
+		cfg.MaxMessageSize = 1 << 10
+		s := newSocketFree(t, cfg, false)
+		var flood [][]byte
+		for i := range 400 { // 400 KiB, odd lengths, which encodeStream sends uncompressed: past window + frame + slack (129 KiB)
+			flood = append(flood, testPayload(i, 1<<10-1))
+		}
+		s.sock.feed(encodeStream(t, flood))
+		if a := s.c.onTraffic(); a != gnet.Close || !errors.Is(s.c.failErr(), ErrProtocol) {
+			t.Fatalf("action %v, err %v: want the flood refused with ErrProtocol", a, s.c.failErr())
+		}
+	})
+}
+
 // FuzzReassembly feeds a stream of valid frames, whose sizes and read
 // splits come from the fuzzer, and requires every payload delivered once,
 // intact and in order.
