@@ -47,6 +47,19 @@ func (t *Transport) Close() error {
 // microseconds, so only a stuck loop makes Close give up on them.
 const registrationWait = 2 * time.Second
 
+// beginRegistration counts a connection (or doorbell) on its way into a
+// loop, unless Close has begun: it reports false then, counting nothing.
+// Otherwise the caller ends the count (t.registering.Add(-1)) once a loop
+// has taken it or the registration failed.
+func (t *Transport) beginRegistration() bool {
+	t.registering.Add(1)
+	if t.closing.Load() { // after the count: Close either sees it or this sees closing
+		t.registering.Add(-1)
+		return false
+	}
+	return true
+}
+
 // waitRegistrations waits until no dialed connection is on its way into a
 // loop, or until the deadline.
 func (t *Transport) waitRegistrations(deadline time.Time) {

@@ -156,12 +156,11 @@ func (t *Transport) dialLane(l *lane) error {
 // is counted from before Close can see it until a loop has taken it, and
 // Close stops the loops only once none is under way (waitRegistrations).
 func (t *Transport) registerDialed(ctx context.Context, nc net.Conn, c *conn) error {
-	t.registering.Add(1)
-	defer t.registering.Add(-1)
-	if t.closing.Load() { // after the count: Close either sees it or this sees closing
+	if !t.beginRegistration() {
 		_ = nc.Close()
 		return ErrClosed
 	}
+	defer t.registering.Add(-1)
 	ch, err := t.eng.Register(gnet.NewContext(gnet.NewNetConnContext(ctx, nc), c))
 	if err != nil {
 		_ = nc.Close()

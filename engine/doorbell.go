@@ -133,9 +133,7 @@ func (s *bellSlot) ring(c *conn) bool {
 // enroll. The returned channel is closed once the loop has taken it;
 // until then Close keeps the loops running (close.go, waitRegistrations).
 func (t *Transport) installBell(enroll func(context.Context, net.Conn) (<-chan gnet.RegisteredResult, error)) (<-chan struct{}, error) {
-	t.registering.Add(1)
-	if t.closing.Load() { // after the count: Close either sees it or this sees closing
-		t.registering.Add(-1)
+	if !t.beginRegistration() {
 		return nil, ErrClosed
 	}
 	ch, err := t.enrollBell(enroll)
@@ -220,32 +218,35 @@ func (b *doorbell) ring(c *conn) bool {
 func (h *eventHandler) onBellTraffic(gc gnet.Conn, b *doorbell) gnet.Action {
 	_, _ = gc.Discard(-1)
 	b.rung.Store(false) // before taking the list: a ring after the swap writes again
-	list := b.head.Swap(nil)
-	for c := list; c != nil; {
-		next := c.bellNext
-		c.bellNext = nil
-		c.inBell.Store(false) // before serving: a wake during the pass lists c again
+	b.takeListed(func(c *conn) {
 		if h.serve(c) == gnet.Close && !c.closed() {
 			if s, ok := c.sock.(gnet.Conn); ok {
 				_ = s.EventLoop().Close(s)
 			}
 		}
+	})
+	return gnet.None
+}
+
+// takeListed empties the bell's list and hands each connection to fn,
+// after unlisting it: a wake during fn lists it again.
+func (b *doorbell) takeListed(fn func(*conn)) {
+	for c := b.head.Swap(nil); c != nil; {
+		next := c.bellNext
+		c.bellNext = nil
+		c.inBell.Store(false)
+		fn(c)
 		c = next
 	}
-	return gnet.None
 }
 
 // onBellClose hands the connections still listed to gnet's Wake: a bell
 // closes only when the loops stop, but no wake is dropped meanwhile.
 func (b *doorbell) onBellClose() {
 	b.open.Store(false)
-	for c := b.head.Swap(nil); c != nil; {
-		next := c.bellNext
-		c.bellNext = nil
-		c.inBell.Store(false)
+	b.takeListed(func(c *conn) {
 		if s := c.sock; s != nil && !c.closed() {
 			_ = s.Wake(nil)
 		}
-		c = next
-	}
+	})
 }

@@ -31,7 +31,7 @@ const (
 const preHelloLimit = 512
 
 // pauseState says why delivery on a connection is paused. While paused,
-// new bytes wait (in gnet, or decrypted) and the backlog check bounds them.
+// new bytes wait (in rd.in, or decrypted) and the backlog check bounds them.
 type pauseState int32
 
 const (
@@ -127,7 +127,7 @@ func (c *conn) read() error {
 			return err
 		}
 		if paused {
-			return c.checkBacklog(len(in.data()))
+			return c.holdBacklog()
 		}
 	}
 }
