@@ -15,7 +15,14 @@ type window struct {
 	mallocs uint64
 }
 
-// measureWindow waits warm, then counts for d.
+// stallBound is how long a window waits past its end for a counter that
+// has not moved: a stall longer than that is reported as nothing moved.
+const stallBound = 2 * time.Second
+
+// measureWindow waits warm, then counts for d, or past d until the counter
+// moves (at most stallBound more): a window shorter than a stall (30 ms
+// under the race detector, on a busy machine) would report zero, not a
+// slow rate.
 func measureWindow(counter *atomic.Uint64, warm, d time.Duration) window {
 	time.Sleep(warm)
 	var m0, m1 runtime.MemStats
@@ -23,6 +30,10 @@ func measureWindow(counter *atomic.Uint64, warm, d time.Duration) window {
 	c0, t0 := counter.Load(), time.Now()
 	time.Sleep(d)
 	c1, t1 := counter.Load(), time.Now()
+	for c1 == c0 && t1.Sub(t0) < d+stallBound {
+		time.Sleep(time.Millisecond)
+		c1, t1 = counter.Load(), time.Now()
+	}
 	runtime.ReadMemStats(&m1)
 	return window{msgs: c1 - c0, elapsed: t1.Sub(t0), mallocs: m1.Mallocs - m0.Mallocs}
 }
