@@ -73,9 +73,12 @@ func startBaselineNode(s nodeSpec) (node, error) {
 		return nil, err
 	}
 	n.ln = ln
-	n.wg.Add(2)
+	n.wg.Add(1)
 	go n.acceptLoop()
-	go n.consume()
+	if !s.pull || n.inline {
+		n.wg.Add(1)
+		go n.consume()
+	}
 	return n, nil
 }
 
@@ -240,6 +243,17 @@ func (n *baselineNode) readLoop(c net.Conn, r *bufio.Reader, peer string) {
 		case <-n.done:
 			return
 		}
+	}
+}
+
+func (n *baselineNode) recv(ctx context.Context) error {
+	select {
+	case <-n.inbox:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-n.done:
+		return net.ErrClosed
 	}
 }
 

@@ -12,7 +12,9 @@
 //     the machine's limit (rawpump).
 //
 // Scenarios: oneway (throughput per payload size), pingpong (round-trip
-// percentiles), hbload (control-class ping-pong round trips and a 64 KiB
+// percentiles; with Recv delivery the sender takes each pong with Recv,
+// or the baseline's inbox, on the goroutine that timed the ping),
+// hbload (control-class ping-pong round trips and a 64 KiB
 // bulk stream between the same two nodes, each alone and both at once),
 // fanin (many senders into one node), conns (memory per idle
 // connection, with the clients held by a child process so that only the

@@ -74,7 +74,7 @@ func startEngineNode(s nodeSpec) (node, error) {
 		return nil, err
 	}
 	n := &engineNode{t: t, cancel: cancel}
-	if s.deliver != nil && cfg.Handler == nil {
+	if s.deliver != nil && cfg.Handler == nil && !s.pull {
 		n.wg.Add(1)
 		go n.consume(ctx, s.deliver)
 	}
@@ -92,6 +92,12 @@ func (n *engineNode) consume(ctx context.Context, deliver func(string, []byte)) 
 		deliver(m.From, m.Payload)
 		m.Release()
 	}
+}
+
+func (n *engineNode) recv(ctx context.Context) error {
+	m, err := n.t.Recv(ctx)
+	m.Release()
+	return err
 }
 
 func (n *engineNode) addr() string { return n.t.Addr().String() }

@@ -23,6 +23,9 @@ type node interface {
 	// per peer pair and queues control messages with everything else.
 	sendControl(ctx context.Context, to string, payload []byte) error
 	trySendControl(to string, payload []byte) error
+	// recv waits for the next inbound message and drops it: a node
+	// started with nodeSpec.pull hands messages to no one else.
+	recv(ctx context.Context) error
 	// connCount is the number of established connections.
 	connCount() int
 	// bytesQueued reports the payload bytes accepted by send so far and
@@ -41,6 +44,11 @@ type nodeSpec struct {
 	// deliver receives every inbound message; payload is valid only during
 	// the call. nil discards.
 	deliver func(from string, payload []byte)
+	// pull: the caller takes inbound messages itself with node.recv, as a
+	// user of the engine's Recv does, instead of through deliver on a
+	// goroutine of the node's (ignored with -deliver handler, where
+	// deliver runs on the reading loop or goroutine).
+	pull bool
 }
 
 // impl is an implementation under test.

@@ -28,8 +28,12 @@ func pingpong(im impl, o Options, p *pki) (Result, error) {
 	}
 	defer b.close()
 	echo.Store(&b)
+	// The sender takes each pong as a user would: with Recv (the
+	// baseline's inbox) on the goroutine that timed the ping, or in the
+	// handler, which signals that goroutine.
 	pong := make(chan struct{}, 1)
-	a, err := im.start(nodeSpec{id: "send", opts: o, pki: p, deliver: func(string, []byte) { pong <- struct{}{} }})
+	pull := o.Deliver != "handler"
+	a, err := im.start(nodeSpec{id: "send", opts: o, pki: p, pull: pull, deliver: func(string, []byte) { pong <- struct{}{} }})
 	if err != nil {
 		return Result{}, err
 	}
@@ -42,6 +46,12 @@ func pingpong(im impl, o Options, p *pki) (Result, error) {
 		t0 := time.Now()
 		if err := a.send(ctx, "recv", payload); err != nil {
 			return 0, err
+		}
+		if pull {
+			if err := a.recv(ctx); err != nil {
+				return 0, fmt.Errorf("no pong (%d echo errors): %w", echoErrs.Load(), err)
+			}
+			return time.Since(t0), nil
 		}
 		select {
 		case <-pong:

@@ -177,6 +177,9 @@ func BenchmarkPingPong64(b *testing.B) {
 				}
 			}
 			slices.Sort(samples)
+			sa, sr := a.Stats(), r.Stats()
+			b.ReportMetric(float64(sa.DirectWrites)/float64(sa.MessagesSent), "a-direct/msg")
+			b.ReportMetric(float64(sr.DirectWrites)/float64(max(sr.MessagesSent, 1)), "r-direct/msg")
 			if n := len(samples); n > 0 {
 				b.ReportMetric(float64(samples[n/2].Nanoseconds()), "p50-ns")
 				b.ReportMetric(float64(samples[n*99/100].Nanoseconds()), "p99-ns")
