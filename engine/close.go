@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Close stops accepting sends, flushes queued messages within CloseTimeout,
@@ -34,8 +36,7 @@ func (t *Transport) Close() error {
 	t.mu.Unlock()
 	t.cancel()
 	t.waitRegistrations(time.Now().Add(registrationWait))
-	t.stopEngine()
-	<-t.runDone
+	t.stopLoops()
 	t.closeBells()
 	t.wg.Wait()
 	close(t.done)
@@ -69,6 +70,51 @@ func (t *Transport) waitRegistrations(deadline time.Time) {
 			return
 		}
 		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// stopLoops stops gnet and returns once gnet.Run has returned.
+//
+// gnet accepts on a main reactor and hands each socket to an event loop as
+// a queued task, and Engine.Stop stops the event loops before that reactor:
+// a socket accepted in between is queued to a loop that has exited, and is
+// never closed. So the listening socket is shut down first (accept then
+// fails, and the kernel resets what waits in its backlog); the reactor
+// exits on that failure after handing over what it had accepted, and its
+// exit stops the loops, whose queues then hold those sockets ahead of the
+// order to stop. Engine.Stop remains the fallback.
+func (t *Transport) stopLoops() {
+	if t.stopAccepting() {
+		select {
+		case <-t.runDone:
+			t.closeListenDup()
+			return
+		case <-time.After(acceptorExitWait):
+			t.log.Warn("the acceptor did not stop with its listener; stopping the event loops")
+		}
+	}
+	t.stopEngine()
+	<-t.runDone
+	t.closeListenDup()
+}
+
+// acceptorExitWait bounds how long Close waits for gnet's acceptor to stop
+// the engine once its listener is shut down: it takes microseconds.
+const acceptorExitWait = time.Second
+
+// stopAccepting shuts down the listening socket for reading, through the
+// duplicate taken at OnBoot (gnet keeps the original and closes it), and
+// reports whether it could.
+func (t *Transport) stopAccepting() bool {
+	fd := t.listenDup.Load()
+	return fd >= 0 && unix.Shutdown(int(fd), unix.SHUT_RD) == nil
+}
+
+// closeListenDup closes the duplicate of the listening socket, once gnet.Run
+// has returned: until then the socket stays open through it.
+func (t *Transport) closeListenDup() {
+	if fd := t.listenDup.Swap(-1); fd >= 0 {
+		_ = unix.Close(int(fd))
 	}
 }
 

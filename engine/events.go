@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -18,12 +20,15 @@ type eventHandler struct {
 func (h *eventHandler) OnBoot(eng gnet.Engine) gnet.Action {
 	t := h.t
 	t.eng = eng
-	addr, err := listenAddr(eng)
+	fd, err := eng.Dup()
+	if err == nil {
+		t.listenDup.Store(int64(fd))
+		t.addr, err = listenAddr(fd)
+	}
 	if err != nil {
 		t.log.Error("cannot read listen address", "err", err)
 		return gnet.Shutdown
 	}
-	t.addr = addr
 	return gnet.None
 }
 
@@ -110,11 +115,25 @@ func (h *eventHandler) OnTick() (time.Duration, gnet.Action) {
 	return h.t.tick(), gnet.None
 }
 
-// gnetLogger sends gnet's own log lines to slog.
-type gnetLogger struct{ l *slog.Logger }
+// gnetLogger sends gnet's own log lines to slog. Once Close has begun,
+// gnet's warnings and errors are those of the shutdown itself (its acceptor
+// exits on the listener Close shut down: close.go) and go to Debug.
+type gnetLogger struct {
+	l       *slog.Logger
+	closing *atomic.Bool // the transport's
+}
 
-func (g gnetLogger) Debugf(f string, a ...any) { g.l.Debug(fmt.Sprintf(f, a...)) }
-func (g gnetLogger) Infof(f string, a ...any)  { g.l.Debug(fmt.Sprintf(f, a...)) }
-func (g gnetLogger) Warnf(f string, a ...any)  { g.l.Warn(fmt.Sprintf(f, a...)) }
-func (g gnetLogger) Errorf(f string, a ...any) { g.l.Error(fmt.Sprintf(f, a...)) }
-func (g gnetLogger) Fatalf(f string, a ...any) { g.l.Error(fmt.Sprintf(f, a...)) }
+func (g gnetLogger) Debugf(f string, a ...any) { g.log(slog.LevelDebug, f, a) }
+func (g gnetLogger) Infof(f string, a ...any)  { g.log(slog.LevelDebug, f, a) }
+func (g gnetLogger) Warnf(f string, a ...any)  { g.log(slog.LevelWarn, f, a) }
+func (g gnetLogger) Errorf(f string, a ...any) { g.log(slog.LevelError, f, a) }
+func (g gnetLogger) Fatalf(f string, a ...any) { g.log(slog.LevelError, f, a) }
+
+func (g gnetLogger) log(level slog.Level, f string, a []any) {
+	if g.closing.Load() {
+		level = slog.LevelDebug
+	}
+	if ctx := context.Background(); g.l.Enabled(ctx, level) {
+		g.l.Log(ctx, level, fmt.Sprintf(f, a...))
+	}
+}

@@ -45,6 +45,16 @@ func (s *logSink) logger() *slog.Logger {
 
 // records returns every log record whose msg is msg, in order.
 func (s *logSink) records(msg string) []map[string]any {
+	return s.matching(func(r map[string]any) bool { return r["msg"] == msg })
+}
+
+// fromComponent returns every record a component logged at level.
+func (s *logSink) fromComponent(component, level string) []map[string]any {
+	return s.matching(func(r map[string]any) bool { return r["component"] == component && r["level"] == level })
+}
+
+// matching returns every log record keep accepts, in order.
+func (s *logSink) matching(keep func(map[string]any) bool) []map[string]any {
 	s.mu.Lock()
 	data := append([]byte(nil), s.b.Bytes()...)
 	s.mu.Unlock()
@@ -53,7 +63,7 @@ func (s *logSink) records(msg string) []map[string]any {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var r map[string]any
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r["msg"] == msg {
+		if json.Unmarshal(sc.Bytes(), &r) == nil && keep(r) {
 			out = append(out, r)
 		}
 	}

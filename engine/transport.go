@@ -39,6 +39,7 @@ type Transport struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 	runDone   chan error
+	listenDup atomic.Int64 // a duplicate of gnet's listening socket, or -1 (OnBoot; close.go)
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // dial goroutines
@@ -97,6 +98,7 @@ func New(cfg Config) (*Transport, error) {
 		streams:   newStreamTable(),
 		epoch:     time.Now(),
 	}
+	t.listenDup.Store(-1) // until OnBoot
 	t.recvAny.init()
 	for c := range t.recvClass {
 		t.recvClass[c].init()
@@ -149,7 +151,7 @@ func (t *Transport) Start(ctx context.Context) error {
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReuseAddr(true),          // a restarted node rebinds its port despite TIME_WAIT
 		gnet.WithReadBufferCap(256 << 10), // per event loop, not per connection: a 64 KiB frame arrives whole and is decoded in place
-		gnet.WithLogger(gnetLogger{t.log.With("component", "gnet")}),
+		gnet.WithLogger(gnetLogger{l: t.log.With("component", "gnet"), closing: &t.closing}),
 	}
 	if t.cfg.Keepalive {
 		opts = append(opts, gnet.WithTCPKeepAlive(t.cfg.KeepaliveInterval))
@@ -160,6 +162,7 @@ func (t *Transport) Start(ctx context.Context) error {
 		t.installBells(ctx)
 		return nil
 	case err := <-t.runDone:
+		t.closeListenDup()
 		t.cancel()
 		t.started.Store(false) // gnet.Run returned: Close must not wait for it
 		return fmt.Errorf("start %s on %s: %w", t.cfg.NodeID, t.cfg.ListenAddr, err)
@@ -195,13 +198,8 @@ func (t *Transport) Addr() net.Addr {
 	}
 }
 
-// listenAddr reads the bound address of the engine's listener.
-func listenAddr(eng gnet.Engine) (net.Addr, error) {
-	fd, err := eng.Dup()
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
+// listenAddr reads the bound address of the listening socket fd.
+func listenAddr(fd int) (net.Addr, error) {
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"context"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestCloseDuringAcceptsLeaksNothing: a node that Close stops while peers
+// keep connecting leaves no accepted socket open. gnet accepts on its main
+// reactor and hands each socket to an event loop as a queued task; Engine.Stop
+// stops the event loops before that reactor, so a socket accepted in between
+// was queued to a loop that had exited, and nobody ever closed it (the
+// adapter's TestNoLeaks found two in CLOSE_WAIT, with a peer's hello unread).
+func TestCloseDuringAcceptsLeaksNothing(t *testing.T) {
+	const rounds = 30
+	var logs logSink
+	before := openFDs(t)
+	for range rounds {
+		cfg := devConfig("a")
+		cfg.Logger = logs.logger()
+		allowConnections(&cfg, 4000)
+		tr, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := tr.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		storm := dialStorm(tr.Addr().String(), 2, 1000)
+		storm.waitDials(20)
+		if err := tr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		storm.stop()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for openFDs(t) > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d descriptors left open after %d Closes during a dial storm", openFDs(t)-before, rounds)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The acceptor stopped with its listener, and its exit, an error to
+	// gnet, is no news to whoever reads the log.
+	if recs := logs.records("the acceptor did not stop with its listener; stopping the event loops"); len(recs) > 0 {
+		t.Fatalf("%d of %d Closes fell back to Engine.Stop", len(recs), rounds)
+	}
+	for _, level := range []string{"WARN", "ERROR"} {
+		if recs := logs.fromComponent("gnet", level); len(recs) > 0 {
+			t.Fatalf("gnet logged at %s during Close: %v", level, recs[0])
+		}
+	}
+}
+
+// storm dials one address from several goroutines until stopped, holding
+// every connection it makes open until then.
+type storm struct {
+	mu    sync.Mutex
+	held  []net.Conn
+	dials chan struct{}
+	done  chan struct{}
+	wg    sync.WaitGroup
+}
+
+// dialStorm starts dialers goroutines, each making at most limit dials.
+func dialStorm(addr string, dialers, limit int) *storm {
+	s := &storm{dials: make(chan struct{}, dialers*limit), done: make(chan struct{})}
+	for range dialers {
+		s.wg.Add(1)
+		go s.dial(addr, limit)
+	}
+	return s
+}
+
+func (s *storm) dial(addr string, limit int) {
+	defer s.wg.Done()
+	for range limit {
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			continue // refused once the listener is closed
+		}
+		_, _ = c.Write([]byte("not a hello")) // what the leaked sockets held unread
+		s.mu.Lock()
+		s.held = append(s.held, c)
+		s.mu.Unlock()
+		s.dials <- struct{}{}
+	}
+}
+
+// waitDials waits until n dials have connected, or a dialer gave up.
+func (s *storm) waitDials(n int) {
+	for range n {
+		select {
+		case <-s.dials:
+		case <-time.After(5 * time.Second):
+			return
+		}
+	}
+}
+
+// stop ends the dials and closes every connection made.
+func (s *storm) stop() {
+	close(s.done)
+	s.wg.Wait()
+	for _, c := range s.held {
+		_ = c.Close()
+	}
+}
