@@ -40,6 +40,9 @@
 //     Messages written to a connection that dies before the peer confirmed
 //     consuming them are counted as unconfirmed; messages that can no longer
 //     be sent are counted as dropped and logged. Nothing is lost silently.
+//   - Close flushes, says goodbye, then shuts the listening socket down so
+//     that gnet's acceptor exits before the event loops do (close.go): a
+//     socket accepted after the loops stopped would never be closed.
 //
 // # Streams, classes and the ordering contract
 //

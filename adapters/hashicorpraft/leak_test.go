@@ -3,6 +3,7 @@ package hashicorpraft
 import (
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func settle(t *testing.T, goroutines, fds int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines (was %d) and %d open fds (was %d) after shutdown:\n%s", g, goroutines, f, fds, stacks)
+			t.Fatalf("%d goroutines (was %d) and %d open fds (was %d) after shutdown:\nfds: %s\n%s", g, goroutines, f, fds, describeFDs(), stacks)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -102,4 +103,45 @@ func openFDs(t *testing.T) int {
 		t.Skipf("cannot count open fds: %v", err)
 	}
 	return len(ents)
+}
+
+// describeFDs names this process's open file descriptors and what each
+// refers to (a socket's inode, a pipe, a file), for a failure message.
+func describeFDs() string {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, e := range ents {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil {
+			target = err.Error()
+		}
+		out = append(out, e.Name()+" -> "+target+socketLine(target))
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
+// socketLine finds a socket's line in /proc/net/{tcp,tcp6,unix} (its
+// addresses, state and queues), or returns "" for anything else.
+func socketLine(target string) string {
+	inode, ok := strings.CutPrefix(target, "socket:[")
+	if !ok {
+		return ""
+	}
+	inode = strings.TrimSuffix(inode, "]")
+	for _, table := range []string{"tcp", "tcp6", "unix"} {
+		b, err := os.ReadFile("/proc/net/" + table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if slices.Contains(strings.Fields(line), inode) {
+				return " (" + table + ": " + strings.Join(strings.Fields(line), " ") + ")"
+			}
+		}
+	}
+	return ""
 }
