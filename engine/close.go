@@ -84,6 +84,10 @@ func (t *Transport) waitRegistrations(deadline time.Time) {
 // exit stops the loops, whose queues then hold those sockets ahead of the
 // order to stop. Engine.Stop remains the fallback.
 func (t *Transport) stopLoops() {
+	select { // gnet can be stopped only once it has booted (or failed to)
+	case <-t.ready:
+	case <-t.runDone:
+	}
 	if t.stopAccepting() {
 		select {
 		case <-t.runDone:

@@ -38,7 +38,8 @@ type Transport struct {
 	addr      net.Addr
 	ready     chan struct{}
 	readyOnce sync.Once
-	runDone   chan error
+	runDone   chan struct{} // closed when gnet.Run has returned, runErr set
+	runErr    error
 	listenDup atomic.Int64 // a duplicate of gnet's listening socket, or -1 (OnBoot; close.go)
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -88,7 +89,7 @@ func New(cfg Config) (*Transport, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		ready:     make(chan struct{}),
-		runDone:   make(chan error, 1),
+		runDone:   make(chan struct{}),
 		done:      make(chan struct{}),
 		stopping:  make(chan struct{}),
 		conns:     make(map[*conn]struct{}),
@@ -156,18 +157,21 @@ func (t *Transport) Start(ctx context.Context) error {
 	if t.cfg.Keepalive {
 		opts = append(opts, gnet.WithTCPKeepAlive(t.cfg.KeepaliveInterval))
 	}
-	go func() { t.runDone <- gnet.Run(&eventHandler{t: t}, "tcp://"+t.cfg.ListenAddr, opts...) }()
+	go func() {
+		t.runErr = gnet.Run(&eventHandler{t: t}, "tcp://"+t.cfg.ListenAddr, opts...)
+		close(t.runDone)
+	}()
 	select {
 	case <-t.ready:
 		t.installBells(ctx)
 		return nil
-	case err := <-t.runDone:
+	case <-t.runDone:
 		t.closeListenDup()
 		t.cancel()
 		t.started.Store(false) // gnet.Run returned: Close must not wait for it
-		return fmt.Errorf("start %s on %s: %w", t.cfg.NodeID, t.cfg.ListenAddr, err)
+		return fmt.Errorf("start %s on %s: %w", t.cfg.NodeID, t.cfg.ListenAddr, t.runErr)
 	case <-ctx.Done():
-		_ = t.Close()
+		_ = t.Close() // it waits until gnet has booted, to stop it
 		return fmt.Errorf("start: %w", ctxError(ctx))
 	}
 }

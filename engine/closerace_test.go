@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -114,5 +115,48 @@ func (s *storm) stop() {
 	s.wg.Wait()
 	for _, c := range s.held {
 		_ = c.Close()
+	}
+}
+
+// TestStartWithAnEndingContext: Start whose context ends while gnet is
+// still booting returns the context's error, and leaves nothing running.
+// Close, called from Start, used to stop gnet before it had booted: Stop
+// failed on an engine not yet set, and Close waited forever for gnet.Run.
+func TestStartWithAnEndingContext(t *testing.T) {
+	const rounds = 100
+	before := openFDs(t)
+	ended := 0
+	for i := range rounds {
+		tr, err := New(devConfig("a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Deadlines from 0 to 380 µs sweep the end across gnet's boot.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%20)*20*time.Microsecond)
+		done := make(chan error, 1)
+		go func() { done <- tr.Start(ctx) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				if !errors.Is(err, ErrTimeout) {
+					t.Fatalf("round %d: Start: %v, want the context's end", i, err)
+				}
+				ended++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Start has not returned after 10 s", i)
+		}
+		cancel()
+		_ = tr.Close()
+	}
+	if ended == 0 {
+		t.Fatalf("no Start of %d saw its context end: the test swept nothing", rounds)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for openFDs(t) > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d descriptors left open after %d Starts", openFDs(t)-before, rounds)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
