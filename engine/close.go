@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Close stops accepting sends, flushes queued messages within CloseTimeout,
@@ -88,10 +86,9 @@ func (t *Transport) stopLoops() {
 	case <-t.ready:
 	case <-t.runDone:
 	}
-	if t.stopAccepting() {
+	if t.listener.shutdown() {
 		select {
 		case <-t.runDone:
-			t.closeListenDup()
 			return
 		case <-time.After(acceptorExitWait):
 			t.log.Warn("the acceptor did not stop with its listener; stopping the event loops")
@@ -99,28 +96,11 @@ func (t *Transport) stopLoops() {
 	}
 	t.stopEngine()
 	<-t.runDone
-	t.closeListenDup()
 }
 
 // acceptorExitWait bounds how long Close waits for gnet's acceptor to stop
 // the engine once its listener is shut down: it takes microseconds.
 const acceptorExitWait = time.Second
-
-// stopAccepting shuts down the listening socket for reading, through the
-// duplicate taken at OnBoot (gnet keeps the original and closes it), and
-// reports whether it could.
-func (t *Transport) stopAccepting() bool {
-	fd := t.listenDup.Load()
-	return fd >= 0 && unix.Shutdown(int(fd), unix.SHUT_RD) == nil
-}
-
-// closeListenDup closes the duplicate of the listening socket, once gnet.Run
-// has returned: until then the socket stays open through it.
-func (t *Transport) closeListenDup() {
-	if fd := t.listenDup.Swap(-1); fd >= 0 {
-		_ = unix.Close(int(fd))
-	}
-}
 
 // stopEngine starts gnet's shutdown without waiting for it: Engine.Stop
 // begins the shutdown at once but then polls every 500 ms for its end, so

@@ -160,3 +160,48 @@ func TestStartWithAnEndingContext(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestStartAfterGnetFailed: a Start whose gnet.Run failed leaves the
+// transport unable to run, and says so; a second Start neither panics nor
+// races (gnet.Run's end is closed once per transport).
+func TestStartAfterGnetFailed(t *testing.T) {
+	cfg := devConfig("a")
+	cfg.ListenAddr = "192.0.2.1:0" // TEST-NET-1, on no interface: gnet's bind fails (port 0 skips the probe)
+	tr, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tr.Start(ctx); err == nil {
+		t.Fatal("Start on an address of no interface succeeded")
+	}
+	if err := tr.Start(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("second Start: %v, want ErrClosed", err)
+	}
+	if err := tr.Send(ctx, "b", []byte("x")); !errors.Is(err, ErrNotStarted) {
+		t.Fatalf("Send after a failed Start: %v, want ErrNotStarted", err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStoppedEngineFreesItsPort: once gnet has stopped, for whatever
+// reason, nothing keeps its port listening: the transport's duplicate of
+// the listening socket is closed as gnet.Run returns, not at Close.
+func TestStoppedEngineFreesItsPort(t *testing.T) {
+	tr := startTransport(t, devConfig("a"))
+	addr := tr.Addr().String()
+	tr.stopEngine() // as if gnet had stopped on its own (an accept error)
+	select {
+	case <-tr.runDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("gnet.Run did not return after Engine.Stop")
+	}
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		c.Close()
+		t.Fatalf("%s still accepts connections after gnet stopped", addr)
+	}
+}

@@ -22,7 +22,7 @@ func (h *eventHandler) OnBoot(eng gnet.Engine) gnet.Action {
 	t.eng = eng
 	fd, err := eng.Dup()
 	if err == nil {
-		t.listenDup.Store(int64(fd))
+		t.listener.set(fd)
 		t.addr, err = listenAddr(fd)
 	}
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/tensorchain/transport/budget"
 	"github.com/tensorchain/transport/tlsstate"
@@ -40,7 +39,7 @@ type Transport struct {
 	readyOnce sync.Once
 	runDone   chan struct{} // closed when gnet.Run has returned, runErr set
 	runErr    error
-	listenDup atomic.Int64 // a duplicate of gnet's listening socket, or -1 (OnBoot; close.go)
+	listener  listenerDup // set at OnBoot (listener.go)
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // dial goroutines
@@ -99,7 +98,7 @@ func New(cfg Config) (*Transport, error) {
 		streams:   newStreamTable(),
 		epoch:     time.Now(),
 	}
-	t.listenDup.Store(-1) // until OnBoot
+	t.listener.fd = -1 // until OnBoot
 	t.recvAny.init()
 	for c := range t.recvClass {
 		t.recvClass[c].init()
@@ -132,6 +131,11 @@ func (t *Transport) Start(ctx context.Context) error {
 	if t.closing.Load() {
 		return fmt.Errorf("start: %w", ErrClosed)
 	}
+	select {
+	case <-t.runDone:
+		return fmt.Errorf("start: %w: gnet stopped (%v); a transport runs once", ErrClosed, t.runErr)
+	default:
+	}
 	if !t.started.CompareAndSwap(false, true) {
 		return fmt.Errorf("start: %w: already started", ErrInvalidConfig)
 	}
@@ -159,6 +163,7 @@ func (t *Transport) Start(ctx context.Context) error {
 	}
 	go func() {
 		t.runErr = gnet.Run(&eventHandler{t: t}, "tcp://"+t.cfg.ListenAddr, opts...)
+		t.listener.close() // gnet has closed its own: the port is free
 		close(t.runDone)
 	}()
 	select {
@@ -166,9 +171,8 @@ func (t *Transport) Start(ctx context.Context) error {
 		t.installBells(ctx)
 		return nil
 	case <-t.runDone:
-		t.closeListenDup()
 		t.cancel()
-		t.started.Store(false) // gnet.Run returned: Close must not wait for it
+		t.started.Store(false) // gnet.Run returned: Close has nothing to stop
 		return fmt.Errorf("start %s on %s: %w", t.cfg.NodeID, t.cfg.ListenAddr, t.runErr)
 	case <-ctx.Done():
 		_ = t.Close() // it waits until gnet has booted, to stop it
@@ -200,21 +204,6 @@ func (t *Transport) Addr() net.Addr {
 	default:
 		return nil
 	}
-}
-
-// listenAddr reads the bound address of the listening socket fd.
-func listenAddr(fd int) (net.Addr, error) {
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return nil, err
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}, nil
-	case *unix.SockaddrInet6:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}, nil
-	}
-	return nil, fmt.Errorf("unexpected listener address %T", sa)
 }
 
 func (t *Transport) register(c *conn) {
