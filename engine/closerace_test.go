@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"testing"
@@ -39,13 +40,7 @@ func TestCloseDuringAcceptsLeaksNothing(t *testing.T) {
 		}
 		storm.stop()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for openFDs(t) > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d descriptors left open after %d Closes during a dial storm", openFDs(t)-before, rounds)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	fdsBackTo(t, before, fmt.Sprintf("%d Closes during a dial storm", rounds))
 	// The acceptor stopped with its listener, and its exit, an error to
 	// gnet, is no news to whoever reads the log.
 	if recs := logs.records("the acceptor did not stop with its listener; stopping the event loops"); len(recs) > 0 {
@@ -152,13 +147,7 @@ func TestStartWithAnEndingContext(t *testing.T) {
 	if ended == 0 {
 		t.Fatalf("no Start of %d saw its context end: the test swept nothing", rounds)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for openFDs(t) > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d descriptors left open after %d Starts", openFDs(t)-before, rounds)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	fdsBackTo(t, before, fmt.Sprintf("%d Starts", rounds))
 }
 
 // TestStartAfterGnetFailed: a Start whose gnet.Run failed leaves the

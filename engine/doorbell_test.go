@@ -195,7 +195,20 @@ func TestCloseClosesDoorbells(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 5*time.Second, func() bool { return openFDs(t) <= before })
+	fdsBackTo(t, before, "3 rounds of two transports closed")
+}
+
+// fdsBackTo waits up to 5 s for the process's open descriptors to fall
+// back to before, and fails the test with how many are left after what.
+func fdsBackTo(t *testing.T, before int, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for openFDs(t) > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d descriptors left open after %s", openFDs(t)-before, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // openFDs counts this process's open descriptors.
