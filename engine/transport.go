@@ -126,7 +126,8 @@ func New(cfg Config) (*Transport, error) {
 }
 
 // Start opens the listener and the event loops, and returns once they are
-// serving (or ctx ends).
+// serving (or ctx ends). A transport runs once: after its event loops have
+// stopped (Close, or a Start that failed in gnet), Start returns ErrClosed.
 func (t *Transport) Start(ctx context.Context) error {
 	if t.closing.Load() {
 		return fmt.Errorf("start: %w", ErrClosed)
