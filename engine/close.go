@@ -11,13 +11,14 @@ import (
 // not flush are counted as dropped. Afterwards every call returns ErrClosed
 // (Recv first returns the messages already received).
 func (t *Transport) Close() error {
-	if !t.closing.CompareAndSwap(false, true) {
+	running, ok := t.beginClose()
+	if !ok {
 		return fmt.Errorf("close: %w", ErrClosed)
 	}
 	close(t.stopping)
 	t.failRequests(nil, 0, fmt.Errorf("%w: the transport is closing", ErrClosed))
 	t.stats.streamsFailed.Add(uint64(t.streams.failPeer(nil, ErrClosed)))
-	if !t.started.Load() || t.cancel == nil {
+	if !running {
 		close(t.done)
 		return nil
 	}
@@ -39,6 +40,19 @@ func (t *Transport) Close() error {
 	t.wg.Wait()
 	close(t.done)
 	return nil
+}
+
+// beginClose marks the transport closing (false if it already was) and
+// reports whether Start has launched gnet, which Close must then stop.
+// Under lifeMu, so a Start's set-up is either wholly before it or sees
+// closing.
+func (t *Transport) beginClose() (running, ok bool) {
+	t.lifeMu.Lock()
+	defer t.lifeMu.Unlock()
+	if !t.closing.CompareAndSwap(false, true) {
+		return false, false
+	}
+	return t.started.Load() && t.cancel != nil, true
 }
 
 // registrationWait bounds how long Close waits for dialed connections

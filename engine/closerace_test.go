@@ -194,3 +194,38 @@ func TestStoppedEngineFreesItsPort(t *testing.T) {
 		t.Fatalf("%s still accepts connections after gnet stopped", addr)
 	}
 }
+
+// TestCloseRacingStart: a Close that runs while Start is still setting up
+// stops whatever Start went on to run. Start either fails with ErrClosed or
+// succeeds and is closed; in both cases no event loop, port or descriptor
+// is left once both have returned.
+func TestCloseRacingStart(t *testing.T) {
+	const rounds = 100
+	before := openFDs(t)
+	for i := range rounds {
+		tr, err := New(devConfig("a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		started := make(chan error, 1)
+		go func() { started <- tr.Start(context.Background()) }()
+		// Delays from 0 to 190 µs sweep Close across Start's set-up.
+		time.Sleep(time.Duration(i%20) * 10 * time.Microsecond)
+		_ = tr.Close()
+		select {
+		case err := <-started:
+			if err != nil && !errors.Is(err, ErrClosed) {
+				t.Fatalf("round %d: Start: %v, want nil or ErrClosed", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Start has not returned 10 s after Close", i)
+		}
+		if addr := tr.Addr(); addr != nil {
+			if c, err := net.DialTimeout("tcp", addr.String(), time.Second); err == nil {
+				c.Close()
+				t.Fatalf("round %d: %s still accepts connections after Close and Start returned", i, addr)
+			}
+		}
+	}
+	fdsBackTo(t, before, fmt.Sprintf("%d Closes racing Start", rounds))
+}

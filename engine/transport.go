@@ -49,6 +49,10 @@ type Transport struct {
 	registering atomic.Int32
 	bells       bells // one per event loop (doorbell.go)
 
+	// lifeMu orders Start's set-up (up to gnet.Run's launch) and Close's
+	// first step: Close either finds gnet launched, with cancel set, and
+	// stops it, or finds nothing started and Start then sees closing.
+	lifeMu   sync.Mutex
 	started  atomic.Bool
 	closing  atomic.Bool   // Close has begun: new sends fail with ErrClosed
 	stopping chan struct{} // closed when Close begins: blocked sends give up
@@ -129,6 +133,29 @@ func New(cfg Config) (*Transport, error) {
 // serving (or ctx ends). A transport runs once: after its event loops have
 // stopped (Close, or a Start that failed in gnet), Start returns ErrClosed.
 func (t *Transport) Start(ctx context.Context) error {
+	if err := t.launch(); err != nil {
+		return err
+	}
+	select {
+	case <-t.ready:
+		t.installBells(ctx)
+		return nil
+	case <-t.runDone:
+		t.cancel()
+		t.started.Store(false) // gnet.Run returned: Close has nothing to stop
+		return fmt.Errorf("start %s on %s: %w", t.cfg.NodeID, t.cfg.ListenAddr, t.runErr)
+	case <-ctx.Done():
+		_ = t.Close() // it waits until gnet has booted, to stop it
+		return fmt.Errorf("start: %w", ctxError(ctx))
+	}
+}
+
+// launch checks that the transport may start and starts gnet.Run on its
+// own goroutine, under lifeMu: a Close that begins meanwhile waits, then
+// stops what was launched.
+func (t *Transport) launch() error {
+	t.lifeMu.Lock()
+	defer t.lifeMu.Unlock()
 	if t.closing.Load() {
 		return fmt.Errorf("start: %w", ErrClosed)
 	}
@@ -167,18 +194,7 @@ func (t *Transport) Start(ctx context.Context) error {
 		t.listener.close() // gnet has closed its own: the port is free
 		close(t.runDone)
 	}()
-	select {
-	case <-t.ready:
-		t.installBells(ctx)
-		return nil
-	case <-t.runDone:
-		t.cancel()
-		t.started.Store(false) // gnet.Run returned: Close has nothing to stop
-		return fmt.Errorf("start %s on %s: %w", t.cfg.NodeID, t.cfg.ListenAddr, t.runErr)
-	case <-ctx.Done():
-		_ = t.Close() // it waits until gnet has booted, to stop it
-		return fmt.Errorf("start: %w", ctxError(ctx))
-	}
+	return nil
 }
 
 // probeListen binds addr once and lets it go, so that a port in use is
