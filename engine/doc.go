@@ -29,6 +29,11 @@
 //     drains. Ring payloads are copied out: a read batch packs its small
 //     ones (up to 1 KiB) side by side into a shared 32 KiB slab, larger ones
 //     get a pooled buffer each; Message.Release gives them back.
+//   - Batches (batch.go): SendBatch queues many frames under one lock with
+//     one reservation of queue room and one wake of the loop; RecvBatch
+//     takes many messages under one lock of the ready list, and returns
+//     their credit once per connection. Order, classes and fairness are
+//     those of Send and Recv.
 //   - Flow control is credit-based (docs/PROTOCOL.md): a receiver grants
 //     ReceiveWindow bytes per connection and returns credit as the
 //     application consumes messages. A slow consumer therefore holds its

@@ -203,6 +203,11 @@ func (rl *readyList) pop() (Message, *inbox, bool) {
 	}
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
+	return rl.popLocked()
+}
+
+// popLocked is pop under rl.mu.
+func (rl *readyList) popLocked() (Message, *inbox, bool) {
 	if len(rl.heap) == 0 {
 		return Message{}, nil, false
 	}
@@ -233,6 +238,79 @@ func (rl *readyList) pop() (Message, *inbox, bool) {
 		return Message{}, nil, false
 	}
 	return m, in, true
+}
+
+// popInto fills into with the messages repeated pops would return, under
+// one lock, from inboxes the set can still record; it returns how many.
+func (rl *readyList) popInto(into []Message, ins *inboxSet) int {
+	if len(into) == 0 || rl.nready.Load() == 0 {
+		return 0
+	}
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if len(rl.heap) == 1 && ins.add(rl.heap[0]) {
+		return rl.popOnlyLocked(into)
+	}
+	n := 0
+	for n < len(into) && len(rl.heap) > 0 && ins.add(rl.heap[0]) {
+		m, _, ok := rl.popLocked()
+		if !ok {
+			break
+		}
+		into[n] = m
+		n++
+	}
+	return n
+}
+
+// popOnlyLocked is popInto when one inbox holds all the class's messages:
+// repeated pops would take its front messages one after the other, so they
+// are taken at once and the inbox's times and place in the heap are
+// updated once. Under rl.mu.
+func (rl *readyList) popOnlyLocked(into []Message) int {
+	in := rl.heap[0]
+	r := in.ring.Load()
+	n := r.popN(into)
+	var cost int64
+	for _, m := range into[:n] {
+		rl.now = in.vtime + cost // the start tag of the message served last
+		cost += int64(m.cost)
+	}
+	in.vtime += cost
+	in.popped.Store(in.popped.Load() + cost) // the only writer
+	if r.len() > 0 {
+		in.setFinish()
+		return n
+	}
+	rl.removeTopLocked()
+	in.ready.Store(false) // then look again, as popLocked does
+	if r.len() > 0 && in.ready.CompareAndSwap(false, true) {
+		in.setFinish()
+		rl.pushLocked(in)
+	}
+	return n
+}
+
+// inboxSet is the few inboxes one RecvBatch took from, whose parked
+// connections may resume once it is done.
+type inboxSet struct {
+	ins [8]*inbox
+	n   int
+}
+
+// add records in unless it is there already; false when the set is full.
+func (s *inboxSet) add(in *inbox) bool {
+	for _, x := range s.ins[:s.n] {
+		if x == in {
+			return true
+		}
+	}
+	if s.n == len(s.ins) {
+		return false
+	}
+	s.ins[s.n] = in
+	s.n++
+	return true
 }
 
 // setFinish keys the inbox by its front message's virtual finish. Under

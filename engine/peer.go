@@ -215,18 +215,48 @@ const (
 // and returns the connection to wake.
 func (l *lane) appendFrame(header, payload []byte, deadline int64) (*conn, appendResult) {
 	l.mu.Lock()
-	switch {
-	case l.retired || (!l.outbound && l.peer.dialed.Load()): // (a send that picked before our Connect: see handover.go)
+	if res := l.refusalLocked(); res != appended {
 		l.mu.Unlock()
-		return nil, laneRetired
-	case l.sealed:
-		l.mu.Unlock()
-		return nil, laneSealed
+		return nil, res
 	}
 	l.q.push(header, payload, deadline)
 	l.mu.Unlock()
 	l.queued.Add(int64(len(header) + len(payload)))
 	return l.conn.Load(), appended
+}
+
+// outFrame is one encoded frame on its way into a lane: its header and
+// its body, which the lane copies.
+type outFrame struct{ hdr, body []byte }
+
+// appendFrames is appendFrame for a batch's frames, in order and under
+// one lock, each with the deadline.
+func (l *lane) appendFrames(frames []outFrame, deadline int64) (*conn, appendResult) {
+	l.mu.Lock()
+	if res := l.refusalLocked(); res != appended {
+		l.mu.Unlock()
+		return nil, res
+	}
+	var bytes int
+	for _, f := range frames {
+		l.q.push(f.hdr, f.body, deadline)
+		bytes += len(f.hdr) + len(f.body)
+	}
+	l.mu.Unlock()
+	l.queued.Add(int64(bytes))
+	return l.conn.Load(), appended
+}
+
+// refusalLocked says why the lane takes no frame now (laneRetired,
+// laneSealed), or appended when it does. Under l.mu.
+func (l *lane) refusalLocked() appendResult {
+	switch {
+	case l.retired || (!l.outbound && l.peer.dialed.Load()): // (a send that picked before our Connect: see handover.go)
+		return laneRetired
+	case l.sealed:
+		return laneSealed
+	}
+	return appended
 }
 
 // expireQueued drops the expired frames at the front of the queue (see

@@ -73,31 +73,43 @@ func (t *Transport) RecvClass(ctx context.Context, class Class) (Message, error)
 
 // recv waits for pop to yield a message.
 func (t *Transport) recv(ctx context.Context, w *sleepers, pop func() (Message, bool)) (Message, error) {
+	var m Message
+	err := t.awaitTake(ctx, w, func() bool {
+		var ok bool
+		m, ok = pop()
+		return ok
+	})
+	return m, err
+}
+
+// awaitTake waits, as one of the receivers w, until take succeeds or ctx
+// ends; take takes messages and reports whether it got any.
+func (t *Transport) awaitTake(ctx context.Context, w *sleepers, take func() bool) error {
 	if t.cfg.inline() {
-		return Message{}, fmt.Errorf("recv: %w: messages go to Config.Handler or MessageHandler", ErrInvalidConfig)
+		return fmt.Errorf("recv: %w: messages go to Config.Handler or MessageHandler", ErrInvalidConfig)
 	}
 	for {
-		if m, ok := pop(); ok {
-			return m, nil
+		if take() {
+			return nil
 		}
 		select {
 		case <-t.done:
-			return Message{}, fmt.Errorf("recv: %w", ErrClosed)
+			return fmt.Errorf("recv: %w", ErrClosed)
 		default:
 		}
 		w.n.Add(1)
 		// Re-check after announcing ourselves: a producer that pushed before
-		// seeing waiters > 0 made the message visible to this pop.
-		if m, ok := pop(); ok {
+		// seeing waiters > 0 made the message visible to this take.
+		if take() {
 			w.n.Add(-1)
-			return m, nil
+			return nil
 		}
 		select {
 		case <-w.wakeup:
 			w.n.Add(-1)
 		case <-ctx.Done():
 			w.n.Add(-1)
-			return Message{}, fmt.Errorf("recv: %w", ctxError(ctx))
+			return fmt.Errorf("recv: %w", ctxError(ctx))
 		case <-t.done:
 			w.n.Add(-1)
 		}

@@ -4,9 +4,10 @@ import (
 	"sync/atomic"
 )
 
-// ring is a bounded lock-free multi-producer multi-consumer queue of
-// messages (Vyukov's array queue): event loops push, Recv callers pop.
-// Each slot carries a sequence number that says whose turn it is.
+// ring is a bounded lock-free multi-producer single-consumer queue of
+// messages (Vyukov's array queue, popped by one consumer at a time): event
+// loops push, Recv callers pop under their class's readyList lock. Each
+// slot carries a sequence number that says whose turn it is.
 type ring struct {
 	mask  uint64
 	slots []ringSlot
@@ -57,27 +58,41 @@ func (r *ring) push(m Message) bool {
 	}
 }
 
-// pop removes the oldest message; ok is false when the ring is empty.
+// pop removes the oldest message; ok is false when the ring is empty (or
+// its oldest slot is still being filled). One consumer at a time
+// (readyList.mu): the head moves with a store, not a contended CAS.
 func (r *ring) pop() (m Message, ok bool) {
 	pos := r.head.Load()
-	for {
-		s := &r.slots[pos&r.mask]
-		seq := s.seq.Load()
-		switch diff := int64(seq) - int64(pos+1); {
-		case diff == 0:
-			if r.head.CompareAndSwap(pos, pos+1) {
-				m = s.msg
-				s.msg = Message{}
-				s.seq.Store(pos + r.mask + 1)
-				return m, true
-			}
-			pos = r.head.Load()
-		case diff < 0:
-			return Message{}, false // empty
-		default:
-			pos = r.head.Load()
-		}
+	s := &r.slots[pos&r.mask]
+	if s.seq.Load() != pos+1 {
+		return Message{}, false
 	}
+	m = s.msg
+	s.msg = Message{}
+	r.head.Store(pos + 1)
+	s.seq.Store(pos + r.mask + 1)
+	return m, true
+}
+
+// popN removes up to len(into) of the oldest messages into it and returns
+// how many: pop's work for each, with one store of the head for all. One
+// consumer at a time, as for pop.
+func (r *ring) popN(into []Message) int {
+	pos := r.head.Load()
+	n := 0
+	for ; n < len(into); n++ {
+		s := &r.slots[(pos+uint64(n))&r.mask]
+		if s.seq.Load() != pos+uint64(n)+1 {
+			break
+		}
+		into[n] = s.msg
+		s.msg = Message{}
+		s.seq.Store(pos + uint64(n) + r.mask + 1)
+	}
+	if n > 0 {
+		r.head.Store(pos + uint64(n))
+	}
+	return n
 }
 
 // len is the approximate number of queued messages.

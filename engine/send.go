@@ -55,21 +55,12 @@ const maxHeader = codec.HeaderSize + codec.TagSize
 // sendTagged is send for a frame with a tag (requests, replies, streams;
 // request.go, stream.go), or without one when tag.Kind is 0.
 func (t *Transport) sendTagged(ctx context.Context, to string, tag codec.Tag, payload []byte, o SendOptions) error {
-	if t.closing.Load() {
-		return fmt.Errorf("send to %s: %w", to, ErrClosed)
+	p, err := t.sendablePeer(to)
+	if err == nil {
+		err = t.checkSize(p, len(payload))
 	}
-	if !t.started.Load() {
-		return fmt.Errorf("send to %s: %w", to, ErrNotStarted)
-	}
-	p := t.peer(to)
-	if p == nil {
-		return fmt.Errorf("send to %s: %w", to, ErrPeerNotFound)
-	}
-	if len(payload) > t.cfg.MaxMessageSize {
-		return fmt.Errorf("send to %s: %w: %d bytes, limit %d", to, ErrMessageTooLarge, len(payload), t.cfg.MaxMessageSize)
-	}
-	if lim := p.maxMessage.Load(); lim > 0 && int64(len(payload)) > lim {
-		return fmt.Errorf("send to %s: %w: %d bytes, peer accepts %d", to, ErrMessageTooLarge, len(payload), lim)
+	if err != nil {
+		return fmt.Errorf("send to %s: %w", to, err)
 	}
 	if tag.Kind != 0 && p.noTags.Load() {
 		return fmt.Errorf("send to %s: %w: the peer does not take requests or streams (no tagged-frame capability in its hello)", to, ErrUnsupported)
@@ -77,8 +68,7 @@ func (t *Transport) sendTagged(ctx context.Context, to string, tag codec.Tag, pa
 	if o.Class == Control {
 		o.Stream = 0 // one ordered stream
 	} else if !exemptFromLimit(tag.Kind) && !p.limiter.Allow() { // control is exempt: a refused heartbeat is an election
-		p.stats.rateLimited.Add(1)
-		t.stats.rateLimited.Add(1)
+		t.countRateLimited(p)
 		return fmt.Errorf("send to %s: %w", to, ErrRateLimited)
 	}
 	l, err := t.laneFor(p, o)
@@ -93,10 +83,50 @@ func (t *Transport) sendTagged(ctx context.Context, to string, tag codec.Tag, pa
 			return fmt.Errorf("send to %s: %w", to, err)
 		}
 	}
-	t.stats.payloadOut.Add(uint64(len(payload)))
-	t.stats.wireOut.Add(uint64(len(hdr) + len(body)))
-	t.stats.bodyOut.Add(uint64(len(body)))
+	t.countQueued(len(payload), len(hdr)+len(body), len(body))
 	return nil
+}
+
+// sendablePeer returns the peer a send to id goes to, or why there is none
+// (ErrClosed, ErrNotStarted, ErrPeerNotFound).
+func (t *Transport) sendablePeer(id string) (*peer, error) {
+	if t.closing.Load() {
+		return nil, ErrClosed
+	}
+	if !t.started.Load() {
+		return nil, ErrNotStarted
+	}
+	p := t.peer(id)
+	if p == nil {
+		return nil, ErrPeerNotFound
+	}
+	return p, nil
+}
+
+// checkSize fails a payload larger than this transport sends or than the
+// peer accepts (ErrMessageTooLarge).
+func (t *Transport) checkSize(p *peer, size int) error {
+	if size > t.cfg.MaxMessageSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, size, t.cfg.MaxMessageSize)
+	}
+	if lim := p.maxMessage.Load(); lim > 0 && int64(size) > lim {
+		return fmt.Errorf("%w: %d bytes, peer accepts %d", ErrMessageTooLarge, size, lim)
+	}
+	return nil
+}
+
+// countRateLimited books a send refused by p's outbound bucket.
+func (t *Transport) countRateLimited(p *peer) {
+	p.stats.rateLimited.Add(1)
+	t.stats.rateLimited.Add(1)
+}
+
+// countQueued books payload bytes accepted for sending as wire bytes
+// (frames) with body bytes (compressed or not, no headers).
+func (t *Transport) countQueued(payload, wire, body int) {
+	t.stats.payloadOut.Add(uint64(payload))
+	t.stats.wireOut.Add(uint64(wire))
+	t.stats.bodyOut.Add(uint64(body))
 }
 
 // exemptFromLimit reports whether a frame of kind skips the outbound rate

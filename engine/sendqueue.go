@@ -22,7 +22,13 @@ func newSendQueue() sendQueue { return sendQueue{space: sleepers{wakeup: make(ch
 // tryReserve claims room for one message of wire bytes without waiting.
 // A message larger than maxBytes still fits into an empty queue.
 func (q *sendQueue) tryReserve(wire int64, maxMsgs, maxBytes int) bool {
-	n := q.pending.Add(1)
+	return q.tryReserveN(1, wire, maxMsgs, maxBytes)
+}
+
+// tryReserveN claims room for msgs messages of wire bytes in all, without
+// waiting: all of them or none.
+func (q *sendQueue) tryReserveN(msgs, wire int64, maxMsgs, maxBytes int) bool {
+	n := q.pending.Add(msgs)
 	b := q.pendBytes.Add(wire)
 	if n <= int64(maxMsgs) && (b <= int64(maxBytes) || n == 1) {
 		if n < int64(maxMsgs) {
@@ -30,7 +36,7 @@ func (q *sendQueue) tryReserve(wire int64, maxMsgs, maxBytes int) bool {
 		}
 		return true
 	}
-	q.pending.Add(-1)
+	q.pending.Add(-msgs)
 	q.pendBytes.Add(-wire)
 	return false
 }
