@@ -79,6 +79,21 @@ func (b *Bucket) AllowN(n int) bool {
 	}
 }
 
+// Refund gives back n tokens taken and not used, up to a full bucket.
+func (b *Bucket) Refund(n int) {
+	if !b.enabled || n <= 0 {
+		return
+	}
+	cost := int64(n) * milli
+	for {
+		now := b.refilled()
+		full := b.full.Load()
+		if full <= now || b.full.CompareAndSwap(full, max(full-cost, now)) {
+			return
+		}
+	}
+}
+
 // Enabled reports whether the bucket limits at all (a disabled bucket
 // always allows).
 func (b *Bucket) Enabled() bool { return b.enabled }

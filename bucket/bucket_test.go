@@ -150,6 +150,33 @@ func TestConcurrentAllowNeverOvergrants(t *testing.T) {
 	}
 }
 
+// TestRefund: refunded tokens can be taken again, and a refund never
+// fills the bucket past its size.
+func TestRefund(t *testing.T) {
+	fc := &fakeClock{}
+	b := New(Config{Enabled: true, BucketSize: 10, RefillRate: 1}, fc.clock)
+	if !b.AllowN(10) || b.Allow() {
+		t.Fatal("a full bucket of 10 did not give exactly 10")
+	}
+	b.Refund(4)
+	if got := b.Tokens(); got != 4 {
+		t.Fatalf("after a refund of 4: %v tokens", got)
+	}
+	if !b.AllowN(4) || b.Allow() {
+		t.Fatal("the 4 refunded tokens were not there to take, or more were")
+	}
+	b.Refund(25)
+	if got := b.Tokens(); got != 10 {
+		t.Fatalf("after a refund of 25 into an empty bucket of 10: %v tokens", got)
+	}
+	fc.advance(time.Hour)
+	b.Refund(3) // into a full bucket: nothing changes
+	if got := b.Tokens(); got != 10 {
+		t.Fatalf("a refund into a full bucket gave %v tokens", got)
+	}
+	New(Disabled(), nil).Refund(5) // a disabled bucket ignores it
+}
+
 func TestDisabledAlwaysAllows(t *testing.T) {
 	b := New(Disabled(), nil)
 	for range 10_000 {

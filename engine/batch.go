@@ -91,23 +91,30 @@ func (t *Transport) sendChunk(ctx context.Context, p *peer, payloads [][]byte, o
 	)
 	defer releaseScratch(scratch[:allowed])
 	for i, pl := range payloads[:allowed] {
-		hdr, body, buf := t.maybeCompress(p, pl, &hdrs[i], codec.Tag{}) // as Send frames it
+		hdr, body, buf := t.encodeFrame(p, pl, &hdrs[i], codec.Tag{}) // as Send frames it; counted once queued
 		frames[i], wires[i], scratch[i] = outFrame{hdr, body}, int64(len(hdr)+len(body)), buf
 	}
 	n, err := t.reserveSome(ctx, p, o.Class, wires[:allowed])
 	if err != nil {
 		return 0, err
 	}
-	var wire, body, payload int
+	if n < allowed {
+		p.limiter.Refund(allowed - n) // the next chunk takes theirs again
+	}
+	var wire, body, payload, packed int
 	for i, f := range frames[:n] {
 		wire += len(f.hdr) + len(f.body)
 		body += len(f.body)
 		payload += len(payloads[i])
+		if compressed(f.hdr) {
+			packed++
+		}
 	}
 	if err := t.appendReserved(p, l, o, frames[:n], int64(wire)); err != nil {
 		return 0, err
 	}
 	t.countQueued(payload, wire, body)
+	t.stats.compressedFrames.Add(uint64(packed))
 	if n < allowed {
 		return n, nil // the queue had room for n: the next chunk waits for more
 	}
@@ -198,8 +205,9 @@ func releaseScratch(bufs []*[]byte) {
 // waits, as Recv does, until at least one has arrived or ctx ends, then
 // takes the ones already there, up to len(msgs), in the order that
 // repeated Recv calls would return them (control first; peers served by
-// bytes). Release each. With an empty msgs it returns 0 at once. It is
-// not available when Config.Handler is set.
+// bytes), from at most 8 peers' inboxes per call. Release each. With an
+// empty msgs it returns 0 at once. It is not available when
+// Config.Handler is set.
 func (t *Transport) RecvBatch(ctx context.Context, msgs []Message) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil
@@ -223,15 +231,16 @@ func (t *Transport) popInto(msgs []Message) int {
 	if n == 0 {
 		return 0
 	}
-	run, cost := msgs[0].conn, int32(0)
+	run, cost, count := msgs[0].conn, int32(0), int64(0)
 	for _, m := range msgs[:n] {
 		if m.conn != run || cost > math.MaxInt32-m.cost {
-			run.consumed(cost)
-			run, cost = m.conn, 0
+			run.consumedN(cost, count)
+			run, cost, count = m.conn, 0, 0
 		}
 		cost += m.cost
+		count++
 	}
-	run.consumed(cost)
+	run.consumedN(cost, count)
 	for _, in := range ins.ins[:ins.n] {
 		if in.anyStalled.Load() && in.drained(t.cfg.recvBufferBytes()) {
 			in.wakeStalled()

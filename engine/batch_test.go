@@ -275,3 +275,114 @@ func TestRecvBatchEdges(t *testing.T) {
 		t.Fatalf("RecvBatch after Close and drain: %v, want ErrClosed", err)
 	}
 }
+
+// unconfirmedTo is how many messages a's connections to id have written
+// that id has not yet confirmed taking (its credit frames count them).
+func unconfirmedTo(a *Transport, id string) int64 {
+	var u int64
+	for _, l := range a.peer(id).lanes.Members() {
+		if c := l.conn.Load(); c != nil {
+			u += c.unconfirmed.Load()
+		}
+	}
+	return u
+}
+
+// TestRecvBatchConfirmsEveryMessage: messages taken by RecvBatch are
+// confirmed to their sender one by one, as Recv's are (credit frames
+// count messages as well as bytes): nothing stays unconfirmed, so a
+// handover or a lost connection has nothing phantom to wait for or count.
+func TestRecvBatchConfirmsEveryMessage(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		acfg, bcfg := devConfig("a"), devConfig("b")
+		acfg.PoolSize, bcfg.PoolSize = 1, 1
+		a := startTransport(t, acfg)
+		b := startTransport(t, bcfg)
+		connect(t, a, b)
+		const n = 300
+		if k, err := a.SendBatch(context.Background(), "b", numbered(0, n, 16), SendOptions{}); k != n || err != nil {
+			t.Fatal(k, err)
+		}
+		if batch {
+			recvNumbered(t, b, 0, n, 64)
+		} else {
+			for range n {
+				m := recvTimeout(t, b, 5*time.Second)
+				m.Release()
+			}
+		}
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && unconfirmedTo(a, "b") > 0; {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if u := unconfirmedTo(a, "b"); u != 0 {
+			t.Fatalf("taken with RecvBatch=%v: the sender still has %d of %d messages unconfirmed", batch, u, n)
+		}
+	}
+}
+
+// TestSendBatchSpendsTokensOnlyOnWhatItQueues: a batch that waits for
+// queue room chunk by chunk takes one rate-limit token per payload it
+// queues, not one for each payload of a chunk that did not fit yet.
+func TestSendBatchSpendsTokensOnlyOnWhatItQueues(t *testing.T) {
+	acfg := devConfig("a")
+	acfg.RateLimit = bucket.Config{Enabled: true, BucketSize: 100, RefillRate: 0.001}
+	acfg.MaxPendingMessages = 10 // a chunk of 64 never fits at once
+	a := startTransport(t, acfg)
+	b := startTransport(t, devConfig("b"))
+	connect(t, a, b)
+	n, err := a.SendBatch(context.Background(), "b", numbered(0, 64, 16), SendOptions{})
+	if n != 64 || err != nil {
+		t.Fatalf("SendBatch of 64 with 100 tokens: %d queued, %v (%.0f tokens left)", n, err, a.peer("b").limiter.Tokens())
+	}
+	if left := a.peer("b").limiter.Tokens(); left < 35.5 || left > 37 {
+		t.Fatalf("%.1f tokens left after 64 payloads from 100, want 36", left)
+	}
+	recvNumbered(t, b, 0, 64, 64)
+}
+
+// TestSendBatchCountsEachCompressedFrameOnce: payloads of a chunk that
+// waited for queue room are counted in CompressedFrames once, when queued.
+func TestSendBatchCountsEachCompressedFrameOnce(t *testing.T) {
+	acfg := devConfig("a")
+	acfg.MaxPendingMessages = 10
+	a := startTransport(t, acfg)
+	b := startTransport(t, devConfig("b"))
+	connect(t, a, b)
+	n, err := a.SendBatch(context.Background(), "b", numbered(0, 64, 1<<10), SendOptions{})
+	if n != 64 || err != nil {
+		t.Fatal(n, err)
+	}
+	recvNumbered(t, b, 0, n, 64)
+	if st := a.Stats(); st.CompressedFrames != 64 {
+		t.Fatalf("CompressedFrames = %d for 64 compressed frames", st.CompressedFrames)
+	}
+}
+
+// TestFailedBatchReservationLeavesRoomForOthers: a batch too large for the
+// queue's room must not, while it tries, make a single TrySend to the same
+// peer fail on a queue that has room for it.
+func TestFailedBatchReservationLeavesRoomForOthers(t *testing.T) {
+	const maxMsgs, maxBytes, rounds = 40, 64 << 20, 200_000
+	q := newSendQueue()
+	q.pending.Add(30) // 30 messages queued: room for 10
+	done := make(chan int)
+	go func() { // a TrySend's reservations, each given back at once
+		refused := 0
+		for range rounds {
+			if q.tryReserve(21, maxMsgs, maxBytes) {
+				q.release(1, 21)
+			} else {
+				refused++
+			}
+		}
+		done <- refused
+	}()
+	for range rounds {
+		if q.tryReserveN(64, 64*21, maxMsgs, maxBytes) {
+			t.Fatal("64 messages fit into room for 10")
+		}
+	}
+	if refused := <-done; refused > 0 {
+		t.Fatalf("%d of %d single reservations refused with room for 10, while a batch of 64 tried", refused, rounds)
+	}
+}

@@ -493,8 +493,11 @@ func (c *conn) retain(p *peer, payload []byte, buf *[]byte, cost int) (Message, 
 // consumed records that the application took a delivered message off the
 // inbox and, once a credit update is due, wakes the loop to write it, or,
 // after a large message, writes it directly. Any goroutine.
-func (c *conn) consumed(cost int32) {
-	if c.recvWin.consume(cost) && (cost < directCreditMin || !c.creditDirect()) {
+func (c *conn) consumed(cost int32) { c.consumedN(cost, 1) }
+
+// consumedN is consumed for msgs messages of cost in all (RecvBatch).
+func (c *conn) consumedN(cost int32, msgs int64) {
+	if c.recvWin.consumeN(cost, msgs) && (cost < directCreditMin || !c.creditDirect()) {
 		c.wake()
 	}
 }

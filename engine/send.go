@@ -191,8 +191,19 @@ func (t *Transport) enqueue(ctx context.Context, p *peer, l *lane, o SendOptions
 
 // maybeCompress fills the frame header (with tag, when its Kind is set)
 // and returns it with the body to send: the LZ4 form of payload (in
-// scratch) when the peer accepts it and it pays off.
+// scratch) when the peer accepts it and it pays off, counted in
+// Stats.CompressedFrames.
 func (t *Transport) maybeCompress(p *peer, payload []byte, hbuf *[maxHeader]byte, tag codec.Tag) (hdr, body []byte, scratch *[]byte) {
+	hdr, body, scratch = t.encodeFrame(p, payload, hbuf, tag)
+	if compressed(hdr) {
+		t.stats.compressedFrames.Add(1)
+	}
+	return hdr, body, scratch
+}
+
+// encodeFrame is maybeCompress without the count (SendBatch counts the
+// frames it queues).
+func (t *Transport) encodeFrame(p *peer, payload []byte, hbuf *[maxHeader]byte, tag codec.Tag) (hdr, body []byte, scratch *[]byte) {
 	var flags byte
 	hdr = hbuf[:codec.HeaderSize]
 	if tag.Kind != 0 {
@@ -210,12 +221,14 @@ func (t *Transport) maybeCompress(p *peer, payload []byte, hbuf *[maxHeader]byte
 		if ok {
 			flags |= codec.FlagCompressed
 			body = out
-			t.stats.compressedFrames.Add(1)
 		}
 	}
 	codec.PutHeader(hdr, flags, len(hdr)-codec.HeaderSize+len(body))
 	return hdr, body, scratch
 }
+
+// compressed reports whether a frame header says its body is LZ4.
+func compressed(hdr []byte) bool { return hdr[codec.HeaderSize-1]&codec.FlagCompressed != 0 }
 
 // compressorPool recycles LZ4 compressors between sending goroutines.
 type compressorPool struct{ p sync.Pool }

@@ -28,6 +28,11 @@ func (q *sendQueue) tryReserve(wire int64, maxMsgs, maxBytes int) bool {
 // tryReserveN claims room for msgs messages of wire bytes in all, without
 // waiting: all of them or none.
 func (q *sendQueue) tryReserveN(msgs, wire int64, maxMsgs, maxBytes int) bool {
+	// A batch looks before it adds: a claim of many that is then taken
+	// back would, meanwhile, refuse single sends that fit.
+	if msgs > 1 && (q.pending.Load()+msgs > int64(maxMsgs) || q.pendBytes.Load()+wire > int64(maxBytes)) {
+		return false
+	}
 	n := q.pending.Add(msgs)
 	b := q.pendBytes.Add(wire)
 	if n <= int64(maxMsgs) && (b <= int64(maxBytes) || n == 1) {

@@ -71,9 +71,12 @@ func (w *recvWindow) backlogFits(pending int) bool {
 
 // consume records that the application took a delivered message, and
 // reports whether a Credit frame is now due. Any goroutine.
-func (w *recvWindow) consume(cost int32) (due bool) {
+func (w *recvWindow) consume(cost int32) (due bool) { return w.consumeN(cost, 1) }
+
+// consumeN is consume for msgs messages of cost in all (RecvBatch).
+func (w *recvWindow) consumeN(cost int32, msgs int64) (due bool) {
 	b := w.consumed.Add(int64(cost))
-	m := w.consumedMsgs.Add(1)
+	m := w.consumedMsgs.Add(msgs)
 	return w.dueAt(b, m)
 }
 
