@@ -47,4 +47,6 @@ func BenchmarkSendRecvBatch64(b *testing.B) {
 	b.StopTimer()
 	st := a.Stats()
 	b.ReportMetric(float64(st.MessagesSent)/float64(max(st.DataWrites, 1)), "msgs/write")
+	rs := r.Stats()
+	b.ReportMetric(float64(rs.RecvStalls+rs.MemoryStalls)*1e6/float64(b.N), "stalls/Mmsg")
 }

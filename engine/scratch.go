@@ -32,10 +32,12 @@ func (s *scratch) get() []byte {
 }
 
 // reserve returns the buffer (to append to) with room for n more bytes.
-// It moves the unconsumed bytes to the front only when room is short, so
-// consuming a large buffer piece by piece costs no copying; a larger
-// buffer comes from the pool too (the old one goes back), so a bulk
-// transfer reuses pooled buffers instead of growing new ones by append.
+// When room is short it moves the unconsumed bytes to the front if they
+// are at most twice the consumed prefix, and otherwise into a buffer twice
+// the size, so consuming a large buffer piece by piece while more arrives
+// moves each byte at most about twice, not once per piece. A larger buffer comes
+// from the pool too (the old one goes back), so a bulk transfer reuses
+// pooled buffers instead of growing new ones by append.
 func (s *scratch) reserve(n int) []byte {
 	if s.box == nil {
 		s.box = bufpool.Get(max(n, scratchSize))
@@ -44,17 +46,21 @@ func (s *scratch) reserve(n int) []byte {
 	if cap(s.b)-len(s.b) >= n {
 		return s.b
 	}
-	if s.off > 0 {
+	// Compacting a large backlog consumed a turn at a time (turnFrames)
+	// moved all of it once per turn: a quarter of the CPU of a 64 B stream
+	// into RecvBatch (BENCHMARKS.md, session 11).
+	if s.off > 0 && 2*s.off >= len(s.b)-s.off {
 		s.b, s.off = s.b[:copy(s.b, s.b[s.off:])], 0
 		if cap(s.b)-len(s.b) >= n {
 			return s.b
 		}
 	}
-	box := bufpool.Get(max(len(s.b)+n, 2*cap(s.b))) // doubling: a frame gathered record by record is copied O(1) times, not once per size class
-	b := append((*box)[:0], s.b...)
+	rest := s.b[s.off:]
+	box := bufpool.Get(max(len(rest)+n, 2*cap(s.b))) // doubling: a frame gathered record by record is copied O(1) times, not once per size class
+	b := append((*box)[:0], rest...)
 	*s.box = s.b[:0]
 	bufpool.Put(s.box)
-	s.box, s.b = box, b
+	s.box, s.b, s.off = box, b, 0
 	return b
 }
 
