@@ -76,7 +76,11 @@ func startEngineNode(s nodeSpec) (node, error) {
 	n := &engineNode{t: t, cancel: cancel}
 	if s.deliver != nil && cfg.Handler == nil && !s.pull {
 		n.wg.Add(1)
-		go n.consume(ctx, s.deliver)
+		if s.batch > 1 {
+			go n.consumeBatches(ctx, s.deliver, s.batch)
+		} else {
+			go n.consume(ctx, s.deliver)
+		}
 	}
 	return n, nil
 }
@@ -91,6 +95,22 @@ func (n *engineNode) consume(ctx context.Context, deliver func(string, []byte)) 
 		}
 		deliver(m.From, m.Payload)
 		m.Release()
+	}
+}
+
+// consumeBatches is consume with RecvBatch, batch messages at a time.
+func (n *engineNode) consumeBatches(ctx context.Context, deliver func(string, []byte), batch int) {
+	defer n.wg.Done()
+	msgs := make([]engine.Message, batch)
+	for {
+		k, err := n.t.RecvBatch(ctx, msgs)
+		if err != nil {
+			return
+		}
+		for i := range msgs[:k] {
+			deliver(msgs[i].From, msgs[i].Payload)
+			msgs[i].Release()
+		}
 	}
 }
 
@@ -111,6 +131,11 @@ func (n *engineNode) send(ctx context.Context, to string, p []byte) error {
 }
 
 func (n *engineNode) trySend(to string, p []byte) error { return n.t.TrySend(to, p) }
+
+func (n *engineNode) sendBatch(ctx context.Context, to string, payloads [][]byte) error {
+	_, err := n.t.SendBatch(ctx, to, payloads, engine.SendOptions{})
+	return err
+}
 
 // controlClass sends on the peer's control connection.
 var controlClass = engine.SendOptions{Class: engine.Control}

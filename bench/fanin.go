@@ -29,7 +29,7 @@ func fanin(im impl, o Options, p *pki) (Result, error) {
 		if err := s.connect(ctx, "recv", recv.addr()); err != nil {
 			return Result{}, err
 		}
-		stops = append(stops, streamTo(ctx, s, "recv", payload))
+		stops = append(stops, streamTo(ctx, s, "recv", payload, 1))
 	}
 	w := measureWindow(&got, warmup(o.Duration), o.Duration)
 	for _, stop := range stops {

@@ -121,7 +121,7 @@ func hbload(im impl, o Options, p *pki) ([]Result, error) {
 	ctrlIdle.latency(samples, d)
 
 	// bulk alone: the stream on its own.
-	stop := streamTo(ctx, a, "recv", bulk)
+	stop := streamTo(ctx, a, "recv", bulk, 1)
 	w := measureWindow(&bulkGot, streamWarmup(o.Duration), o.Duration)
 	if err := stop(); err != nil {
 		return nil, fmt.Errorf("%s: %w", hbBulkAlone, err)
@@ -132,7 +132,7 @@ func hbload(im impl, o Options, p *pki) ([]Result, error) {
 
 	// loaded: the stream runs, the ping-pong runs beside it, and the
 	// stream is counted over exactly the pings' window.
-	stop = streamTo(ctx, a, "recv", bulk)
+	stop = streamTo(ctx, a, "recv", bulk, 1)
 	time.Sleep(streamWarmup(o.Duration) - warmup(o.Duration)) // the pings' own warm-up follows
 	var c0, c1 uint64
 	var t0, t1 time.Time

@@ -15,6 +15,9 @@ type node interface {
 	connect(ctx context.Context, id, addr string) error
 	// send queues a message, waiting for room until ctx ends.
 	send(ctx context.Context, to string, payload []byte) error
+	// sendBatch queues payloads in order as one call, waiting for room
+	// until ctx ends.
+	sendBatch(ctx context.Context, to string, payloads [][]byte) error
 	// trySend queues a message or fails at once when the queue is full.
 	trySend(to string, payload []byte) error
 	// sendControl and trySendControl are send and trySend for control
@@ -49,6 +52,9 @@ type nodeSpec struct {
 	// goroutine of the node's (ignored with -deliver handler, where
 	// deliver runs on the reading loop or goroutine).
 	pull bool
+	// batch > 1 takes inbound messages batch at a time (RecvBatch, or
+	// the baseline's reader handing over what it has buffered).
+	batch int
 }
 
 // impl is an implementation under test.
@@ -68,7 +74,7 @@ var errQueueFull = errors.New("queue full")
 // startPair starts a sender and a receiver and connects the first to the
 // second.
 func startPair(ctx context.Context, im impl, o Options, p *pki, deliver func(string, []byte)) (a, b node, err error) {
-	if b, err = im.start(nodeSpec{id: "recv", opts: o, pki: p, deliver: deliver}); err != nil {
+	if b, err = im.start(nodeSpec{id: "recv", opts: o, pki: p, deliver: deliver, batch: o.batch()}); err != nil {
 		return nil, nil, err
 	}
 	if a, err = im.start(nodeSpec{id: "send", opts: o, pki: p}); err != nil {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +21,7 @@ func oneway(im impl, o Options, p *pki, size int) (Result, error) {
 	}
 	defer b.close()
 	defer a.close()
-	stop := streamTo(ctx, a, "recv", payloadFor(size, o.compressible()))
+	stop := streamTo(ctx, a, "recv", payloadFor(size, o.compressible()), o.batch())
 	w := measureWindow(&got, warmup(o.Duration), o.Duration)
 	if err := stop(); err != nil {
 		return Result{}, err
@@ -32,16 +33,22 @@ func oneway(im impl, o Options, p *pki, size int) (Result, error) {
 }
 
 // streamTo sends payload to peer in a loop on its own goroutine until the
-// returned stop is called; stop reports the first send error.
-func streamTo(ctx context.Context, n node, peer string, payload []byte) (stop func() error) {
+// returned stop is called, batch copies per call when batch > 1 (sendBatch);
+// stop reports the first send error.
+func streamTo(ctx context.Context, n node, peer string, payload []byte, batch int) (stop func() error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var sendErr error
+	send := func() error { return n.send(ctx, peer, payload) }
+	if batch > 1 {
+		payloads := slices.Repeat([][]byte{payload}, batch)
+		send = func() error { return n.sendBatch(ctx, peer, payloads) }
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for ctx.Err() == nil {
-			if err := n.send(ctx, peer, payload); err != nil && ctx.Err() == nil {
+			if err := send(); err != nil && ctx.Err() == nil {
 				sendErr = err
 				return
 			}

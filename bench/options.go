@@ -76,10 +76,19 @@ type Options struct {
 	ScaleSenders []int `json:"scale_senders"`
 	ScaleSizes   []int `json:"scale_sizes"`
 	ScaleIdle    int   `json:"scale_idle"`
+	// Batch is how many messages oneway's sender and receiver move per
+	// call: 1 is Send and Recv; more is the engine's SendBatch and
+	// RecvBatch, against a baseline that likewise queues a batch as one
+	// item and hands the frames it has already buffered to its reader as
+	// one. 0 is 1.
+	Batch int `json:"batch"`
 	// Runs is how many times each case is measured, engine and baseline
 	// interleaved; the report gives medians and ranges (runs.go). 0 is 1.
 	Runs int `json:"runs"`
 }
+
+// batch is Batch, at least 1.
+func (o Options) batch() int { return max(o.Batch, 1) }
 
 // compressible reports whether payloads are the compressible kind.
 func (o Options) compressible() bool { return o.LZ4 || o.Compressible }
@@ -109,6 +118,7 @@ func DefaultOptions() Options {
 		ScaleSizes:    []int{64, 1 << 10, 64 << 10, 1 << 20},
 		ScaleIdle:     10_000,
 		Runs:          1,
+		Batch:         1,
 	}
 }
 
@@ -141,6 +151,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("ping-size %d: want 0..1MiB", o.PingSize)
 	case o.has(ScenarioScale) && (len(o.ScaleSenders)+len(o.ScaleSizes) == 0 || o.ScaleIdle < 0 || o.ScaleIdle > 50_000):
 		return fmt.Errorf("scale: want senders or sizes to sweep, and scale-idle 0..50000")
+	case o.Batch < 0 || o.Batch > 1024:
+		return fmt.Errorf("batch %d: want 1..1024", o.Batch)
 	case o.Runs < 0 || o.Runs > 100:
 		return fmt.Errorf("runs %d: want 1..100", o.Runs)
 	case o.Deliver != "recv" && o.Deliver != "handler":

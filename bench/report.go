@@ -271,8 +271,8 @@ func (r *Report) settingsLine() string {
 	if o.TLS {
 		tls += " tls_records=" + o.TLSRecords.String()
 	}
-	return fmt.Sprintf("tls=%s lz4=%v compressible=%v pool=%d loops=%d duration=%v deliver=%s runs=%d rate_limit=off (engine and baseline)",
-		tls, o.LZ4, o.compressible(), o.PoolSize, o.EventLoops, o.Duration, o.Deliver, max(o.Runs, 1))
+	return fmt.Sprintf("tls=%s lz4=%v compressible=%v pool=%d loops=%d duration=%v deliver=%s batch=%d runs=%d rate_limit=off (engine and baseline)",
+		tls, o.LZ4, o.compressible(), o.PoolSize, o.EventLoops, o.Duration, o.Deliver, o.batch(), max(o.Runs, 1))
 }
 
 // tableRow is one row of the comparison table, as WriteTable and

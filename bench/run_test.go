@@ -245,6 +245,7 @@ func TestValidateNamesTheBadOption(t *testing.T) {
 		{"peers", func(o *Options) { o.Peers = 100 }, "peers 100"},
 		{"conns", func(o *Options) { o.Conns = 0 }, "conns 0"},
 		{"deliver", func(o *Options) { o.Deliver = "pigeon" }, `deliver "pigeon"`},
+		{"batch", func(o *Options) { o.Batch = 5000 }, "batch 5000"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -166,6 +166,7 @@ func parseFlags(args []string, stderr io.Writer) (cli, error) {
 	scaleSenders := fs.String("scale-senders", "1,10,100,1000", "scale: connection counts of the senders sweep (1 KiB messages)")
 	scaleSizes := fs.String("scale-sizes", "64,1KiB,64KiB,1MiB", "scale: message sizes of the sizes sweep (10 senders)")
 	fs.IntVar(&o.ScaleIdle, "scale-idle", o.ScaleIdle, "scale: idle connections (0: none)")
+	fs.IntVar(&o.Batch, "batch", o.Batch, "oneway: messages per send and receive call (more than 1: the engine's SendBatch and RecvBatch)")
 	fs.IntVar(&o.Runs, "runs", o.Runs, "measure each case this many times, engine and baseline interleaved; report medians and ranges")
 	fs.BoolVar(&c.asJSON, "json", false, "print JSON instead of the table")
 	fs.StringVar(&c.reportDir, "report", "", "write an HTML report with charts to this directory")
