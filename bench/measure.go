@@ -29,13 +29,21 @@ func measureWindow(counter *atomic.Uint64, warm, d time.Duration) window {
 	runtime.ReadMemStats(&m0)
 	c0, t0 := counter.Load(), time.Now()
 	time.Sleep(d)
+	c1, t1 := outlastStall(counter, c0, t0, d)
+	runtime.ReadMemStats(&m1)
+	return window{msgs: c1 - c0, elapsed: t1.Sub(t0), mallocs: m1.Mallocs - m0.Mallocs}
+}
+
+// outlastStall ends a window that began at t0 with the counter at c0 and
+// was meant to last d: now, or, while the counter has not moved, when it
+// moves (at most stallBound past d). It returns the count and the time.
+func outlastStall(counter *atomic.Uint64, c0 uint64, t0 time.Time, d time.Duration) (uint64, time.Time) {
 	c1, t1 := counter.Load(), time.Now()
 	for c1 == c0 && t1.Sub(t0) < d+stallBound {
 		time.Sleep(time.Millisecond)
 		c1, t1 = counter.Load(), time.Now()
 	}
-	runtime.ReadMemStats(&m1)
-	return window{msgs: c1 - c0, elapsed: t1.Sub(t0), mallocs: m1.Mallocs - m0.Mallocs}
+	return c1, t1
 }
 
 // warmup is the unmeasured start of each timed run.
