@@ -226,14 +226,9 @@ func (n *baselineNode) readLoop(c net.Conn, r *bufio.Reader, peer string) {
 	defer c.Close()
 	var hdr [codec.HeaderSize]byte
 	for {
-		flags, p, err := readFrame(r, &hdr)
+		p, err := readMessage(r, &hdr)
 		if err != nil {
 			return
-		}
-		if flags&codec.FlagCompressed != 0 {
-			if p, err = decompress(p); err != nil {
-				return
-			}
 		}
 		if n.inline { // the engine's handler mode has its counterpart: no channel hop
 			if n.deliver != nil {
@@ -261,14 +256,9 @@ func (n *baselineNode) readLoop(c net.Conn, r *bufio.Reader, peer string) {
 func (n *baselineNode) readBatch(r *bufio.Reader, hdr *[codec.HeaderSize]byte, peer string, first inboundMsg) bool {
 	batch := append(make([]inboundMsg, 0, n.batch), first)
 	for len(batch) < n.batch && bufferedFrame(r) {
-		flags, p, err := readFrame(r, hdr)
+		p, err := readMessage(r, hdr)
 		if err != nil {
 			return false
-		}
-		if flags&codec.FlagCompressed != 0 {
-			if p, err = decompress(p); err != nil {
-				return false
-			}
 		}
 		batch = append(batch, inboundMsg{from: peer, payload: p})
 	}
@@ -288,7 +278,6 @@ func bufferedFrame(r *bufio.Reader) bool {
 		return false
 	}
 	return r.Buffered() >= 4+int(binary.BigEndian.Uint32(b[:4])) // the length counts the flags byte
-
 }
 
 func (n *baselineNode) recv(ctx context.Context) error {
@@ -324,7 +313,7 @@ func (n *baselineNode) consume() {
 
 // frame encodes a payload into a new frame, compressed when it pays.
 func (n *baselineNode) frame(p []byte) []byte {
-	if n.lz4 && len(p) >= baselineMinComp {
+	if n.compresses(p) {
 		c := n.comps.Get().(*codec.Compressor)
 		defer n.comps.Put(c)
 		f := make([]byte, codec.HeaderSize, codec.HeaderSize+codec.CompressedBound(len(p)))
@@ -335,6 +324,10 @@ func (n *baselineNode) frame(p []byte) []byte {
 	}
 	return codec.AppendFrame(make([]byte, 0, codec.FrameLen(len(p))), 0, p)
 }
+
+// compresses reports whether a payload is sent LZ4-compressed when that
+// pays (frame decides).
+func (n *baselineNode) compresses(p []byte) bool { return n.lz4 && len(p) >= baselineMinComp }
 
 // count books a frame queued for sending.
 func (n *baselineNode) count(payload int, frame []byte) []byte {
@@ -390,7 +383,7 @@ func (n *baselineNode) sendBatch(ctx context.Context, to string, payloads [][]by
 	for _, p := range payloads {
 		var f []byte // the frame, when encoding it needs a buffer of its own (LZ4)
 		size := codec.FrameLen(len(p))
-		if n.lz4 && len(p) >= baselineMinComp {
+		if n.compresses(p) {
 			f = n.frame(p)
 			size = len(f)
 		}
@@ -463,6 +456,15 @@ func (n *baselineNode) close() {
 	n.mu.Unlock()
 	_ = n.ln.Close()
 	n.wg.Wait()
+}
+
+// readMessage reads one data frame and returns its payload, decompressed.
+func readMessage(r *bufio.Reader, hdr *[codec.HeaderSize]byte) ([]byte, error) {
+	flags, p, err := readFrame(r, hdr)
+	if err != nil || flags&codec.FlagCompressed == 0 {
+		return p, err
+	}
+	return decompress(p)
 }
 
 // readFrame reads one frame into a new payload buffer.

@@ -242,9 +242,7 @@ func (t *Transport) popInto(msgs []Message) int {
 	}
 	run.consumedN(cost, count)
 	for _, in := range ins.ins[:ins.n] {
-		if in.anyStalled.Load() && in.drained(t.cfg.recvBufferBytes()) {
-			in.wakeStalled()
-		}
+		t.resumeStalled(in)
 	}
 	t.passWakeOn()
 	return n

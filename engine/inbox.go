@@ -219,19 +219,7 @@ func (rl *readyList) popLocked() (Message, *inbox, bool) {
 		in.vtime += int64(m.cost)
 		in.popped.Store(in.popped.Load() + int64(m.cost)) // the only writer
 	}
-	if r.len() > 0 {
-		in.setFinish()
-		rl.downLocked(0)
-	} else {
-		rl.removeTopLocked()
-		// Unmark, then look again: a push that saw the mark still set
-		// (and so did not schedule) is visible to this second look.
-		in.ready.Store(false)
-		if r.len() > 0 && in.ready.CompareAndSwap(false, true) {
-			in.setFinish()
-			rl.pushLocked(in)
-		}
-	}
+	rl.settleTopLocked(in, r)
 	if !ok {
 		// A push that has claimed its slot but not yet filled it: the
 		// producer notifies once it has.
@@ -278,17 +266,27 @@ func (rl *readyList) popOnlyLocked(into []Message) int {
 	}
 	in.vtime += cost
 	in.popped.Store(in.popped.Load() + cost) // the only writer
+	rl.settleTopLocked(in, r)
+	return n
+}
+
+// settleTopLocked puts in, the heap's top, back in its place after
+// messages were taken from its ring r: re-keyed by its new front message,
+// or out of the heap once empty. Under rl.mu.
+func (rl *readyList) settleTopLocked(in *inbox, r *ring) {
 	if r.len() > 0 {
 		in.setFinish()
-		return n
+		rl.downLocked(0)
+		return
 	}
 	rl.removeTopLocked()
-	in.ready.Store(false) // then look again, as popLocked does
+	// Unmark, then look again: a push that saw the mark still set (and so
+	// did not schedule) is visible to this second look.
+	in.ready.Store(false)
 	if r.len() > 0 && in.ready.CompareAndSwap(false, true) {
 		in.setFinish()
 		rl.pushLocked(in)
 	}
-	return n
 }
 
 // inboxSet is the few inboxes one RecvBatch took from, whose parked

@@ -139,10 +139,16 @@ func (t *Transport) popClass(class Class) (Message, bool) {
 // connections once its inbox has drained enough.
 func (t *Transport) taken(m Message, in *inbox) {
 	m.conn.consumed(m.cost)
+	t.resumeStalled(in)
+	t.passWakeOn()
+}
+
+// resumeStalled restarts the connections parked on in once it has drained
+// enough.
+func (t *Transport) resumeStalled(in *inbox) {
 	if in.anyStalled.Load() && in.drained(t.cfg.recvBufferBytes()) {
 		in.wakeStalled()
 	}
-	t.passWakeOn()
 }
 
 // passWakeOn wakes another waiting receiver of each kind that has
