@@ -345,3 +345,37 @@ func servers(t *testing.T, l *node) map[raft.ServerID]raft.ServerSuffrage {
 func isShutdown(err error) bool {
 	return errors.Is(err, raft.ErrRaftShutdown) || errors.Is(err, raft.ErrTransportShutdown)
 }
+
+// waitFor is waitFor that, on a timeout, first logs what every running
+// node's raft and engine report: enough to tell a stalled connection from
+// a stalled raft after a failure seen once in CI.
+func (c *cluster) waitFor(timeout time.Duration, what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.report()
+			c.t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// report logs each running node's raft state and indexes, its engine's
+// counters of trouble, and the state of its lanes to each peer.
+func (c *cluster) report() {
+	c.t.Helper()
+	for _, nd := range c.running() {
+		s := nd.raft.Stats()
+		c.t.Logf("%s: raft %s term %s last log %s commit %s applied %s", nd.id, s["state"], s["term"], s["last_log_index"], s["commit_index"], s["applied_index"])
+		st := nd.trans.Engine().Stats()
+		c.t.Logf("%s: engine sent %d received %d, waiting for Recv %d, requests pending %d failed %d, recv stalls %d, io timeouts %d, dropped %d, unconfirmed %d, expired %d, protocol errors %d",
+			nd.id, st.MessagesSent, st.MessagesReceived, st.RecvQueueDepth, st.RequestsPending, st.RequestsFailed, st.RecvStalls, st.IOTimeouts, st.MessagesDropped, st.MessagesUnconfirmed, st.MessagesExpired, st.ProtocolErrors)
+		for _, p := range st.Peers {
+			c.t.Logf("%s: peer %s %s conns %d sent %d received %d queued %d (%d B) rtt %v", nd.id, p.NodeID, p.State, p.Connections, p.MessagesSent, p.MessagesReceived, p.QueueDepth, p.QueuedBytes, p.RTT)
+		}
+		for _, p := range nd.trans.Engine().Peers() {
+			c.t.Logf("%s: peer %s lanes %v, heard %v ago", nd.id, p.NodeID, p.Lanes, time.Since(p.LastHeard).Round(time.Millisecond))
+		}
+	}
+}

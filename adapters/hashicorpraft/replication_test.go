@@ -1,6 +1,8 @@
 package hashicorpraft
 
 import (
+	"cmp"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -77,6 +79,7 @@ func leaderFailover(t *testing.T, opts []Option, pipelined bool) {
 	var (
 		mu        sync.Mutex
 		committed []uint64
+		ended     error // why the applier stopped, once it has
 		wg        sync.WaitGroup
 		stopped   = make(chan struct{})
 		stop      = sync.OnceFunc(func() { close(stopped) })
@@ -91,24 +94,31 @@ func leaderFailover(t *testing.T, opts []Option, pipelined bool) {
 				futures[i] = r.Apply(command(opAdd, id+uint64(i)), 5*time.Second)
 			}
 			errs := applyOutcomes(futures, stopped, 5*time.Second)
-			failed := len(errs) < len(futures) // the rest: unknown, claimed by no one
+			var failure error
+			if len(errs) < len(futures) { // the rest: unknown, claimed by no one
+				failure = fmt.Errorf("%d of %d futures unanswered", len(futures)-len(errs), len(futures))
+			}
+			mu.Lock()
 			for i, err := range errs {
 				if err != nil {
-					failed = true
+					failure = cmp.Or(failure, err)
 					continue
 				}
-				mu.Lock()
 				committed = append(committed, id+uint64(i))
-				mu.Unlock()
 			}
-			if failed {
+			ended = failure
+			mu.Unlock()
+			if failure != nil {
 				return
 			}
 		}
 	}()
-	waitFor(t, 10*time.Second, "1000 commits", func() bool {
+	c.waitFor(10*time.Second, "1000 commits", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
+		if ended != nil && len(committed) < 1000 {
+			t.Fatalf("the applier stopped after %d commits, before the leader did: %v", len(committed), ended)
+		}
 		return len(committed) >= 1000
 	})
 	c.checkPipelines(pipelined)
