@@ -73,74 +73,122 @@ func TestLeaderFailoverLosesNothing(t *testing.T) {
 
 func leaderFailover(t *testing.T, opts []Option, pipelined bool) {
 	c := newCluster(t, 3, clusterConfig{opts: opts})
-	old := c.leader()
-	r := old.raft // c.stop clears old.raft
-
 	var (
-		mu        sync.Mutex
-		committed []uint64
-		ended     error // why the applier stopped, once it has
-		wg        sync.WaitGroup
-		stopped   = make(chan struct{})
-		stop      = sync.OnceFunc(func() { close(stopped) })
+		old     *node
+		a       *applier
+		earlier []uint64 // committed under leaders that lost leadership on their own
 	)
-	t.Cleanup(stop) // a failure before the stop below must not leave the applier waiting
-	wg.Add(1)
-	go func() { // apply until the leader is gone, 50 in flight
-		defer wg.Done()
-		for id := uint64(0); id < 1_000_000; id += 50 {
-			futures := make([]raft.ApplyFuture, 50)
-			for i := range futures {
-				futures[i] = r.Apply(command(opAdd, id+uint64(i)), 5*time.Second)
-			}
-			errs := applyOutcomes(futures, stopped, 5*time.Second)
-			var failure error
-			if len(errs) < len(futures) { // the rest: unknown, claimed by no one
-				failure = fmt.Errorf("%d of %d futures unanswered", len(futures)-len(errs), len(futures))
-			}
-			mu.Lock()
-			for i, err := range errs {
-				if err != nil {
-					failure = cmp.Or(failure, err)
-					continue
-				}
-				committed = append(committed, id+uint64(i))
-			}
-			ended = failure
-			mu.Unlock()
-			if failure != nil {
-				return
-			}
+	deadline := time.Now().Add(30 * time.Second)
+	for round := uint64(0); ; round++ {
+		old = c.leader()
+		a = startApplier(old.raft, round*1_000_000)
+		t.Cleanup(a.halt) // a failure before the stop below must not leave it waiting
+		err := c.awaitCommits(a, 1000)
+		if err == nil {
+			break
 		}
-	}()
-	c.waitFor(10*time.Second, "1000 commits", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if ended != nil && len(committed) < 1000 {
-			t.Fatalf("the applier stopped after %d commits, before the leader did: %v", len(committed), ended)
+		a.halt()
+		earlier = append(earlier, a.done()...)
+		if !leadershipMoved(err) || time.Now().After(deadline) {
+			t.Fatalf("the applier stopped on %s in round %d, before the leader did: %v", old.id, round, err)
 		}
-		return len(committed) >= 1000
-	})
+		c.moves++ // an election under load (200 ms heartbeats, -race, 2 cores): stream to the next leader
+		t.Logf("leadership moved from %s before the failover (%v): streaming to the next leader", old.id, err)
+		time.Sleep(10 * time.Millisecond) // as onLeader: the next leader may be old again, re-elected
+	}
 	c.checkPipelines(pipelined)
 	c.stop(old) // mid-stream: some applies fail, as they may
-	stop()
-	wg.Wait()
+	a.halt()
+	committed := append(earlier, a.done()...)
 
 	next := c.leader()
 	if next == old {
 		t.Fatal("the stopped leader still leads")
 	}
 	c.converged()
-	mu.Lock()
-	defer mu.Unlock()
 	for _, id := range committed {
 		if !next.fsm.has(id) {
 			t.Fatalf("command %d committed under %s is missing on the new leader %s", id, old.id, next.id)
 		}
 	}
-	t.Logf("%d commands committed before the failover, all on %s", len(committed), next.id)
-	c.apply(2_000_000, 100, 100) // and the new leader takes more
+	t.Logf("%d commands committed before the failover, all on %s (leadership moved on its own %d times)", len(committed), next.id, c.moves)
+	c.apply(100_000_000, 100, 100) // and the new leader takes more
 	c.converged()
+}
+
+// applier applies commands to one raft, 50 in flight, until an Apply
+// fails or it is halted, and records the ids of those that succeeded.
+type applier struct {
+	mu        sync.Mutex
+	committed []uint64
+	ended     error // why it stopped, once it has
+	halted    chan struct{}
+	halt      func() // from now on, futures unanswered after a grace period are given up
+	wg        sync.WaitGroup
+}
+
+// startApplier starts applying opAdd commands with ids from base on r.
+func startApplier(r *raft.Raft, base uint64) *applier {
+	a := &applier{halted: make(chan struct{})}
+	a.halt = sync.OnceFunc(func() { close(a.halted) })
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		for id := base; id < base+1_000_000; id += 50 {
+			futures := make([]raft.ApplyFuture, 50)
+			for i := range futures {
+				futures[i] = r.Apply(command(opAdd, id+uint64(i)), 5*time.Second)
+			}
+			if !a.record(id, futures, applyOutcomes(futures, a.halted, 5*time.Second)) {
+				return
+			}
+		}
+	}()
+	return a
+}
+
+// record notes the outcome of the futures of ids [id, id+len(futures)),
+// errs the answers that came, and reports whether all succeeded.
+func (a *applier) record(id uint64, futures []raft.ApplyFuture, errs []error) bool {
+	var failure error
+	if len(errs) < len(futures) { // the rest: unknown, claimed by no one
+		failure = fmt.Errorf("%d of %d futures unanswered", len(futures)-len(errs), len(futures))
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, err := range errs {
+		if err != nil {
+			failure = cmp.Or(failure, err)
+			continue
+		}
+		a.committed = append(a.committed, id+uint64(i))
+	}
+	a.ended = failure
+	return failure == nil
+}
+
+// done waits for a halted applier to stop and returns the ids committed.
+func (a *applier) done() []uint64 {
+	a.wg.Wait()
+	return a.committed
+}
+
+// awaitCommits waits until a has committed n commands (nil) or stopped
+// before that (why it did).
+func (c *cluster) awaitCommits(a *applier, n int) (err error) {
+	c.t.Helper()
+	c.waitFor(10*time.Second, fmt.Sprintf("%d commits", n), func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		err = a.ended
+		return len(a.committed) >= n || err != nil
+	})
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.committed) >= n {
+		return nil
+	}
+	return err
 }
 
 // A leader shut down while its FSM lags leaves futures of committed
