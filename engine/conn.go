@@ -49,6 +49,7 @@ type conn struct {
 	ip       string        // constant: remote's host part (admission.go)
 	created  time.Time     // constant
 	retried  int           // loop only: outbound, redials of this lane before this connection (bind)
+	placed   placement     // under Transport.loads.mu: the loop it is counted on (placement.go)
 	admitted bool          // under Transport.mu: counted in Transport.adm (admission.go)
 	admElem  *list.Element // under Transport.mu: in Transport.adm.handshaking
 
@@ -236,6 +237,7 @@ func (c *conn) onClose(err error) {
 	}
 	cause, reason := c.reason(err)
 	t.unregister(c)
+	t.loads.closed(c)
 	c.rd.release()
 	c.wr.cipher.drop()
 	c.closeAccount()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -37,11 +38,25 @@ func (t *Transport) Connect(ctx context.Context, pc PeerConfig) error {
 		return err
 	}
 	results := make(chan error, len(lanes))
+	// The control lane is dialed first, the bulk lanes once its loop has
+	// opened it (or its dial failed, or controlFirstWait passed): each
+	// side's placement then sees it (placement.go; the listener's gnet
+	// balancer counts it once opened), and the bulk lanes, dialed
+	// together, land together.
+	controlPlaced := make(chan struct{})
+	placed := sync.OnceFunc(func() { close(controlPlaced) })
 	for _, l := range lanes {
 		t.wg.Add(1)
 		go func() {
 			defer t.wg.Done()
-			err := t.dialLane(l)
+			onPlaced := func() {}
+			if l.class == Control {
+				onPlaced = placed
+				defer placed()
+			} else {
+				waitPlaced(controlPlaced, min(t.cfg.ConnectTimeout, controlFirstWait))
+			}
+			err := t.dialLane(l, onPlaced)
 			t.afterDial(l, err)
 			results <- err
 		}()
@@ -113,9 +128,26 @@ func (t *Transport) addOutboundLanes(pc PeerConfig) ([]*lane, error) {
 	return lanes, nil
 }
 
+// controlFirstWait bounds how long Connect's bulk lanes wait for the
+// control lane's loop to open it: long enough for a loopback or LAN
+// connect, short enough not to add to a failing Connect.
+const controlFirstWait = 100 * time.Millisecond
+
+// waitPlaced waits until placed is closed or d has passed.
+func waitPlaced(placed <-chan struct{}, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-placed:
+	case <-timer.C:
+	}
+}
+
 // dialLane makes one connection for an outbound lane and waits for its
-// handshake. The goroutine running it lives only for the dial.
-func (t *Transport) dialLane(l *lane) error {
+// handshake; onPlaced runs once a loop has opened the connection or the
+// attempt failed before that. The goroutine running it lives only for the
+// dial.
+func (t *Transport) dialLane(l *lane, onPlaced func()) error {
 	p := l.peer
 	addr := p.address()
 	l.setState(StateConnecting)
@@ -141,7 +173,9 @@ func (t *Transport) dialLane(l *lane) error {
 		c.finishReady(c.failErr())
 	})
 	l.setState(StateHandshaking)
-	if err := t.registerDialed(ctx, nc, c); err != nil {
+	err = t.registerDialed(ctx, nc, c)
+	onPlaced()
+	if err != nil {
 		c.hs.deadline.Stop()
 		return fmt.Errorf("connect %s (%s): %w", p.id, addr, err)
 	}
@@ -149,8 +183,8 @@ func (t *Transport) dialLane(l *lane) error {
 	return c.hs.readyErr
 }
 
-// registerDialed hands a dialed connection to gnet and waits until a loop
-// has opened it. gnet registers it from a worker goroutine, which dups the
+// registerDialed hands a dialed connection to the loop placement chose
+// for it (placement.go) and waits until that loop has opened it. gnet registers it from a worker goroutine, which dups the
 // socket and then waits for the loop: if the loops stopped first, that
 // worker would wait forever holding both descriptors. So a registration
 // is counted from before Close can see it until a loop has taken it, and
@@ -161,12 +195,21 @@ func (t *Transport) registerDialed(ctx context.Context, nc net.Conn, c *conn) er
 		return ErrClosed
 	}
 	defer t.registering.Add(-1)
-	ch, err := t.eng.Register(gnet.NewContext(gnet.NewNetConnContext(ctx, nc), c))
+	ctx = gnet.NewContext(gnet.NewNetConnContext(ctx, nc), c)
+	var ch <-chan gnet.RegisteredResult
+	var err error
+	if el := t.loads.place(c, c.class); el != nil {
+		ch, err = el.Enroll(ctx, nc)
+	} else {
+		ch, err = t.eng.Register(ctx)
+	}
 	if err != nil {
+		t.loads.closed(c)
 		_ = nc.Close()
 		return fmt.Errorf("%w: %v", ErrClosed, err)
 	}
 	if res := <-ch; res.Err != nil { // the loops run until this returns
+		t.loads.closed(c)
 		return fmt.Errorf("%w: %v", ErrUnreachable, res.Err)
 	}
 	return nil

@@ -119,6 +119,7 @@ func (t *Transport) adoptBell(gc gnet.Conn, b *doorbell) bool {
 		return false
 	}
 	b.open.Store(true)
+	t.loads.addLoop(gc.EventLoop()) // a loop known to placement has a bell: one per loop
 	return true
 }
 

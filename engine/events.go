@@ -46,6 +46,7 @@ func (h *eventHandler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c = t.newConn(false, nil, "", gc.RemoteAddr().String())
 		gc.SetContext(c)
 	}
+	t.loads.opened(c, gc.EventLoop())
 	failed := c.attach(gc, t.bellFor(gc))
 	switch {
 	case failed:

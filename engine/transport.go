@@ -47,7 +47,8 @@ type Transport struct {
 	// opened by a loop: Close keeps the loops running until it is 0
 	// (dial.go, registerDialed).
 	registering atomic.Int32
-	bells       bells // one per event loop (doorbell.go)
+	bells       bells     // one per event loop (doorbell.go)
+	loads       loopLoads // what each loop serves, for placing dialed connections (placement.go)
 
 	// lifeMu orders Start's set-up (up to gnet.Run's launch) and Close's
 	// first step: Close either finds gnet launched, with cancel set, and
