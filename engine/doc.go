@@ -24,6 +24,11 @@
 //     the frame to the socket itself (over TLS, sealed by Send itself, for
 //     frames of one record) and skips the loop's wake-up.
 //     Stats.DirectWrites counts these; a stream never takes this path.
+//   - Placement (placement.go): the engine chooses the loop of every
+//     connection it dials, keeping a peer's control lane off the loops of
+//     its bulk lanes, so a heartbeat never waits for a loop's bulk
+//     callbacks; Connect dials the control lane first, so the listener's
+//     gnet balancer tends to do the same for the connections it accepts.
 //   - The loop decodes frames in place from gnet's buffer and delivers them
 //     to the inline Handler (zero-copy) or into a lock-free ring that Recv
 //     drains. Ring payloads are copied out: a read batch packs its small
