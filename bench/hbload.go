@@ -29,6 +29,12 @@ const (
 	// sequence number in the next eight bytes and the pong echoes it.
 	hbTagPing = 'P'
 	hbTagBulk = 'B'
+
+	// hbPace is the paced phase's heartbeat interval: one ping per
+	// millisecond, where the loaded phase pings back to back (about
+	// 36,000 round trips a second when one takes 28 µs, each waking an
+	// idle loop on both nodes, which the stream pays for on two cores).
+	hbPace = time.Millisecond
 )
 
 // hbload cases, in table order.
@@ -37,12 +43,15 @@ const (
 	hbCtrlLoaded = "ctrl loaded"
 	hbBulkAlone  = "bulk alone"
 	hbBulkLoaded = "bulk loaded"
+	hbCtrlPaced  = "ctrl paced"
+	hbBulkPaced  = "bulk paced"
 )
 
 // hbload measures, on one pair of nodes: control round trips with no load
 // (ctrl idle), the bulk stream alone (bulk alone), then both at once over
-// the same window (ctrl loaded, bulk loaded). Each phase is a warm-up and
-// an o.Duration window; the stream stops when its window ends.
+// the same window (ctrl loaded, bulk loaded), and both again with one ping
+// per hbPace, as heartbeats go (ctrl paced, bulk paced). Each phase is a
+// warm-up and an o.Duration window; the stream stops when its window ends.
 func hbload(im impl, o Options, p *pki) ([]Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*o.Duration+60*time.Second)
 	defer cancel()
@@ -113,7 +122,7 @@ func hbload(im impl, o Options, p *pki) ([]Result, error) {
 	result := func(cas string) Result { return Result{Scenario: ScenarioHbload, Case: cas, Impl: im.name} }
 
 	// ctrl idle: the control ping-pong on its own.
-	samples, d, err := hbSample(roundTrip, o.Duration, nil)
+	samples, d, err := hbSample(roundTrip, o.Duration, 0, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", hbCtrlIdle, err)
 	}
@@ -131,30 +140,42 @@ func hbload(im impl, o Options, p *pki) ([]Result, error) {
 	bulkAlone.AllocsPerMsg = nil // not measured: the process also runs pings
 
 	// loaded: the stream runs, the ping-pong runs beside it, and the
-	// stream is counted over exactly the pings' window.
-	stop = streamTo(ctx, a, "recv", bulk, 1)
-	time.Sleep(streamWarmup(o.Duration) - warmup(o.Duration)) // the pings' own warm-up follows
-	var c0, c1 uint64
-	var t0, t1 time.Time
-	samples, d, err = hbSample(roundTrip, o.Duration, func(start bool) {
-		if start {
-			c0, t0 = bulkGot.Load(), time.Now()
-		} else { // the stream still runs: a stall (CI's -race, 30 ms windows) is waited out, not reported as nothing moved
-			c1, t1 = outlastStall(&bulkGot, c0, t0, time.Since(t0))
+	// stream is counted over exactly the pings' window; paced: the same
+	// with one ping per hbPace.
+	loaded := func(ctrlCase, bulkCase string, pace time.Duration) (Result, Result, error) {
+		stop := streamTo(ctx, a, "recv", bulk, 1)
+		time.Sleep(streamWarmup(o.Duration) - warmup(o.Duration)) // the pings' own warm-up follows
+		var c0, c1 uint64
+		var t0, t1 time.Time
+		samples, d, err := hbSample(roundTrip, o.Duration, pace, func(start bool) {
+			if start {
+				c0, t0 = bulkGot.Load(), time.Now()
+			} else { // the stream still runs: a stall (CI's -race, 30 ms windows) is waited out, not reported as nothing moved
+				c1, t1 = outlastStall(&bulkGot, c0, t0, time.Since(t0))
+			}
+		})
+		if serr := stop(); err == nil && serr != nil {
+			err = fmt.Errorf("bulk stream: %w", serr)
 		}
-	})
-	if serr := stop(); err == nil && serr != nil {
-		err = fmt.Errorf("bulk stream: %w", serr)
+		if err != nil {
+			return Result{}, Result{}, fmt.Errorf("%s: %w", ctrlCase, err)
+		}
+		ctrl := result(ctrlCase)
+		ctrl.latency(samples, d)
+		stream := result(bulkCase)
+		stream.throughput(c1-c0, hbBulkSize, t1.Sub(t0), 0)
+		stream.AllocsPerMsg = nil
+		return ctrl, stream, nil
 	}
+	ctrlLoaded, bulkLoaded, err := loaded(hbCtrlLoaded, hbBulkLoaded, 0)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", hbCtrlLoaded, err)
+		return nil, err
 	}
-	ctrlLoaded := result(hbCtrlLoaded)
-	ctrlLoaded.latency(samples, d)
-	bulkLoaded := result(hbBulkLoaded)
-	bulkLoaded.throughput(c1-c0, hbBulkSize, t1.Sub(t0), 0)
-	bulkLoaded.AllocsPerMsg = nil
-	return []Result{ctrlIdle, ctrlLoaded, bulkAlone, bulkLoaded}, nil
+	ctrlPaced, bulkPaced, err := loaded(hbCtrlPaced, hbBulkPaced, hbPace)
+	if err != nil {
+		return nil, err
+	}
+	return []Result{ctrlIdle, ctrlLoaded, bulkAlone, bulkLoaded, ctrlPaced, bulkPaced}, nil
 }
 
 // streamWarmup is how long the bulk stream runs before it is measured: a
@@ -164,9 +185,11 @@ func hbload(im impl, o Options, p *pki) ([]Result, error) {
 func streamWarmup(d time.Duration) time.Duration { return max(warmup(d), 100*time.Millisecond) }
 
 // hbSample runs rt for a warm-up, then records it for d (at most
-// hbMaxPings samples). mark, when set, is called as recording starts
-// (true) and ends (false).
-func hbSample(rt func() (time.Duration, error), d time.Duration, mark func(start bool)) ([]time.Duration, time.Duration, error) {
+// hbMaxPings samples), starting one round trip per pace (back to back
+// when pace is 0, or when one takes longer). mark, when set, is called as
+// recording starts (true) and ends (false).
+func hbSample(rt func() (time.Duration, error), d, pace time.Duration, mark func(start bool)) ([]time.Duration, time.Duration, error) {
+	rt = paced(rt, pace)
 	for end := time.Now().Add(warmup(d)); time.Now().Before(end); {
 		if _, err := rt(); err != nil {
 			return nil, 0, err
@@ -189,4 +212,19 @@ func hbSample(rt func() (time.Duration, error), d time.Duration, mark func(start
 		mark(false)
 	}
 	return samples, elapsed, nil
+}
+
+// paced makes rt wait out the rest of pace after each round trip.
+func paced(rt func() (time.Duration, error), pace time.Duration) func() (time.Duration, error) {
+	if pace <= 0 {
+		return rt
+	}
+	return func() (time.Duration, error) {
+		start := time.Now()
+		s, err := rt()
+		if rest := pace - time.Since(start); err == nil && rest > 0 {
+			time.Sleep(rest)
+		}
+		return s, err
+	}
 }

@@ -68,7 +68,7 @@ func checkReport(t *testing.T, rep *Report, o Options) {
 		want = append(want,
 			struct{ scenario, cas, impl string }{ScenarioPingpong, sizeName(o.PingSize), im},
 			struct{ scenario, cas, impl string }{ScenarioConns, "", im})
-		for _, cas := range []string{hbCtrlIdle, hbCtrlLoaded, hbBulkAlone, hbBulkLoaded} {
+		for _, cas := range []string{hbCtrlIdle, hbCtrlLoaded, hbBulkAlone, hbBulkLoaded, hbCtrlPaced, hbBulkPaced} {
 			want = append(want, struct{ scenario, cas, impl string }{ScenarioHbload, cas, im})
 		}
 	}
@@ -126,13 +126,13 @@ func TestHbloadRows(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			if len(rep.Results) != 8 {
-				t.Fatalf("results = %d, want 4 cases x engine and baseline: %+v", len(rep.Results), rep.Results)
+			if len(rep.Results) != 12 {
+				t.Fatalf("results = %d, want 6 cases x engine and baseline: %+v", len(rep.Results), rep.Results)
 			}
 			for _, r := range rep.Results {
 				checkResult(t, r)
 			}
-			want := map[string]int{hbCtrlIdle: 3, hbCtrlLoaded: 3, hbBulkAlone: 1, hbBulkLoaded: 1} // metrics per case
+			want := map[string]int{hbCtrlIdle: 3, hbCtrlLoaded: 3, hbBulkAlone: 1, hbBulkLoaded: 1, hbCtrlPaced: 3, hbBulkPaced: 1} // metrics per case
 			for _, c := range rep.Comparisons {
 				want[c.Case]--
 				if c.Engine <= 0 || c.Baseline <= 0 || c.Ratio <= 0 {
@@ -148,8 +148,9 @@ func TestHbloadRows(t *testing.T) {
 			for _, tg := range rep.Targets {
 				names = append(names, tg.Name)
 			}
-			if len(rep.Targets) != 3 || !strings.Contains(strings.Join(names, "|"), "hbload control p99") {
-				t.Errorf("targets = %q, want the three hbload targets", names)
+			joined := strings.Join(names, "|")
+			if len(rep.Targets) != 5 || !strings.Contains(joined, "hbload control p99") || !strings.Contains(joined, "1 ms heartbeats") {
+				t.Errorf("targets = %q, want the five hbload targets", names)
 			}
 			var table bytes.Buffer
 			if err := rep.WriteTable(&table); err != nil {
@@ -192,7 +193,7 @@ func checkResult(t *testing.T, r Result) {
 			t.Errorf("%s %s: empty conns result %+v", r.Scenario, r.Impl, r)
 		}
 	case ScenarioPingpong, ScenarioHbload:
-		if r.Scenario == ScenarioHbload && (r.Case == hbBulkAlone || r.Case == hbBulkLoaded) {
+		if r.Scenario == ScenarioHbload && (r.Case == hbBulkAlone || r.Case == hbBulkLoaded || r.Case == hbBulkPaced) {
 			if r.Messages == 0 || r.BytesPerSec <= 0 {
 				t.Errorf("%s %s %s: nothing moved %+v", r.Scenario, r.Case, r.Impl, r)
 			}

@@ -120,7 +120,7 @@ func TestHbloadTableOverTLS(t *testing.T) {
 	if code := run([]string{"-scenarios", "hbload", "-tls", "-duration", "200ms"}, &stdout, &stderr); code != 0 { // TLS streams start slowly: see bench's TestHbloadRows
 		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
 	}
-	for _, want := range []string{"tls=true", "ctrl idle", "ctrl loaded", "bulk alone", "bulk loaded", "p99", "MB/s",
+	for _, want := range []string{"tls=true", "ctrl idle", "ctrl loaded", "bulk alone", "bulk loaded", "ctrl paced", "bulk paced", "p99", "MB/s",
 		"hbload control p50 under 64 KiB bulk load", "hbload bulk MB/s under control load vs alone"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout.String())
