@@ -178,35 +178,32 @@ func targets(rs []Result, o Options) []Target {
 			add("ping-pong p99 vs raw round-trip floor", "<= 1.20x", v, "x", fmt.Sprintf("%.2fx (%v vs %v)", v, round(e.P99), round(raw.P99)), v <= 1.2)
 		}
 	}
-	if e, ok := find(rs, ScenarioHbload, hbCtrlLoaded, "engine"); ok && e.Messages > 0 {
-		b, hasB := find(rs, ScenarioHbload, hbCtrlLoaded, "baseline")
-		vs := func(e, b time.Duration) string {
-			if !hasB || b == 0 {
-				return round(e).String()
-			}
-			return fmt.Sprintf("%v (baseline %v)", round(e), round(b))
+	// vs is an hbload control case's latency, with the baseline's beside it.
+	vs := func(e Result, of func(Result) time.Duration) string {
+		if b, ok := find(rs, ScenarioHbload, e.Case, "baseline"); ok && of(b) != 0 {
+			return fmt.Sprintf("%v (baseline %v)", round(of(e)), round(of(b)))
 		}
-		add("hbload control p50 under 64 KiB bulk load", "<= 100µs", float64(e.P50), "ns", vs(e.P50, b.P50), e.P50 <= 100*time.Microsecond)
-		add("hbload control p99 under 64 KiB bulk load", "<= 1ms", float64(e.P99), "ns", vs(e.P99, b.P99), e.P99 <= time.Millisecond)
+		return round(of(e)).String()
+	}
+	p50 := func(r Result) time.Duration { return r.P50 }
+	p99 := func(r Result) time.Duration { return r.P99 }
+	if e, ok := find(rs, ScenarioHbload, hbCtrlLoaded, "engine"); ok && e.Messages > 0 {
+		add("hbload control p50 under 64 KiB bulk load", "<= 100µs", float64(e.P50), "ns", vs(e, p50), e.P50 <= 100*time.Microsecond)
+		add("hbload control p99 under 64 KiB bulk load", "<= 1ms", float64(e.P99), "ns", vs(e, p99), e.P99 <= time.Millisecond)
 	}
 	if e, ok := find(rs, ScenarioHbload, hbCtrlPaced, "engine"); ok && e.Messages > 0 {
-		b, hasB := find(rs, ScenarioHbload, hbCtrlPaced, "baseline")
-		got := round(e.P50).String()
-		if hasB && b.P50 > 0 {
-			got = fmt.Sprintf("%v (baseline %v)", round(e.P50), round(b.P50))
-		}
-		add("hbload control p50 under bulk load, 1 ms heartbeats", "<= 100µs", float64(e.P50), "ns", got, e.P50 <= 100*time.Microsecond)
+		add("hbload control p50 under bulk load, 1 ms heartbeats", "<= 100µs", float64(e.P50), "ns", vs(e, p50), e.P50 <= 100*time.Microsecond)
 	}
 	if alone, ok := find(rs, ScenarioHbload, hbBulkAlone, "engine"); ok && alone.BytesPerSec > 0 {
-		if loaded, ok := find(rs, ScenarioHbload, hbBulkLoaded, "engine"); ok {
-			v := loaded.BytesPerSec / alone.BytesPerSec
-			add("hbload bulk MB/s under control load vs alone", ">= 80% of solo", v, "x",
-				fmt.Sprintf("%.0f%% (%s vs %s MB/s)", 100*v, fmtFloat(loaded.BytesPerSec/1e6), fmtFloat(alone.BytesPerSec/1e6)), v >= 0.8)
-		}
-		if paced, ok := find(rs, ScenarioHbload, hbBulkPaced, "engine"); ok {
-			v := paced.BytesPerSec / alone.BytesPerSec
-			add("hbload bulk MB/s under 1 ms heartbeats vs alone", ">= 80% of solo", v, "x",
-				fmt.Sprintf("%.0f%% (%s vs %s MB/s)", 100*v, fmtFloat(paced.BytesPerSec/1e6), fmtFloat(alone.BytesPerSec/1e6)), v >= 0.8)
+		for _, c := range []struct{ cas, name string }{
+			{hbBulkLoaded, "hbload bulk MB/s under control load vs alone"},
+			{hbBulkPaced, "hbload bulk MB/s under 1 ms heartbeats vs alone"},
+		} {
+			if r, ok := find(rs, ScenarioHbload, c.cas, "engine"); ok {
+				v := r.BytesPerSec / alone.BytesPerSec
+				add(c.name, ">= 80% of solo", v, "x",
+					fmt.Sprintf("%.0f%% (%s vs %s MB/s)", 100*v, fmtFloat(r.BytesPerSec/1e6), fmtFloat(alone.BytesPerSec/1e6)), v >= 0.8)
+			}
 		}
 	}
 	out = append(out, hostileTargets(rs)...)

@@ -184,9 +184,10 @@ func (t *Transport) dialLane(l *lane, onPlaced func()) error {
 }
 
 // registerDialed hands a dialed connection to the loop placement chose
-// for it (placement.go) and waits until that loop has opened it. gnet registers it from a worker goroutine, which dups the
-// socket and then waits for the loop: if the loops stopped first, that
-// worker would wait forever holding both descriptors. So a registration
+// for it (placement.go) and waits until that loop has opened it. gnet
+// registers it from a worker goroutine, which dups the socket and then
+// waits for the loop: if the loops stopped first, that worker would wait
+// forever holding both descriptors. So a registration
 // is counted from before Close can see it until a loop has taken it, and
 // Close stops the loops only once none is under way (waitRegistrations).
 func (t *Transport) registerDialed(ctx context.Context, nc net.Conn, c *conn) error {
@@ -198,7 +199,7 @@ func (t *Transport) registerDialed(ctx context.Context, nc net.Conn, c *conn) er
 	ctx = gnet.NewContext(gnet.NewNetConnContext(ctx, nc), c)
 	var ch <-chan gnet.RegisteredResult
 	var err error
-	if el := t.loads.place(c, c.class); el != nil {
+	if el := t.loads.place(c); el != nil {
 		ch, err = el.Enroll(ctx, nc)
 	} else {
 		ch, err = t.eng.Register(ctx)

@@ -73,7 +73,7 @@ func (t *Transport) bind(c *conn, h codec.Hello) error {
 		}
 		c.lane.Store(l)
 		c.class = l.class
-		t.loads.classify(c, l.class)
+		t.loads.classify(c)
 		if p.dialed.Load() {
 			t.dialBackLocked(p)
 		}

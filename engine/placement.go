@@ -89,9 +89,11 @@ func (ls *loopLoads) findLocked(el gnet.EventLoop) *loopLoad {
 	return nil
 }
 
-// place chooses the loop for a dialed connection of class and counts c
-// there. It returns nil when no loop is known yet (gnet then chooses).
-func (ls *loopLoads) place(c *conn, class Class) gnet.EventLoop {
+// place chooses the loop for a dialed connection, by its class, and
+// counts c there. It returns nil when no loop is known yet (gnet then
+// chooses).
+func (ls *loopLoads) place(c *conn) gnet.EventLoop {
+	class := c.class
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	var best *loopLoad
@@ -122,13 +124,13 @@ func (ls *loopLoads) opened(c *conn, el gnet.EventLoop) {
 	}
 }
 
-// classify counts an accepted connection as its lane's class once its
-// hello has named the lane. Loop only (bind).
-func (ls *loopLoads) classify(c *conn, class Class) {
+// classify counts an accepted connection as its class once bind has set
+// it from the hello. Loop only (bind).
+func (ls *loopLoads) classify(c *conn) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if c.placed.load != nil {
-		ls.moveLocked(c, placement{load: c.placed.load, class: class, known: true})
+		ls.moveLocked(c, placement{load: c.placed.load, class: c.class, known: true})
 	}
 }
 

@@ -51,7 +51,7 @@ func TestPlacementKeepsControlApart(t *testing.T) {
 			conns := make([]*conn, len(tt.dials))
 			for i, class := range tt.dials {
 				conns[i] = &conn{outbound: true, class: class}
-				if got := loops[ls.place(conns[i], class)]; got != tt.want[i] {
+				if got := loops[ls.place(conns[i])]; got != tt.want[i] {
 					t.Errorf("dial %d (%v): loop %d, want %d", i, class, got, tt.want[i])
 				}
 			}
@@ -73,13 +73,14 @@ func TestPlacementCountsAcceptedConnections(t *testing.T) {
 	if l := ls.loops[0]; l.unknown != 1 || l.total() != 1 {
 		t.Fatalf("after open: %+v, want one unknown", *l)
 	}
-	ls.classify(in, Bulk)
+	in.class = Bulk // bind sets it from the hello
+	ls.classify(in)
 	if l := ls.loops[0]; l.bulk != 1 || l.unknown != 0 {
 		t.Fatalf("after hello: %+v, want one bulk", *l)
 	}
 	// A control lane now avoids the loop serving the accepted bulk connection.
 	out := &conn{outbound: true, class: Control}
-	if el := ls.place(out, Control); el != el1 {
+	if el := ls.place(out); el != el1 {
 		t.Fatalf("control placed on loop %d, want 1", el.(*fakeLoop).id)
 	}
 	ls.opened(out, el1) // its loop opens it: counted once
