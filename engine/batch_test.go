@@ -76,9 +76,7 @@ func TestSendBatchKeepsOrder(t *testing.T) {
 		next++
 	}
 	recvNumbered(t, b, 0, next, 37)
-	// Stats publish at the end of the writing callback, which may still run
-	// when the last message has arrived (compression_test.go waits alike).
-	waitFor(t, 5*time.Second, func() bool { return a.Stats().MessagesSent >= uint64(next) })
+	waitCounted(t, func() uint64 { return a.Stats().MessagesSent }, uint64(next))
 	st := a.Stats()
 	if st.MessagesSent != uint64(next) {
 		t.Fatalf("Stats.MessagesSent = %d, want %d", st.MessagesSent, next)

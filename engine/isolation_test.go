@@ -61,8 +61,9 @@ func TestFloodingPeerDoesNotDelayOthers(t *testing.T) {
 				}
 				m.Release()
 			}
-			if st := peerStats(t, b, "flood"); st.MessagesReceived != uint64(4*tc.full) {
-				t.Fatalf("flood delivered %d of %d", st.MessagesReceived, 4*tc.full)
+			flooded := waitCounted(t, func() uint64 { return peerStats(t, b, "flood").MessagesReceived }, uint64(4*tc.full))
+			if flooded != uint64(4*tc.full) {
+				t.Fatalf("flood delivered %d of %d", flooded, 4*tc.full)
 			}
 		})
 	}

@@ -85,6 +85,7 @@ func TestInboundRateLimitThrottlesWithoutLoss(t *testing.T) {
 		m.Release()
 	}
 	elapsed := time.Since(start)
+	waitCounted(t, func() uint64 { return b.Stats().MessagesReceived }, n)
 	st := b.Stats()
 	if st.InboundThrottled == 0 || st.MessagesReceived != n {
 		t.Fatalf("throttled %d times, received %d of %d", st.InboundThrottled, st.MessagesReceived, n)

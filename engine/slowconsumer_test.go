@@ -121,6 +121,7 @@ func TestSlowConsumerBoundedMemory(t *testing.T) {
 	} else {
 		t.Logf("peak heap in use: %d MiB above the %d MiB at the start, for 1 GiB transferred", p>>20, base>>20)
 	}
+	waitCounted(t, func() uint64 { return b.Stats().MessagesReceived }, n)
 	if st := b.Stats(); st.MessagesReceived != n || st.ProtocolErrors != 0 {
 		t.Fatalf("receiver stats: %+v", st)
 	}

@@ -182,7 +182,10 @@ type PeerStats struct {
 	RTTHistogram LatencyHistogram `json:"rtt_histogram"`
 }
 
-// Stats returns a snapshot of the transport's statistics.
+// Stats returns a snapshot of the transport's statistics. Message and
+// byte counts are published once per event-loop callback, so a message
+// can reach Recv a moment before it is counted; the counts settle as soon
+// as that callback ends.
 func (t *Transport) Stats() Stats {
 	s := &t.stats
 	out := Stats{

@@ -210,9 +210,8 @@ func runExchange(t *testing.T, nodes int, n int) {
 			}
 		}
 		checks[i].verify(t, ids[i], senders)
-		// Stats publish at the end of the writing callback, which may still
-		// run when the last message has arrived.
-		waitFor(t, 5*time.Second, func() bool { return trs[i].Stats().MessagesSent >= uint64(n*(nodes-1)) })
+		waitCounted(t, func() uint64 { return trs[i].Stats().MessagesSent }, uint64(n*(nodes-1)))
+		waitCounted(t, func() uint64 { return trs[i].Stats().MessagesReceived }, uint64(n*(nodes-1)))
 		st := trs[i].Stats()
 		if st.MessagesReceived != uint64(n*(nodes-1)) || st.MessagesSent != uint64(n*(nodes-1)) {
 			t.Errorf("%s stats: sent %d received %d, want %d each", ids[i], st.MessagesSent, st.MessagesReceived, n*(nodes-1))
