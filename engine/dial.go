@@ -38,14 +38,16 @@ func (t *Transport) Connect(ctx context.Context, pc PeerConfig) error {
 		return err
 	}
 	results := make(chan error, len(lanes))
-	// The control lane is dialed first, the bulk lanes once its loop has
-	// opened it (or its dial failed, or controlFirstWait passed): each
-	// side's placement then sees it (placement.go; the listener's gnet
-	// balancer counts it once opened), and the bulk lanes, dialed
-	// together, land together.
+	// Every lane's loop is chosen now, the control lane's first, however
+	// long each dial then takes (placement.go). The control lane is also
+	// dialed first, the bulk lanes once its loop has opened it (or its
+	// dial failed, or controlFirstWait passed): the listener's gnet
+	// balancer, which counts a connection once opened, then sees it, and
+	// the bulk lanes, dialed together, land together there.
+	reserved := t.reserveLanes(lanes)
 	controlPlaced := make(chan struct{})
 	placed := sync.OnceFunc(func() { close(controlPlaced) })
-	for _, l := range lanes {
+	for i, l := range lanes {
 		t.wg.Add(1)
 		go func() {
 			defer t.wg.Done()
@@ -56,7 +58,7 @@ func (t *Transport) Connect(ctx context.Context, pc PeerConfig) error {
 			} else {
 				waitPlaced(controlPlaced, min(t.cfg.ConnectTimeout, controlFirstWait))
 			}
-			err := t.dialLane(l, onPlaced)
+			err := t.dialLane(l, reserved[i], onPlaced)
 			t.afterDial(l, err)
 			results <- err
 		}()
@@ -79,6 +81,20 @@ func (t *Transport) Connect(ctx context.Context, pc PeerConfig) error {
 		return nil
 	}
 	return firstErr
+}
+
+// reserveLanes reserves a loop for each of lanes (placement.go), the
+// control lane's first, and returns the reservations in lanes' order.
+func (t *Transport) reserveLanes(lanes []*lane) []placement {
+	reserved := make([]placement, len(lanes))
+	for _, first := range []bool{true, false} {
+		for i, l := range lanes {
+			if (l.class == Control) == first {
+				reserved[i] = t.loads.reserve(l.class)
+			}
+		}
+	}
+	return reserved
 }
 
 // checkOpen fails when the transport is not running.
@@ -143,11 +159,11 @@ func waitPlaced(placed <-chan struct{}, d time.Duration) {
 	}
 }
 
-// dialLane makes one connection for an outbound lane and waits for its
-// handshake; onPlaced runs once a loop has opened the connection or the
-// attempt failed before that. The goroutine running it lives only for the
-// dial.
-func (t *Transport) dialLane(l *lane, onPlaced func()) error {
+// dialLane makes one connection for an outbound lane on the loop
+// reserved for it and waits for its handshake; onPlaced runs once a loop
+// has opened the connection or the attempt failed before that. The
+// goroutine running it lives only for the dial.
+func (t *Transport) dialLane(l *lane, reserved placement, onPlaced func()) error {
 	p := l.peer
 	addr := p.address()
 	l.setState(StateConnecting)
@@ -162,6 +178,7 @@ func (t *Transport) dialLane(l *lane, onPlaced func()) error {
 	}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
+		t.loads.release(reserved)
 		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 			return fmt.Errorf("connect %s (%s): %w after %v: %v", p.id, addr, ErrTimeout, t.cfg.ConnectTimeout, err)
 		}
@@ -173,7 +190,7 @@ func (t *Transport) dialLane(l *lane, onPlaced func()) error {
 		c.finishReady(c.failErr())
 	})
 	l.setState(StateHandshaking)
-	err = t.registerDialed(ctx, nc, c)
+	err = t.registerDialed(ctx, nc, c, reserved)
 	onPlaced()
 	if err != nil {
 		c.hs.deadline.Stop()
@@ -183,15 +200,17 @@ func (t *Transport) dialLane(l *lane, onPlaced func()) error {
 	return c.hs.readyErr
 }
 
-// registerDialed hands a dialed connection to the loop placement chose
-// for it (placement.go) and waits until that loop has opened it. gnet
+// registerDialed hands a dialed connection to the loop reserved for it
+// (placement.go) and waits until that loop has opened it. gnet
 // registers it from a worker goroutine, which dups the socket and then
 // waits for the loop: if the loops stopped first, that worker would wait
 // forever holding both descriptors. So a registration
 // is counted from before Close can see it until a loop has taken it, and
 // Close stops the loops only once none is under way (waitRegistrations).
-func (t *Transport) registerDialed(ctx context.Context, nc net.Conn, c *conn) error {
+func (t *Transport) registerDialed(ctx context.Context, nc net.Conn, c *conn, reserved placement) error {
+	el := t.loads.adopt(c, reserved)
 	if !t.beginRegistration() {
+		t.loads.closed(c)
 		_ = nc.Close()
 		return ErrClosed
 	}
@@ -199,7 +218,7 @@ func (t *Transport) registerDialed(ctx context.Context, nc net.Conn, c *conn) er
 	ctx = gnet.NewContext(gnet.NewNetConnContext(ctx, nc), c)
 	var ch <-chan gnet.RegisteredResult
 	var err error
-	if el := t.loads.place(c); el != nil {
+	if el != nil {
 		ch, err = el.Enroll(ctx, nc)
 	} else {
 		ch, err = t.eng.Register(ctx)

@@ -27,7 +27,8 @@
 //   - Placement (placement.go): the engine chooses the loop of every
 //     connection it dials, keeping a peer's control lane off the loops of
 //     its bulk lanes, so a heartbeat never waits for a loop's bulk
-//     callbacks; Connect dials the control lane first, so the listener's
+//     callbacks. Connect chooses every lane's loop before any dial starts,
+//     control first, and dials the control lane first, so the listener's
 //     gnet balancer tends to do the same for the connections it accepts.
 //   - The loop decodes frames in place from gnet's buffer and delivers them
 //     to the inline Handler (zero-copy) or into a lock-free ring that Recv

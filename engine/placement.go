@@ -22,7 +22,8 @@ import (
 // loop in 4 of 8 rounds).
 //
 // The counts cover every connection: a dialed one from the moment its
-// loop is chosen, an accepted one from OnOpen (of unknown class until its
+// loop is chosen (Connect chooses for all of a peer's lanes, control
+// first, before any of them dials), an accepted one from OnOpen (of unknown class until its
 // hello names the lane), until OnClose. Accepted connections are still
 // placed by gnet's balancer, before their class is known.
 
@@ -89,11 +90,11 @@ func (ls *loopLoads) findLocked(el gnet.EventLoop) *loopLoad {
 	return nil
 }
 
-// place chooses the loop for a dialed connection, by its class, and
-// counts c there. It returns nil when no loop is known yet (gnet then
-// chooses).
-func (ls *loopLoads) place(c *conn) gnet.EventLoop {
-	class := c.class
+// reserve chooses the loop for a lane of class about to be dialed and
+// counts a connection of class there from now on: lanes dialed together
+// see each other's choice whatever order their dials finish in. The zero
+// placement means no loop is known yet (gnet then chooses).
+func (ls *loopLoads) reserve(class Class) placement {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	var best *loopLoad
@@ -103,10 +104,33 @@ func (ls *loopLoads) place(c *conn) gnet.EventLoop {
 		}
 	}
 	if best == nil {
+		return placement{}
+	}
+	best.count(class, true, 1)
+	return placement{load: best, class: class, known: true}
+}
+
+// release uncounts a reservation no connection took: its dial failed.
+func (ls *loopLoads) release(r placement) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if r.load != nil {
+		r.load.count(r.class, r.known, -1)
+	}
+}
+
+// adopt makes reservation r the count of the dialed connection c (which
+// closed then uncounts) and returns the loop to register c on: nil when
+// r is the zero placement.
+func (ls *loopLoads) adopt(c *conn, r placement) gnet.EventLoop {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.moveLocked(c, placement{})
+	c.placed = r
+	if r.load == nil {
 		return nil
 	}
-	ls.moveLocked(c, placement{load: best, class: class, known: true})
-	return best.el
+	return r.load.el
 }
 
 // opened counts c on the loop that opened it, unless it is counted there

@@ -24,6 +24,10 @@ func (*fakeLoop) Schedule(context.Context, gnet.Runnable, time.Duration) error {
 }
 func (*fakeLoop) Close(gnet.Conn) error { return nil }
 
+// place reserves c's loop by its class and adopts the reservation, as a
+// lane dialed on its own does.
+func place(ls *loopLoads, c *conn) gnet.EventLoop { return ls.adopt(c, ls.reserve(c.class)) }
+
 func TestPlacementKeepsControlApart(t *testing.T) {
 	C, B := Control, Bulk
 	tests := []struct {
@@ -51,7 +55,7 @@ func TestPlacementKeepsControlApart(t *testing.T) {
 			conns := make([]*conn, len(tt.dials))
 			for i, class := range tt.dials {
 				conns[i] = &conn{outbound: true, class: class}
-				if got := loops[ls.place(conns[i])]; got != tt.want[i] {
+				if got := loops[place(&ls, conns[i])]; got != tt.want[i] {
 					t.Errorf("dial %d (%v): loop %d, want %d", i, class, got, tt.want[i])
 				}
 			}
@@ -80,7 +84,7 @@ func TestPlacementCountsAcceptedConnections(t *testing.T) {
 	}
 	// A control lane now avoids the loop serving the accepted bulk connection.
 	out := &conn{outbound: true, class: Control}
-	if el := ls.place(out); el != el1 {
+	if el := place(&ls, out); el != el1 {
 		t.Fatalf("control placed on loop %d, want 1", el.(*fakeLoop).id)
 	}
 	ls.opened(out, el1) // its loop opens it: counted once
@@ -91,6 +95,52 @@ func TestPlacementCountsAcceptedConnections(t *testing.T) {
 	ls.closed(out)
 	ls.closed(out) // OnClose after a failed registration's uncount: idempotent
 	assertNoLoad(t, &ls)
+}
+
+// Connect reserves every lane's loop, control first, before any dial: the
+// control lane keeps a loop of its own even when the bulk lanes' dials
+// finish first (placing at registration put it beside a bulk lane then,
+// the "bulk first" row above), and a failed dial's reservation is
+// released.
+func TestConnectReservesLoopsBeforeDialing(t *testing.T) {
+	tr := &Transport{}
+	loops := map[gnet.EventLoop]int{}
+	for i := range 2 {
+		el := &fakeLoop{id: i}
+		loops[el] = i
+		tr.loads.addLoop(el)
+	}
+	for _, pool := range []int{1, 2, 3} {
+		var lanes []*lane // as addOutboundLanes makes them: bulk lanes, then control
+		for i := range pool {
+			lanes = append(lanes, &lane{class: Bulk, index: i})
+		}
+		lanes = append(lanes, &lane{class: Control})
+		reserved := tr.reserveLanes(lanes)
+		conns := make([]*conn, len(lanes))
+		for i := range lanes { // the bulk dials finish first
+			conns[i] = &conn{outbound: true, class: lanes[i].class}
+			el := tr.loads.adopt(conns[i], reserved[i])
+			if want := map[Class]int{Control: 0, Bulk: 1}[lanes[i].class]; loops[el] != want {
+				t.Errorf("pool %d: %v lane %d on loop %d, want %d", pool, lanes[i].class, lanes[i].index, loops[el], want)
+			}
+		}
+		for i, c := range conns {
+			if i == 0 {
+				tr.loads.closed(c) // its registration failed
+				continue
+			}
+			tr.loads.opened(c, c.placed.load.el) // its loop opens it: counted once
+		}
+		tr.loads.release(tr.loads.reserve(Bulk)) // a dial that failed before any connection
+		if l := tr.loads.loops[1]; l.bulk != pool-1 || l.total() != pool-1 {
+			t.Errorf("pool %d: loop 1 counts %+v, want %d bulk", pool, *l, pool-1)
+		}
+		for _, c := range conns {
+			tr.loads.closed(c)
+		}
+		assertNoLoad(t, &tr.loads)
+	}
 }
 
 func assertNoLoad(t *testing.T, ls *loopLoads) {

@@ -71,7 +71,7 @@ func (t *Transport) startDialLocked(l *lane) {
 	go func() {
 		defer t.wg.Done()
 		defer func() { <-t.dialSem }()
-		t.afterDial(l, t.dialLane(l, func() {}))
+		t.afterDial(l, t.dialLane(l, t.loads.reserve(l.class), func() {}))
 	}()
 }
 
