@@ -244,6 +244,6 @@ func (t *Transport) popInto(msgs []Message) int {
 	for _, in := range ins.ins[:ins.n] {
 		t.resumeStalled(in)
 	}
-	t.passWakeOn()
+	t.passWakeOn(Bulk, nil)
 	return n
 }

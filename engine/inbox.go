@@ -33,14 +33,19 @@ type inbox struct {
 	ready    atomic.Bool // in the class's ready heap: read by producers, written on transitions
 	_        [48]byte
 	// pushed is the credit cost of every message queued here: producers.
-	pushed atomic.Int64
-	_      [56]byte
+	// poppedSeen is popped as a producer last read it, never above it:
+	// push reads popped, which Recv writes per message, only when the
+	// inbox looks full by poppedSeen.
+	pushed     atomic.Int64
+	poppedSeen atomic.Int64
+	_          [48]byte
 	// popped is the credit cost of every message taken: the consumer,
 	// under readyList.mu; vtime is its fair-queuing virtual time.
-	popped atomic.Int64
-	vtime  int64 // virtual time: where the next message starts
-	finish int64 // the heap's key: vtime plus the front message's cost
-	_      [40]byte
+	popped     atomic.Int64
+	vtime      int64 // virtual time: where the next message starts
+	finish     int64 // the heap's key: vtime plus the front message's cost
+	keyedEmpty bool  // finish was set with no front message to cost (setFinish)
+	_          [39]byte
 
 	stallMu    sync.Mutex
 	stalled    []*conn // under stallMu
@@ -101,9 +106,13 @@ func (in *inbox) release() {
 // ring exists (ensureRing).
 func (in *inbox) push(m Message, maxBytes int64) bool {
 	r := in.ring.Load()
-	b := in.bytes()
-	if b > 0 && b+int64(m.cost) > maxBytes {
-		return false
+	if b := in.pushed.Load() - in.poppedSeen.Load(); b > 0 && b+int64(m.cost) > maxBytes {
+		// Over the bound as last seen: look at what Recv has taken since.
+		popped := in.popped.Load()
+		in.poppedSeen.Store(popped)
+		if b = in.pushed.Load() - popped; b > 0 && b+int64(m.cost) > maxBytes {
+			return false
+		}
 	}
 	if !r.push(m) {
 		return false
@@ -206,26 +215,65 @@ func (rl *readyList) pop() (Message, *inbox, bool) {
 	return rl.popLocked()
 }
 
-// popLocked is pop under rl.mu.
+// popLocked is pop under rl.mu. An inbox whose last message it takes
+// stays in the heap until a pop finds it empty: a consumer that keeps up
+// with its producers would otherwise take it out after every message, and
+// every push would then take rl.mu to put it back (schedule), bouncing
+// the lock's line between the loop's core and Recv's once per message.
 func (rl *readyList) popLocked() (Message, *inbox, bool) {
-	if len(rl.heap) == 0 {
-		return Message{}, nil, false
+	for len(rl.heap) > 0 {
+		in := rl.heap[0]
+		if in.keyedEmpty && in.setFinish() { // keyed before its front message came: re-key, look again
+			rl.downLocked(0)
+			continue
+		}
+		r := in.ring.Load()
+		if m, ok := r.pop(); ok {
+			rl.now = in.vtime
+			in.vtime += int64(m.cost)
+			in.popped.Store(in.popped.Load() + int64(m.cost)) // the only writer
+			in.setFinish()
+			rl.downLocked(0)
+			return m, in, true
+		}
+		if !rl.retireTopLocked(in, r) {
+			// A push that has claimed its slot but not yet filled it: the
+			// producer notifies once it has.
+			return Message{}, nil, false
+		}
 	}
-	in := rl.heap[0]
-	r := in.ring.Load()
-	m, ok := r.pop()
-	if ok {
-		rl.now = in.vtime
-		in.vtime += int64(m.cost)
-		in.popped.Store(in.popped.Load() + int64(m.cost)) // the only writer
+	return Message{}, nil, false
+}
+
+// retireTopLocked takes in, the heap's top, out of the heap once a pop
+// found its ring r empty, and reports whether it did (false: a push has
+// claimed a slot it has not filled yet). Under rl.mu.
+func (rl *readyList) retireTopLocked(in *inbox, r *ring) bool {
+	if r.len() > 0 {
+		return false
 	}
-	rl.settleTopLocked(in, r)
-	if !ok {
-		// A push that has claimed its slot but not yet filled it: the
-		// producer notifies once it has.
-		return Message{}, nil, false
+	rl.removeTopLocked()
+	// Unmark, then look again: a push that saw the mark still set (and so
+	// did not schedule) is visible to this second look.
+	in.ready.Store(false)
+	if r.len() > 0 && in.ready.CompareAndSwap(false, true) {
+		in.setFinish()
+		rl.pushLocked(in)
 	}
-	return m, in, true
+	return true
+}
+
+// mayHold reports whether the class may hold messages to take, after a
+// pop from last (nil: none of this class's, or from several). An inbox
+// stays in the heap a while after its last message (popLocked), so when
+// it is the only one there, its ring says. Lock-free: a receiver woken
+// for nothing looks and sleeps again; a push the look misses notifies.
+func (rl *readyList) mayHold(last *inbox) bool {
+	n := rl.nready.Load()
+	if n == 1 && last != nil {
+		return last.len() > 0
+	}
+	return n > 0
 }
 
 // popInto fills into with the messages repeated pops would return, under
@@ -259,6 +307,10 @@ func (rl *readyList) popOnlyLocked(into []Message) int {
 	in := rl.heap[0]
 	r := in.ring.Load()
 	n := r.popN(into)
+	if n == 0 {
+		rl.retireTopLocked(in, r)
+		return 0
+	}
 	var cost int64
 	for _, m := range into[:n] {
 		rl.now = in.vtime + cost // the start tag of the message served last
@@ -266,27 +318,9 @@ func (rl *readyList) popOnlyLocked(into []Message) int {
 	}
 	in.vtime += cost
 	in.popped.Store(in.popped.Load() + cost) // the only writer
-	rl.settleTopLocked(in, r)
+	in.setFinish()
+	rl.downLocked(0)
 	return n
-}
-
-// settleTopLocked puts in, the heap's top, back in its place after
-// messages were taken from its ring r: re-keyed by its new front message,
-// or out of the heap once empty. Under rl.mu.
-func (rl *readyList) settleTopLocked(in *inbox, r *ring) {
-	if r.len() > 0 {
-		in.setFinish()
-		rl.downLocked(0)
-		return
-	}
-	rl.removeTopLocked()
-	// Unmark, then look again: a push that saw the mark still set (and so
-	// did not schedule) is visible to this second look.
-	in.ready.Store(false)
-	if r.len() > 0 && in.ready.CompareAndSwap(false, true) {
-		in.setFinish()
-		rl.pushLocked(in)
-	}
 }
 
 // inboxSet is the few inboxes one RecvBatch took from, whose parked
@@ -311,11 +345,15 @@ func (s *inboxSet) add(in *inbox) bool {
 	return true
 }
 
-// setFinish keys the inbox by its front message's virtual finish. Under
-// readyList.mu (the single consumer).
-func (in *inbox) setFinish() {
-	cost, _ := in.ring.Load().frontCost() // 0 while that message is still being pushed
+// setFinish keys the inbox by its front message's virtual finish, and
+// reports whether it found one: an inbox keyed while empty, or while its
+// front message was still being pushed, is re-keyed before a pop trusts
+// its place (keyedEmpty). Under readyList.mu (the single consumer).
+func (in *inbox) setFinish() bool {
+	cost, ok := in.ring.Load().frontCost()
 	in.finish = in.vtime + int64(cost)
+	in.keyedEmpty = !ok
+	return ok
 }
 
 // The heap, by hand: container/heap's interface calls cost more than

@@ -140,7 +140,7 @@ func (t *Transport) popClass(class Class) (Message, bool) {
 func (t *Transport) taken(m Message, in *inbox) {
 	m.conn.consumed(m.cost)
 	t.resumeStalled(in)
-	t.passWakeOn()
+	t.passWakeOn(m.Class, in)
 }
 
 // resumeStalled restarts the connections parked on in once it has drained
@@ -153,20 +153,22 @@ func (t *Transport) resumeStalled(in *inbox) {
 
 // passWakeOn wakes another waiting receiver of each kind that has
 // messages left to take: one wake-up per delivery batch serves them all.
-func (t *Transport) passWakeOn() {
-	if t.recvAny.n.Load() > 0 && t.anyQueued() {
+// last is the inbox of class just taken from (nil: none, or several).
+func (t *Transport) passWakeOn(class Class, last *inbox) {
+	lastOf := func(c Class) *inbox {
+		if c == class {
+			return last
+		}
+		return nil
+	}
+	if t.recvAny.n.Load() > 0 && (t.inboxes[Control].mayHold(lastOf(Control)) || t.inboxes[Bulk].mayHold(lastOf(Bulk))) {
 		t.recvAny.wake()
 	}
 	for c := range t.recvClass {
-		if t.recvClass[c].n.Load() > 0 && t.inboxes[c].nready.Load() > 0 {
+		if t.recvClass[c].n.Load() > 0 && t.inboxes[c].mayHold(lastOf(Class(c))) {
 			t.recvClass[c].wake()
 		}
 	}
-}
-
-// anyQueued reports whether messages wait for Recv.
-func (t *Transport) anyQueued() bool {
-	return t.inboxes[Control].nready.Load() > 0 || t.inboxes[Bulk].nready.Load() > 0
 }
 
 // queued is the number of messages waiting for Recv (for Stats: every
