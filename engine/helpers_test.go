@@ -72,3 +72,15 @@ func recvTimeout(t testing.TB, tr *Transport, d time.Duration) Message {
 	}
 	return m
 }
+
+// waitCounted waits (at most 5 s) until count reaches want, then returns
+// it: counters publish at the end of an event-loop callback, which may
+// still run when its last message has been taken by Recv. The caller
+// checks the result exactly, so an overcount still fails.
+func waitCounted(t testing.TB, count func() uint64, want uint64) uint64 {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); count() < want && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return count()
+}

@@ -302,18 +302,6 @@ func waitFor(t testing.TB, d time.Duration, cond func() bool) {
 	}
 }
 
-// waitCounted waits (at most 5 s) until count reaches want, then returns
-// it: counters publish at the end of an event-loop callback, which may
-// still run when its last message has been taken by Recv. The caller
-// checks the result exactly, so an overcount still fails.
-func waitCounted(t testing.TB, count func() uint64, want uint64) uint64 {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); count() < want && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
-	return count()
-}
-
 // TestOwnCertificateMustNameTheNode: a node whose own certificate does not
 // name its node id (CN, or a DNS SAN, as its verification mode says) would
 // be refused by every peer on every dial; New refuses it at once instead.
