@@ -23,9 +23,10 @@ import (
 //
 // The counts cover every connection: a dialed one from the moment its
 // loop is chosen (Connect chooses for all of a peer's lanes, control
-// first, before any of them dials), an accepted one from OnOpen (of unknown class until its
-// hello names the lane), until OnClose. Accepted connections are still
-// placed by gnet's balancer, before their class is known.
+// first, before any of them dials), an accepted one from OnOpen (of
+// unknown class until its hello names the lane), until OnClose. Accepted
+// connections are still placed by gnet's balancer, before their class is
+// known.
 
 // loopLoad is what one event loop serves, by class.
 type loopLoad struct {
@@ -119,13 +120,12 @@ func (ls *loopLoads) release(r placement) {
 	}
 }
 
-// adopt makes reservation r the count of the dialed connection c (which
-// closed then uncounts) and returns the loop to register c on: nil when
-// r is the zero placement.
+// adopt makes reservation r the count of c, a connection just dialed and
+// counted nowhere yet (closed then uncounts it), and returns the loop to
+// register c on: nil when r is the zero placement.
 func (ls *loopLoads) adopt(c *conn, r placement) gnet.EventLoop {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	ls.moveLocked(c, placement{})
 	c.placed = r
 	if r.load == nil {
 		return nil
@@ -134,7 +134,8 @@ func (ls *loopLoads) adopt(c *conn, r placement) gnet.EventLoop {
 }
 
 // opened counts c on the loop that opened it, unless it is counted there
-// already (a dialed connection placed by place). Loop only (OnOpen).
+// already (a dialed connection on the loop reserved for it). Loop only
+// (OnOpen).
 func (ls *loopLoads) opened(c *conn, el gnet.EventLoop) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
