@@ -47,6 +47,12 @@ const (
 	hbBulkPaced  = "bulk paced"
 )
 
+// hbStreamCase reports whether an hbload case measures the bulk stream
+// (MB/s) rather than control round trips.
+func hbStreamCase(cas string) bool {
+	return cas == hbBulkAlone || cas == hbBulkLoaded || cas == hbBulkPaced
+}
+
 // hbload measures, on one pair of nodes: control round trips with no load
 // (ctrl idle), the bulk stream alone (bulk alone), then both at once over
 // the same window (ctrl loaded, bulk loaded), and both again with one ping

@@ -82,7 +82,7 @@ var metricsOf = map[string][]metric{
 // control cases are round trips, its bulk cases a stream.
 func metricsFor(r Result) []metric {
 	if r.Scenario == ScenarioHbload {
-		if r.Case == hbBulkAlone || r.Case == hbBulkLoaded || r.Case == hbBulkPaced {
+		if hbStreamCase(r.Case) {
 			return []metric{mMBs}
 		}
 		return []metric{mP50, mP99, mP999}

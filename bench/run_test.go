@@ -193,7 +193,7 @@ func checkResult(t *testing.T, r Result) {
 			t.Errorf("%s %s: empty conns result %+v", r.Scenario, r.Impl, r)
 		}
 	case ScenarioPingpong, ScenarioHbload:
-		if r.Scenario == ScenarioHbload && (r.Case == hbBulkAlone || r.Case == hbBulkLoaded || r.Case == hbBulkPaced) {
+		if r.Scenario == ScenarioHbload && hbStreamCase(r.Case) {
 			if r.Messages == 0 || r.BytesPerSec <= 0 {
 				t.Errorf("%s %s %s: nothing moved %+v", r.Scenario, r.Case, r.Impl, r)
 			}
